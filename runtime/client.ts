@@ -1,0 +1,180 @@
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { createInbox } from "@nats-io/transport-node";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
+import {
+  type ActorAddress,
+  type AnyActorDefinition,
+  type HandlersOf,
+  type MessageOf,
+  type ReplyOf,
+} from "./actor.ts";
+import { checkAddress, mailboxSubject, partitionOf } from "./address.ts";
+import { decodeJson, encodeEnvelope, H, makeHeaders, type ReplyBody } from "./envelope.ts";
+import { AskCycleError, AskTimeoutError, RemoteHandlerError } from "./errors.ts";
+
+export interface ClientOptions {
+  prefix: string;
+  partitions: number;
+  /** Largest encoded message accepted, in bytes. */
+  maxPayload?: number;
+  defaultAskTimeoutMs?: number;
+}
+
+export interface SendOptions {
+  /** Idempotency: JetStream drops a second publish with the same id inside its duplicate window. */
+  msgId?: string;
+  /** Actors waiting on this call chain (for ask-cycle detection). */
+  chain?: readonly string[];
+}
+
+export const tracer = trace.getTracer("coachd-runtime");
+
+/** Sends messages to actors over their JetStream mailboxes. Needs no partition ownership. */
+export class ActorClient implements AsyncDisposable {
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #opts: Required<ClientOptions>;
+  readonly #inbox = createInbox();
+  #sub?: Subscription;
+  #seq = 0;
+  readonly #pending = new Map<string, (body: ReplyBody) => void>();
+
+  constructor(nc: NatsConnection, js: JetStreamClient, opts: ClientOptions) {
+    this.#nc = nc;
+    this.#js = js;
+    this.#opts = { maxPayload: 256 * 1024, defaultAskTimeoutMs: 10_000, ...opts };
+  }
+
+  get prefix(): string {
+    return this.#opts.prefix;
+  }
+
+  subjectOf(to: ActorAddress): string {
+    checkAddress(to.type, to.id);
+    return mailboxSubject(
+      this.#opts.prefix,
+      partitionOf(to.type, to.id, this.#opts.partitions),
+      to.type,
+      to.id,
+    );
+  }
+
+  /** Publishes to the actor's mailbox and resolves once JetStream has stored it. */
+  async tell(
+    to: ActorAddress,
+    kind: string,
+    data?: unknown,
+    opts: SendOptions = {},
+  ): Promise<void> {
+    const subject = this.subjectOf(to);
+    const payload = encodeEnvelope(kind, data, this.#opts.maxPayload);
+    const span = tracer.startSpan("actor.tell", {
+      kind: SpanKind.PRODUCER,
+      attributes: { "actor.type": to.type, "actor.id": to.id, "message.kind": kind },
+    });
+    try {
+      const carrier: Record<string, string> = {};
+      propagation.inject(trace.setSpan(context.active(), span), carrier);
+      const msgId = opts.msgId ?? crypto.randomUUID();
+      await this.#js.publish(subject, payload, {
+        msgID: msgId,
+        headers: makeHeaders({
+          [H.chain]: opts.chain?.length ? opts.chain.join(",") : undefined,
+          [H.traceparent]: carrier.traceparent,
+        }),
+      });
+    } finally {
+      span.end();
+    }
+  }
+
+  /**
+   * Sends a message and waits for the handler's reply, sent after the turn commits.
+   * @throws AskTimeoutError when no reply comes in time; AskCycleError when `to` is on `chain`.
+   */
+  async ask<T = unknown>(
+    to: ActorAddress,
+    kind: string,
+    data?: unknown,
+    opts: SendOptions & { timeoutMs?: number } = {},
+  ): Promise<T> {
+    const target = `${to.type}/${to.id}`;
+    if (opts.chain?.includes(target)) throw new AskCycleError([...opts.chain, target]);
+    const subject = this.subjectOf(to);
+    const payload = encodeEnvelope(kind, data, this.#opts.maxPayload);
+    this.#ensureInbox();
+    const token = `${this.#inbox}.${++this.#seq}`;
+    const timeoutMs = opts.timeoutMs ?? this.#opts.defaultAskTimeoutMs;
+    const reply = new Promise<ReplyBody>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(token);
+        reject(new AskTimeoutError(target, kind, timeoutMs));
+      }, timeoutMs);
+      this.#pending.set(token, (body) => {
+        clearTimeout(timer);
+        resolve(body);
+      });
+    });
+    // A core publish is captured by the stream like a JetStream one; the reply (or its timeout)
+    // is the acknowledgement, which saves a round trip per ask.
+    this.#nc.publish(subject, payload, {
+      headers: makeHeaders({
+        [H.msgId]: opts.msgId ?? crypto.randomUUID(),
+        [H.reply]: token,
+        [H.chain]: opts.chain?.length ? opts.chain.join(",") : undefined,
+      }),
+    });
+    const body = await reply;
+    if ("err" in body) throw new RemoteHandlerError(target, body.err.name, body.err.message);
+    return body.ok as T;
+  }
+
+  /** A typed handle on one actor of a defined type. */
+  ref<D extends AnyActorDefinition>(def: D, id: string): ActorRef<D> {
+    return new ActorRef(this, def, id);
+  }
+
+  #ensureInbox() {
+    if (this.#sub) return;
+    this.#sub = this.#nc.subscribe(`${this.#inbox}.*`, {
+      callback: (err, msg) => {
+        if (err) return;
+        const resolve = this.#pending.get(msg.subject);
+        if (!resolve) return;
+        this.#pending.delete(msg.subject);
+        try {
+          resolve(decodeJson<ReplyBody>(msg.data));
+        } catch (e) {
+          resolve({ err: { name: "DecodeError", message: String(e) } });
+        }
+      },
+    });
+  }
+
+  async [Symbol.asyncDispose]() {
+    this.#sub?.unsubscribe();
+    this.#sub = undefined;
+    await Promise.resolve();
+  }
+}
+
+/** A typed handle on one actor: `ref.ask("message", "hi")` is checked against the definition. */
+export class ActorRef<D extends AnyActorDefinition> implements ActorAddress {
+  readonly type: string;
+  constructor(readonly client: ActorClient, readonly def: D, readonly id: string) {
+    this.type = def.type;
+  }
+
+  tell<K extends keyof HandlersOf<D> & string>(kind: K, data: MessageOf<D, K>, opts?: SendOptions) {
+    return this.client.tell(this, kind, data, opts);
+  }
+
+  ask<K extends keyof HandlersOf<D> & string>(
+    kind: K,
+    data: MessageOf<D, K>,
+    opts?: SendOptions & { timeoutMs?: number },
+  ): Promise<ReplyOf<D, K>> {
+    return this.client.ask<ReplyOf<D, K>>(this, kind, data, opts);
+  }
+}

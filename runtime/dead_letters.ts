@@ -1,0 +1,114 @@
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import { decodeJson, H, headersToRecord, makeHeaders } from "./envelope.ts";
+
+export interface DeadLetter {
+  seq: number;
+  /** The mailbox subject the message was addressed to. */
+  subject: string;
+  reason: string;
+  deadAt: string;
+  headers: Record<string, string>;
+  /** The body as JSON when it parses, else as text. */
+  body: unknown;
+}
+
+/**
+ * The dead-letter stream: messages a turn rejected (unknown kind, invalid input, a terminal
+ * error, too many deliveries) are kept with their reason until an operator replays or drops them.
+ */
+export class DeadLetters {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly stream: string,
+    private readonly prefix: string,
+  ) {}
+
+  /** Stores a rejected message. Resolves once JetStream has it. */
+  async put(
+    { subject, data, headers, reason }: {
+      subject: string;
+      data: Uint8Array;
+      headers: Record<string, string>;
+      reason: string;
+    },
+  ): Promise<void> {
+    const tail = subject.startsWith(`${this.prefix}.mbx.`)
+      ? subject.slice(this.prefix.length + 5)
+      : `unroutable.${subject.replaceAll(".", "_")}`;
+    const { [H.msgId]: msgId, ...rest } = headers;
+    await this.js.publish(`${this.prefix}.dlq.${tail}`, data, {
+      // One dead letter per original message, even if two nodes reject it.
+      msgID: msgId ? `dead:${msgId}` : undefined,
+      headers: makeHeaders({
+        ...rest,
+        [H.deadSubject]: subject,
+        [H.deadReason]: reason.slice(0, 2000),
+        [H.deadAt]: new Date().toISOString(),
+        "Coachd-Original-Msg-Id": msgId,
+      }),
+    });
+  }
+
+  async list({ fromSeq = 1, limit = 100 } = {}): Promise<DeadLetter[]> {
+    const out: DeadLetter[] = [];
+    let seq = fromSeq;
+    while (out.length < limit) {
+      const m = await this.jsm.direct.getMessage(this.stream, {
+        seq,
+        next_by_subj: `${this.prefix}.dlq.>`,
+      }).catch(() => null);
+      if (!m) break;
+      const headers = headersToRecord(m.header);
+      let body: unknown;
+      try {
+        body = decodeJson(m.data);
+      } catch {
+        body = new TextDecoder().decode(m.data);
+      }
+      out.push({
+        seq: m.seq,
+        subject: headers[H.deadSubject] ?? m.subject,
+        reason: headers[H.deadReason] ?? "",
+        deadAt: headers[H.deadAt] ?? m.timestamp,
+        headers,
+        body,
+      });
+      seq = m.seq + 1;
+    }
+    return out;
+  }
+
+  /** Publishes the dead letter back to its mailbox (as a new message) and removes it. */
+  async replay(seq: number): Promise<{ subject: string }> {
+    const m = await this.jsm.streams.getMessage(this.stream, { seq });
+    if (!m) throw new DeadLetterNotFoundError(seq);
+    const headers = headersToRecord(m.header);
+    const subject = headers[H.deadSubject];
+    if (!subject || !subject.startsWith(`${this.prefix}.mbx.`)) {
+      throw new DeadLetterNotFoundError(seq, "it has no mailbox subject to return to");
+    }
+    const keep: Record<string, string> = {};
+    for (const k of [H.chain, H.traceparent, H.due, H.reminder]) {
+      if (headers[k]) keep[k] = headers[k]!;
+    }
+    await this.js.publish(subject, m.data, {
+      msgID: `replay:${this.stream}:${seq}`,
+      headers: makeHeaders(keep),
+    });
+    await this.jsm.streams.deleteMessage(this.stream, seq, false);
+    return { subject };
+  }
+
+  async count(): Promise<number> {
+    const info = await this.jsm.streams.info(this.stream);
+    return info.state.messages;
+  }
+}
+
+export class DeadLetterNotFoundError extends Error {
+  constructor(readonly seq: number, why = "no such message") {
+    super(`Cannot replay dead letter ${seq}: ${why}`);
+    this.name = "DeadLetterNotFoundError";
+  }
+}

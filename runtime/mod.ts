@@ -1,0 +1,47 @@
+/**
+ * The Coachd actor runtime: virtual actors on NATS JetStream and Postgres. It knows nothing of
+ * coaching.
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { defineActor } from "./mod.ts";
+ * const counter = defineActor({
+ *   type: "counter",
+ *   state: z.object({ n: z.number() }),
+ *   initial: () => ({ n: 0 }),
+ *   handlers: (h) => ({
+ *     add: h(z.number(), (ctx, amount) => (ctx.state.n += amount)),
+ *   }),
+ * });
+ * ```
+ * @module
+ */
+export {
+  type ActorAddress,
+  type ActorDefinition,
+  type AnyActorDefinition,
+  defineActor,
+  type HandlerFactory,
+  type ReminderSchedule,
+  type TurnContext,
+} from "./actor.ts";
+export { ActorClient, ActorRef } from "./client.ts";
+export { ActorSystem, type ActorSystemOptions } from "./system.ts";
+export { type Clock, realClock } from "./clock.ts";
+export { type DeadLetter, DeadLetterNotFoundError, DeadLetters } from "./dead_letters.ts";
+export { jsonLogger, type Logger, type LogLevel } from "./logger.ts";
+export { streamNames } from "./streams.ts";
+export {
+  AskCycleError,
+  AskTimeoutError,
+  InvalidActorAddressError,
+  InvalidMessageError,
+  InvalidStateError,
+  PayloadTooLargeError,
+  RemoteHandlerError,
+  SystemStoppingError,
+  TerminalError,
+  UnknownActorTypeError,
+  UnknownMessageKindError,
+} from "./errors.ts";

@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import {
+  ActorSystem,
+  AskCycleError,
+  AskTimeoutError,
+  jsonLogger,
+  RemoteHandlerError,
+} from "./mod.ts";
+import { eventually, testDb, testNats } from "../tests/harness.ts";
+import { counter } from "./testdata/actors.ts";
+
+const quiet = jsonLogger("error");
+
+async function system(
+  db: { pool: import("pg").Pool },
+  nats: { nc: import("@nats-io/transport-node").NatsConnection; prefix: string },
+  extra = {},
+) {
+  return await ActorSystem.start({
+    pool: db.pool,
+    nc: nats.nc,
+    actors: [counter],
+    nodeId: "n1",
+    prefix: nats.prefix,
+    partitions: 8,
+    log: quiet,
+    ...extra,
+  });
+}
+
+Deno.test("ActorSystem.ask() runs a turn and replies after commit", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using sys = await system(db, nats);
+  const ref = sys.ref(counter, "a");
+  assert.equal(await ref.ask("add", { by: 2 }), 2);
+  assert.equal(await ref.ask("add", { by: 3 }), 5);
+  const { rows } = await db.pool.query(
+    "select version, state from rt_actor_state where actor_id = 'a'",
+  );
+  assert.equal(rows[0].state.n, 5);
+  assert.equal(Number(rows[0].version), 2);
+});
+
+Deno.test("ActorSystem keeps per-actor order and runs actors concurrently", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using sys = await system(db, nats);
+  const sends = [];
+  for (let i = 0; i < 50; i++) {
+    for (const id of ["x", "y", "z"]) {
+      sends.push(sys.ref(counter, id).tell("add", { by: 1, tag: i }));
+    }
+  }
+  await Promise.all(sends);
+  for (const id of ["x", "y", "z"]) {
+    const state = await eventually(async () => {
+      const s = await sys.ref(counter, id).ask("get", null);
+      return s.n === 50 ? s : null;
+    });
+    assert.deepEqual(state.log, Array.from({ length: 50 }, (_, i) => i));
+  }
+  // A slow turn on one actor does not hold up another.
+  const slow = sys.ref(counter, "slow").ask("slow", 1500);
+  const t0 = Date.now();
+  await sys.ref(counter, "fast").ask("add", { by: 1 });
+  assert.ok(Date.now() - t0 < 1000, "fast actor waited for the slow one");
+  await slow;
+});
+
+Deno.test("ActorClient.ask() rejects with AskTimeoutError when no node serves the actor", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using sys = await system(db, nats, { host: false });
+  await assert.rejects(
+    () => sys.ref(counter, "nobody").ask("add", { by: 1 }, { timeoutMs: 300 }),
+    (err: Error) => err instanceof AskTimeoutError && /counter\/nobody.*300 ms/.test(err.message),
+  );
+});
+
+Deno.test("ask cycle fails fast with AskCycleError naming the chain", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using sys = await system(db, nats);
+  const t0 = Date.now();
+  await assert.rejects(
+    () => sys.ref(counter, "a").ask("askOther", { to: "b" }, { timeoutMs: 8000 }),
+    (err: Error) => {
+      assert.ok(err instanceof RemoteHandlerError, String(err));
+      assert.match(
+        err.message,
+        /AskCycleError|Ask cycle detected: counter\/a -> counter\/b -> counter\/a/,
+      );
+      return true;
+    },
+  );
+  assert.ok(Date.now() - t0 < 4000, "the cycle was not detected fast");
+  assert.ok(AskCycleError);
+});
+
+Deno.test("tell from a handler goes through the outbox exactly once", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using sys = await system(db, nats);
+  for (let i = 0; i < 10; i++) await sys.ref(counter, "src").tell("forward", { to: "dst", by: 1 });
+  await eventually(async () => (await sys.ref(counter, "dst").ask("get", null)).n === 10);
+  await eventually(async () => {
+    const { rows } = await db.pool.query("select count(*)::int n from rt_outbox");
+    return rows[0].n === 0;
+  }, { what: "outbox drained" });
+});

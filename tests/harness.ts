@@ -1,0 +1,98 @@
+/**
+ * Shared test harness: real Postgres and NATS JetStream on loopback, each test in its own
+ * database schema and stream prefix so tests can run side by side.
+ */
+import pg from "pg";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { migrate } from "../app/migrate.ts";
+
+export const DATABASE_URL = Deno.env.get("TEST_DATABASE_URL") ??
+  "postgres://postgres@127.0.0.1:5432/test";
+export const NATS_URL = Deno.env.get("TEST_NATS_URL") ?? "nats://127.0.0.1:4222";
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
+}
+
+/** A database URL whose connections use `schema` as their search_path. */
+export function urlWithSchema(schema: string, base = DATABASE_URL): string {
+  const url = new URL(base);
+  url.searchParams.set("options", `-c search_path=${schema}`);
+  return url.toString();
+}
+
+export interface TestDb extends AsyncDisposable {
+  schema: string;
+  url: string;
+  pool: pg.Pool;
+}
+
+/** A fresh schema with every migration applied; dropped on dispose. */
+export async function testDb({ migrateIt = true, max = 10 } = {}): Promise<TestDb> {
+  const schema = uniqueName("t_");
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const url = urlWithSchema(schema);
+  const pool = new pg.Pool({ connectionString: url, max });
+  if (migrateIt) await migrate(pool);
+  return {
+    schema,
+    url,
+    pool,
+    async [Symbol.asyncDispose]() {
+      await pool.end();
+      const c = new pg.Client({ connectionString: DATABASE_URL });
+      await c.connect();
+      await c.query(`drop schema ${schema} cascade`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestNats extends AsyncDisposable {
+  nc: NatsConnection;
+  prefix: string;
+}
+
+/** A NATS connection and a unique prefix; the prefix's streams are deleted on dispose. */
+export async function testNats(): Promise<TestNats> {
+  const prefix = uniqueName("t");
+  const nc = await connect({ servers: NATS_URL });
+  return {
+    nc,
+    prefix,
+    async [Symbol.asyncDispose]() {
+      await deleteStreams(nc, prefix);
+      await nc.close();
+    },
+  };
+}
+
+export async function deleteStreams(nc: NatsConnection, prefix: string) {
+  const jsm = await jetstreamManager(nc);
+  for (const suffix of ["mailbox", "dead", "events"]) {
+    await jsm.streams.delete(`${prefix}_${suffix}`).catch(() => {});
+  }
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 50, what = "condition" } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last as NonNullable<T>;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(
+    `Timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`,
+  );
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
