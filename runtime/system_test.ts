@@ -1,32 +1,10 @@
 import assert from "node:assert/strict";
-import {
-  ActorSystem,
-  AskCycleError,
-  AskTimeoutError,
-  jsonLogger,
-  RemoteHandlerError,
-} from "./mod.ts";
+import { AskCycleError, AskTimeoutError, RemoteHandlerError } from "./mod.ts";
+import { startTestSystem } from "./test_system.ts";
 import { eventually, testDb, testNats } from "../tests/harness.ts";
 import { counter } from "./testdata/actors.ts";
 
-const quiet = jsonLogger("error");
-
-async function system(
-  db: { pool: import("pg").Pool },
-  nats: { nc: import("@nats-io/transport-node").NatsConnection; prefix: string },
-  extra = {},
-) {
-  return await ActorSystem.start({
-    pool: db.pool,
-    nc: nats.nc,
-    actors: [counter],
-    nodeId: "n1",
-    prefix: nats.prefix,
-    partitions: 8,
-    log: quiet,
-    ...extra,
-  });
-}
+const system = startTestSystem;
 
 Deno.test("ActorSystem.ask() runs a turn and replies after commit", async () => {
   await using db = await testDb();
