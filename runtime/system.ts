@@ -6,7 +6,7 @@ import {
   type JetStreamManager,
   jetstreamManager,
 } from "@nats-io/jetstream";
-import { context, propagation, SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { ActorAddress, AnyActorDefinition } from "./actor.ts";
 import { checkAddress, mailboxSubject, parseMailboxSubject, partitionOf } from "./address.ts";
 import { type Activation, Activations, type Item } from "./activations.ts";
@@ -487,6 +487,9 @@ export class ActorSystem implements AsyncDisposable {
       kind: SpanKind.CONSUMER,
       attributes: { "actor.type": act.type, "actor.id": act.id, "message.id": item.msgId },
     }, parent);
+    // Messages this turn sends continue its trace.
+    const carrier: Record<string, string> = {};
+    propagation.inject(trace.setSpan(parent, span), carrier);
     try {
       for (let attempt = 1;; attempt++) {
         const ctx = new TurnContextImpl(
@@ -529,7 +532,14 @@ export class ActorSystem implements AsyncDisposable {
             "invalid_state",
           );
         }
-        await this.#commit(act, item, ctx, checked.data, ctx.replied ? ctx.replyValue : result);
+        await this.#commit(
+          act,
+          item,
+          ctx,
+          checked.data,
+          ctx.replied ? ctx.replyValue : result,
+          carrier.traceparent,
+        );
         return;
       }
     } finally {
@@ -543,6 +553,7 @@ export class ActorSystem implements AsyncDisposable {
     ctx: TurnContextImpl<unknown>,
     newState: unknown,
     replyValue: unknown,
+    traceparent: string | undefined,
   ) {
     const stateJson = JSON.stringify(newState);
     const outbox: OutboxRow[] = [];
@@ -552,7 +563,7 @@ export class ActorSystem implements AsyncDisposable {
         id: `${item.msgId}:${n++}`,
         p: act.partition,
         subject: this.client.subjectOf(t.to),
-        h: { [H.chain]: "" },
+        h: traceparent ? { [H.traceparent]: traceparent } : {},
         b: encodeBase64(encodeEnvelope(t.kind, t.data, this.#o.maxPayload)),
       });
     }
@@ -561,11 +572,10 @@ export class ActorSystem implements AsyncDisposable {
         id: `${item.msgId}:${n++}`,
         p: act.partition,
         subject: `${this.#o.prefix}.evt.${e.subject}`,
-        h: { "Coachd-Actor": act.key },
+        h: { "Coachd-Actor": act.key, ...(traceparent ? { [H.traceparent]: traceparent } : {}) },
         b: encodeBase64(encodeJson(e.data)),
       });
     }
-    for (const row of outbox) if (!row.h[H.chain]) delete row.h[H.chain];
     const reminders: ReminderWrite[] = [];
     const cancels: ReminderCancel[] = [];
     for (const [name, r] of ctx.reminders) {
