@@ -95,7 +95,9 @@ Deno.test("bad input - malformed bodies, unknown kinds, invalid messages and unk
   // An ask gets the rejection at once instead of a timeout.
   await assert.rejects(
     () => sys.client.ask({ type: "counter", id: "bad" }, "add", { by: "x" }, { timeoutMs: 5000 }),
-    (err: Error) => err instanceof RemoteHandlerError && /DeadLettered.*by:/.test(err.message),
+    (err: Error) =>
+      err instanceof RemoteHandlerError &&
+      /rejected the message: Invalid "add" message.*by:/.test(err.message),
   );
   // Caller-side checks.
   await assert.rejects(
