@@ -398,24 +398,30 @@ export class ActorSystem implements AsyncDisposable {
   async #run(act: Activation) {
     act.running = true;
     try {
+      let failures = 0;
       while (act.queue.length > 0) {
         const item = act.queue.shift()!;
         try {
           await this.#turn(act, item);
+          failures = 0;
         } catch (err) {
-          // Infrastructure failure (Postgres or NATS unreachable): leave the message unacked so
-          // JetStream redelivers it, and drop the activation so its state is reloaded.
-          this.#log.error("turn failed; message will be redelivered", {
+          // Infrastructure failure (Postgres or NATS unreachable, a conflicting write): retry the
+          // same message in place after reloading the state, so nothing overtakes it.
+          failures++;
+          this.#log.error("turn failed; retrying", {
             actor: act.key,
+            attempt: failures,
             error: String(err),
           });
-          this.#held.delete(item);
-          item.js?.nak(1000);
-          for (const rest of act.queue.splice(0)) {
-            this.#held.delete(rest);
-            rest.js?.nak(1000);
+          act.loaded = false;
+          act.queue.unshift(item);
+          item.js?.working();
+          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** failures)));
+          if (this.#activations.get(act.key) !== act || this.#stopped) {
+            // The partition moved or the node stops: leave the messages unacked for redelivery.
+            for (const rest of act.queue.splice(0)) this.#held.delete(rest);
+            return;
           }
-          this.#activations.remove(act);
         }
       }
     } finally {

@@ -87,3 +87,17 @@ Deno.test("tell from a handler goes through the outbox exactly once", async () =
     return rows[0].n === 0;
   }, { what: "outbox drained" });
 });
+
+Deno.test("a state row changed behind the runtime's back is reloaded and the turn retried", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using sys = await system(db, nats);
+  const ref = sys.ref(counter, "v");
+  assert.equal(await ref.ask("add", { by: 1 }), 1);
+  // Someone bumps the row directly: the resident activation now holds a stale version.
+  await db.pool.query(
+    `update rt_actor_state set version = version + 1, state = jsonb_set(state, '{n}', '41')
+     where actor_id = 'v'`,
+  );
+  assert.equal(await ref.ask("add", { by: 1 }), 42);
+});
