@@ -280,23 +280,7 @@ export class ActorSystem implements AsyncDisposable {
     this.#owned.set(partition, owned);
     this.#reminders.owned.add(partition);
     try {
-      const messages = await openPartitionConsumer(this.#jsm, this.#js, {
-        stream: this.streams.mailbox,
-        prefix: this.#o.prefix,
-        partition,
-        epoch,
-        ackWaitMs: this.#o.ackWaitMs,
-        maxAckPending: this.#o.maxAckPending,
-      });
-      owned.stop = () => void messages.stop();
-      owned.loop = (async () => {
-        for await (const m of messages) {
-          if (this.#owned.get(partition) !== owned || owned.releasing) break;
-          this.#dispatch(m, partition, epoch);
-        }
-      })().catch((err) =>
-        this.#log.warn("partition consumer ended", { partition, error: String(err) })
-      );
+      await this.#consume(owned);
       await this.#reminders.load([partition]);
       this.#log.debug("took partition", { partition, epoch });
     } catch (err) {
@@ -305,8 +289,45 @@ export class ActorSystem implements AsyncDisposable {
         error: String(err),
       });
       this.#lose(partition, "consumer failed");
-      await this.#membership.release([partition]).catch(() => {});
+      await this.#membership.release([{ partition, epoch }]).catch(() => {});
     }
+  }
+
+  /** Opens the partition's consumer and dispatches its messages; reopens it if it ends early. */
+  async #consume(owned: OwnedPartition) {
+    const { partition, epoch } = owned;
+    const stillMine = () =>
+      this.#owned.get(partition) === owned && !owned.releasing && !this.#stopped;
+    const messages = await openPartitionConsumer(this.#jsm, this.#js, {
+      stream: this.streams.mailbox,
+      prefix: this.#o.prefix,
+      partition,
+      epoch,
+      ackWaitMs: this.#o.ackWaitMs,
+      maxAckPending: this.#o.maxAckPending,
+    });
+    owned.stop = () => void messages.stop();
+    owned.loop = (async () => {
+      try {
+        for await (const m of messages) {
+          if (!stillMine()) break;
+          this.#dispatch(m, partition, epoch);
+        }
+      } catch (err) {
+        this.#log.warn("partition consumer failed", { partition, error: String(err) });
+      }
+      if (!stillMine()) return;
+      this.#log.warn("partition consumer ended; reopening", { partition });
+      await new Promise((r) => setTimeout(r, 1000));
+      if (stillMine()) {
+        await this.#consume(owned).catch((err) =>
+          this.#log.error("reopening the partition consumer failed", {
+            partition,
+            error: String(err),
+          })
+        );
+      }
+    })();
   }
 
   #lose(partition: number, why: string) {
@@ -328,7 +349,7 @@ export class ActorSystem implements AsyncDisposable {
     owned.stop?.();
     await this.#idle(this.#activations.inPartition(partition), this.#o.ackWaitMs);
     this.#lose(partition, "handed over");
-    await this.#membership.release([partition]).catch((err) =>
+    await this.#membership.release([{ partition, epoch: owned.epoch }]).catch((err) =>
       this.#log.warn("release failed; the lease will expire", { partition, error: String(err) })
     );
   }
