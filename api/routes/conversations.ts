@@ -1,0 +1,4 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { ApiEnv } from "../env.ts";
+
+export function registerConversations(_app: OpenAPIHono<ApiEnv>) {}
