@@ -1,5 +1,7 @@
 import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { Role } from "../auth/credentials.ts";
+import type { ApiEnv } from "../env.ts";
 import { requireRole } from "../middleware/auth.ts";
 
 export const Problem = z.object({
@@ -38,10 +40,11 @@ export const ADMINS: Role[] = ["owner", "admin"];
 export function protectedRoute<R extends Omit<RouteConfig, "middleware" | "security">>(
   roles: Role[],
   config: R,
+  extra: MiddlewareHandler<ApiEnv>[] = [],
 ) {
   return createRoute({
     ...config,
-    middleware: [requireRole(...roles)] as const,
+    middleware: [requireRole(...roles), ...extra],
     security: [{ bearerAuth: [] }],
     "x-roles": roles,
     responses: { ...errorResponses, ...config.responses },
