@@ -20,4 +20,7 @@ export const userActor = (creatorId: string, endUserId: string): ActorAddress =>
   id: `${creatorId}:${endUserId}`,
 });
 
-export const creatorActor = (creatorId: string): ActorAddress => ({ type: "creator", id: creatorId });
+export const creatorActor = (creatorId: string): ActorAddress => ({
+  type: "creator",
+  id: creatorId,
+});

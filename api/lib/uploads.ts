@@ -52,7 +52,8 @@ export async function readUpload(c: Context<ApiEnv>, file: unknown): Promise<Upl
     }]);
   }
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const badMagic = (mimeType === "application/pdf" && !startsWith(bytes, [0x25, 0x50, 0x44, 0x46])) ||
+  const badMagic =
+    (mimeType === "application/pdf" && !startsWith(bytes, [0x25, 0x50, 0x44, 0x46])) ||
     (mimeType.includes("wordprocessingml") && !startsWith(bytes, [0x50, 0x4b, 0x03, 0x04]));
   if (badMagic) {
     throw new ValidationError("The file's content does not match its type", [

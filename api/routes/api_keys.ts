@@ -3,7 +3,7 @@ import { randomToken, sha256Hex } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError } from "../errors.ts";
 import { API_KEY_PREFIX } from "../middleware/auth.ts";
-import { iso, listPage, PageQuery, pageOf } from "../lib/pagination.ts";
+import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
 import { ADMINS, jsonBody, jsonResponse, protectedRoute, uuidParam } from "../lib/route.ts";
 import { audit, inTenant } from "../lib/tenant.ts";
 
@@ -111,7 +111,9 @@ export function registerApiKeys(app: OpenAPIHono<ApiEnv>) {
           "update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1",
           [apiKeyId],
         );
-        if (res.rowCount) await audit(client, c, "api_key.revoke", { type: "api_key", id: apiKeyId });
+        if (res.rowCount) {
+          await audit(client, c, "api_key.revoke", { type: "api_key", id: apiKeyId });
+        }
         return res.rowCount === 1;
       });
       if (!found) throw new NotFoundError("API key", apiKeyId);

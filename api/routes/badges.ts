@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError } from "../errors.ts";
-import { iso, listPage, PageQuery, pageOf } from "../lib/pagination.ts";
+import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
 import {
   ALL_ROLES,
   jsonBody,
@@ -51,7 +51,11 @@ interface Row {
   updated_at: Date;
 }
 const COLUMNS = "id, name, description, icon_url, criteria, criteria_ast, created_at, updated_at";
-const toJson = (r: Row) => ({ ...r, created_at: iso(r.created_at)!, updated_at: iso(r.updated_at)! });
+const toJson = (r: Row) => ({
+  ...r,
+  created_at: iso(r.created_at)!,
+  updated_at: iso(r.updated_at)!,
+});
 const Id = uuidParam("badgeId");
 const tags = ["badges"];
 
@@ -121,8 +125,11 @@ export function registerBadges(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { badgeId } = c.req.valid("param");
-      const row = await inTenant(c, async (client) =>
-        (await client.query<Row>(`select ${COLUMNS} from badges where id = $1`, [badgeId])).rows[0]
+      const row = await inTenant(
+        c,
+        async (client) =>
+          (await client.query<Row>(`select ${COLUMNS} from badges where id = $1`, [badgeId]))
+            .rows[0],
       );
       if (!row) throw new NotFoundError("Badge", badgeId);
       return c.json(toJson(row), 200);

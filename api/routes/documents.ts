@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError, PayloadTooLargeError, ValidationError } from "../errors.ts";
-import { iso, listPage, PageQuery, pageOf } from "../lib/pagination.ts";
+import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
 import {
   ALL_ROLES,
   jsonBody,
@@ -89,7 +89,10 @@ const limitBody: MiddlewareHandler<ApiEnv> = (c, next) =>
   bodyLimit({
     maxSize: uploadLimit(c),
     onError: (ctx: Context) => {
-      throw new PayloadTooLargeError("body.file", (ctx as Context<ApiEnv>).get("services").maxUploadBytes);
+      throw new PayloadTooLargeError(
+        "body.file",
+        (ctx as Context<ApiEnv>).get("services").maxUploadBytes,
+      );
     },
   })(c, next);
 
@@ -196,9 +199,11 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { documentId } = c.req.valid("param");
-      const row = await inTenant(c, async (client) =>
-        (await client.query<Row>(`select ${COLUMNS} from documents where id = $1`, [documentId]))
-          .rows[0]
+      const row = await inTenant(
+        c,
+        async (client) =>
+          (await client.query<Row>(`select ${COLUMNS} from documents where id = $1`, [documentId]))
+            .rows[0],
       );
       if (!row) throw new NotFoundError("Document", documentId);
       return c.json(toJson(row), 200);
@@ -302,7 +307,9 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
       const { documentId } = c.req.valid("param");
       const found = await inTenant(c, async (client) => {
         const res = await client.query("delete from documents where id = $1", [documentId]);
-        if (res.rowCount) await audit(client, c, "document.delete", { type: "document", id: documentId });
+        if (res.rowCount) {
+          await audit(client, c, "document.delete", { type: "document", id: documentId });
+        }
         return res.rowCount === 1;
       });
       if (!found) throw new NotFoundError("Document", documentId);

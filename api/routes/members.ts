@@ -2,7 +2,7 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { hashPassword } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
-import { iso, listPage, PageQuery, pageOf } from "../lib/pagination.ts";
+import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
 import {
   ADMINS,
   ALL_ROLES,
@@ -65,8 +65,10 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const auth = c.get("auth");
-      const creator = await inTenant(c, async (client) =>
-        (await client.query("select id, email, name, subscription_tier from creators")).rows[0]
+      const creator = await inTenant(
+        c,
+        async (client) =>
+          (await client.query("select id, email, name, subscription_tier from creators")).rows[0],
       );
       return c.json({ creator, role: auth.role, kind: auth.kind, subject: auth.subject }, 200);
     },

@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { ApiEnv } from "../env.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import { userActor } from "../lib/actors.ts";
-import { iso, listPage, PageQuery, pageOf } from "../lib/pagination.ts";
+import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
 import {
   ALL_ROLES,
   jsonBody,
@@ -54,7 +54,11 @@ interface Row {
 }
 const COLUMNS = `id, name, description, knowledge_base_id, flow_definition, status,
   published_version, created_at, updated_at`;
-const toJson = (r: Row) => ({ ...r, created_at: iso(r.created_at)!, updated_at: iso(r.updated_at)! });
+const toJson = (r: Row) => ({
+  ...r,
+  created_at: iso(r.created_at)!,
+  updated_at: iso(r.updated_at)!,
+});
 const Id = uuidParam("programId");
 const tags = ["programs"];
 
@@ -139,9 +143,11 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { programId } = c.req.valid("param");
-      const row = await inTenant(c, async (client) =>
-        (await client.query<Row>(`select ${COLUMNS} from programs where id = $1`, [programId]))
-          .rows[0]
+      const row = await inTenant(
+        c,
+        async (client) =>
+          (await client.query<Row>(`select ${COLUMNS} from programs where id = $1`, [programId]))
+            .rows[0],
       );
       if (!row) throw new NotFoundError("Program", programId);
       return c.json(toJson(row), 200);
@@ -242,10 +248,13 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
           );
           const missing = badges.filter((b) => !rows.some((r) => r.id === b));
           if (missing.length) {
-            throw new ValidationError("The flow awards badges that do not exist", missing.map((b) => ({
-              field: "flow_definition.steps",
-              message: `badge ${b} does not exist`,
-            })));
+            throw new ValidationError(
+              "The flow awards badges that do not exist",
+              missing.map((b) => ({
+                field: "flow_definition.steps",
+                message: `badge ${b} does not exist`,
+              })),
+            );
           }
         }
         const { rows: [v] } = await client.query<{ version: number }>(

@@ -44,7 +44,12 @@ function tokenize(text: string): Array<{ t: string; at: number }> {
     if (/^\s*$/.test(text.slice(pos))) break;
     TOKEN.lastIndex = pos;
     const m = TOKEN.exec(text);
-    if (!m) throw new CriteriaSyntaxError("Unexpected character", pos + (text.slice(pos).length - text.slice(pos).trimStart().length));
+    if (!m) {
+      throw new CriteriaSyntaxError(
+        "Unexpected character",
+        pos + (text.slice(pos).length - text.slice(pos).trimStart().length),
+      );
+    }
     out.push({ t: m[1]!, at: m.index + m[0].length - m[1]!.length });
     pos = TOKEN.lastIndex;
   }
@@ -100,7 +105,9 @@ export function parseCriteria(text: string): Criteria {
     }
     i++;
     const num = peek();
-    if (num === undefined || !/^-?\d/.test(num)) throw new CriteriaSyntaxError("Expected a number", where());
+    if (num === undefined || !/^-?\d/.test(num)) {
+      throw new CriteriaSyntaxError("Expected a number", where());
+    }
     i++;
     return { metric: t as Metric, op: op as Op, value: Number(num) };
   };

@@ -49,7 +49,11 @@ export const FlowDefinition = z.strictObject({
   const ids = new Map<string, number>();
   flow.steps.forEach((step, i) => {
     if (ids.has(step.id)) {
-      ctx.addIssue({ code: "custom", path: ["steps", i, "id"], message: `duplicate step id ${step.id}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["steps", i, "id"],
+        message: `duplicate step id ${step.id}`,
+      });
     }
     ids.set(step.id, i);
   });
