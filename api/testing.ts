@@ -4,7 +4,8 @@
  */
 import { Hono } from "hono";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { ActorClient, jsonLogger, type Logger } from "../runtime/mod.ts";
+import { type ActorAddress, ActorClient, jsonLogger, type Logger } from "../runtime/mod.ts";
+import { withSystem } from "../app/db/tenant.ts";
 import { type TestDb, testDb, type TestNats, testNats } from "../tests/harness.ts";
 import { type ApiDeps, createApi } from "./app.ts";
 import type { Ingestion } from "./env.ts";
@@ -16,6 +17,64 @@ export class RecordingIngestion implements Ingestion {
     this.calls.push({ creatorId, documentId });
     return Promise.resolve();
   }
+}
+
+/** The envelopes (`{k, d}`) waiting in an actor's mailbox, oldest first. */
+export async function mailbox(
+  t: TestApi,
+  to: ActorAddress,
+): Promise<Array<{ k: string; d: unknown }>> {
+  const jsm = await jetstreamManager(t.nats.nc);
+  const stream = `${t.nats.prefix}_mailbox`;
+  const subject = t.actors.subjectOf(to);
+  const info = await jsm.streams.info(stream);
+  const out: Array<{ k: string; d: unknown }> = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && seq > 0; seq++) {
+    const msg = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+    if (msg?.subject === subject) out.push(msg.json());
+  }
+  return out;
+}
+
+/** Inserts an end user with one conversation of `messages` messages (what channels will do). */
+export async function seedEndUser(
+  t: TestApi,
+  creatorId: string,
+  { messages = 2, text = "hello coach" } = {},
+): Promise<{ endUserId: string; conversationId: string }> {
+  return await withSystem(t.db.pool, async (c) => {
+    const { rows: [u] } = await c.query<{ id: string }>(
+      `insert into end_users (creator_id, channel, external_id, display_name, email)
+       values ($1, 'telegram', $2, 'Ada', 'ada@example.test') returning id`,
+      [creatorId, crypto.randomUUID()],
+    );
+    const { rows: [conv] } = await c.query<{ id: string }>(
+      `insert into conversations (creator_id, end_user_id, channel) values ($1, $2, 'telegram')
+       returning id`,
+      [creatorId, u!.id],
+    );
+    for (let i = 0; i < messages; i++) {
+      await c.query(
+        `insert into messages (creator_id, conversation_id, end_user_id, role, content)
+         values ($1, $2, $3, $4, $5)`,
+        [creatorId, conv!.id, u!.id, i % 2 ? "assistant" : "user", `${text} ${i}`],
+      );
+    }
+    await c.query(
+      `insert into engagement_metrics (creator_id, end_user_id, day, messages_in, sessions)
+       values ($1, $2, current_date, $3, 1)`,
+      [creatorId, u!.id, messages],
+    );
+    await c.query(
+      `insert into user_interactions (creator_id, end_user_id, kind) values ($1, $2, 'opened')`,
+      [creatorId, u!.id],
+    );
+    await c.query(
+      `insert into achievements (creator_id, end_user_id, kind, title) values ($1, $2, 'streak', '3 days')`,
+      [creatorId, u!.id],
+    );
+    return { endUserId: u!.id, conversationId: conv!.id };
+  });
 }
 
 export interface TestApi extends AsyncDisposable {
@@ -30,6 +89,8 @@ export interface TestApi extends AsyncDisposable {
   root: Hono;
   call(method: string, path: string, opts?: CallOptions): Promise<Response>;
   signup(email?: string): Promise<Session>;
+  /** Creates an API key with `role` for the session's creator and returns the key. */
+  apiKey(session: Session, role: "admin" | "editor" | "viewer"): Promise<string>;
 }
 
 export interface CallOptions {
@@ -110,9 +171,18 @@ export async function testApi(overrides: Partial<ApiDeps> = {}): Promise<TestApi
       memberId: t.member_id,
     };
   };
+  const apiKey = async (session: Session, role: "admin" | "editor" | "viewer") => {
+    const res = await call("POST", "/api-keys", {
+      token: session.token,
+      json: { name: role, role },
+    });
+    if (res.status !== 201) throw new Error(`api key failed: ${res.status} ${await res.text()}`);
+    return (await res.json()).key as string;
+  };
   return {
     db,
     nats,
+    apiKey,
     actors,
     ingestion,
     deletedDocuments,
