@@ -24,6 +24,7 @@ import { idempotency } from "./middleware/idempotency.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { requestContext } from "./middleware/request_context.ts";
 import { SecretBox } from "./secrets.ts";
+import { limitBody } from "./lib/uploads.ts";
 import { registerAuth } from "./routes/auth.ts";
 import { registerMembers } from "./routes/members.ts";
 import { registerApiKeys } from "./routes/api_keys.ts";
@@ -140,6 +141,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerAuth(app);
   app.use("*", authenticate);
   app.use("*", rateLimit("principal"));
+  app.use("*", limitBody);
   app.use("*", idempotency);
   registerMembers(app);
   registerApiKeys(app);

@@ -1,4 +1,5 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { sha256Hex } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
 import { PayloadTooLargeError, ValidationError } from "../errors.ts";
@@ -63,7 +64,16 @@ export async function readUpload(c: Context<ApiEnv>, file: unknown): Promise<Upl
   return { bytes, filename: file.name, mimeType, sha256: await sha256Hex(bytes) };
 }
 
-/** Rejects bodies over the limit before they are read (multipart overhead allowed). */
-export function uploadLimit(c: Context<ApiEnv>): number {
-  return c.get("services").maxUploadBytes + 64 * 1024;
-}
+/**
+ * Rejects request bodies over the upload limit (plus multipart overhead) while they stream in,
+ * before anything buffers them; the problem names `body.file`, the only large field.
+ */
+export const limitBody: MiddlewareHandler<ApiEnv> = (c, next) => {
+  const max = c.get("services").maxUploadBytes;
+  return bodyLimit({
+    maxSize: max + 64 * 1024,
+    onError: () => {
+      throw new PayloadTooLargeError("body.file", max);
+    },
+  })(c, next);
+};

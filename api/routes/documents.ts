@@ -1,8 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import type { Context } from "hono";
 import type { ApiEnv } from "../env.ts";
-import { NotFoundError, PayloadTooLargeError, ValidationError } from "../errors.ts";
+import { NotFoundError, ValidationError } from "../errors.ts";
 import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
 import {
   ALL_ROLES,
@@ -14,7 +13,7 @@ import {
   WRITERS,
 } from "../lib/route.ts";
 import { audit, inTenant, updateSet } from "../lib/tenant.ts";
-import { readUpload, uploadLimit } from "../lib/uploads.ts";
+import { readUpload } from "../lib/uploads.ts";
 
 const Status = z.enum(["queued", "processing", "ready", "failed"]);
 const Document = z.object({
@@ -84,17 +83,26 @@ function parseMetadata(text: string | undefined): Record<string, unknown> {
   ]);
 }
 
-/** Turns hono's early body-size rejection into our problem with the field named. */
-const limitBody: MiddlewareHandler<ApiEnv> = (c, next) =>
-  bodyLimit({
-    maxSize: uploadLimit(c),
-    onError: (ctx: Context) => {
-      throw new PayloadTooLargeError(
-        "body.file",
-        (ctx as Context<ApiEnv>).get("services").maxUploadBytes,
-      );
-    },
-  })(c, next);
+/**
+ * Hands a stored document to ingestion. The row is committed first (ingestion reads it); if the
+ * queue is unreachable the document is marked failed with the reason instead of failing the
+ * request, so a retry does not store it twice, and `POST /documents/{id}/reingest` queues it again.
+ */
+async function enqueue(c: Context<ApiEnv>, row: Row): Promise<Row> {
+  const { ingestion, log } = c.get("services");
+  try {
+    await ingestion.enqueue(c.get("auth").creatorId, row.id);
+    return row;
+  } catch (err) {
+    log.warn("document not queued for ingestion", { document_id: row.id, error: String(err) });
+    return await inTenant(c, async (client) =>
+      (await client.query<Row>(
+        `update documents set status = 'failed', error = $2, updated_at = now() where id = $1
+         returning ${COLUMNS}`,
+        [row.id, `Could not be queued for ingestion (${String(err)}); reingest to retry`],
+      )).rows[0] ?? row);
+  }
+}
 
 const KbId = uuidParam("knowledgeBaseId");
 const DocId = uuidParam("documentId");
@@ -150,7 +158,7 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
         body: { required: true, content: { "multipart/form-data": { schema: UploadForm } } },
       },
       responses: { 202: jsonResponse(Document, "Stored and queued"), ...uploadResponses },
-    }, [limitBody]),
+    }),
     async (c) => {
       const { knowledgeBaseId } = c.req.valid("param");
       const form = c.req.valid("form");
@@ -182,9 +190,8 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
         });
         return d!;
       });
-      await c.get("services").ingestion.enqueue(c.get("auth").creatorId, row.id);
       c.header("location", `/v1/documents/${row.id}`);
-      return c.json(toJson(row), 202);
+      return c.json(toJson(await enqueue(c, row)), 202);
     },
   );
 
@@ -262,7 +269,7 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
         },
       },
       responses: { 202: jsonResponse(Document, "Stored and queued"), ...uploadResponses },
-    }, [limitBody]),
+    }),
     async (c) => {
       const { documentId } = c.req.valid("param");
       const upload = await readUpload(c, c.req.valid("form").file);
@@ -289,8 +296,32 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
         return d;
       });
       if (!row) throw new NotFoundError("Document", documentId);
-      await c.get("services").ingestion.enqueue(c.get("auth").creatorId, row.id);
-      return c.json(toJson(row), 202);
+      return c.json(toJson(await enqueue(c, row)), 202);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "post",
+      path: "/documents/{documentId}/reingest",
+      tags,
+      summary: "Queue a document for ingestion again (after a failure or a pipeline change)",
+      request: { params: DocId },
+      responses: { 202: jsonResponse(Document, "Queued") },
+    }),
+    async (c) => {
+      const { documentId } = c.req.valid("param");
+      const row = await inTenant(c, async (client) => {
+        const { rows: [d] } = await client.query<Row>(
+          `update documents set status = 'queued', progress = 0, error = null, updated_at = now()
+           where id = $1 returning ${COLUMNS}`,
+          [documentId],
+        );
+        if (d) await audit(client, c, "document.reingest", { type: "document", id: documentId });
+        return d;
+      });
+      if (!row) throw new NotFoundError("Document", documentId);
+      return c.json(toJson(await enqueue(c, row)), 202);
     },
   );
 
