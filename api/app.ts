@@ -69,6 +69,22 @@ export interface ApiDeps {
   extensions?: ApiExtension[];
 }
 
+/**
+ * The ingestion used when no worker is configured: the document stays `queued` (a worker started
+ * later finds it by status) and a warning says so.
+ */
+export function queuedOnlyIngestion(log: Logger): Ingestion {
+  return {
+    enqueue(creatorId, documentId) {
+      log.warn("no ingestion worker configured; document stays queued", {
+        creator_id: creatorId,
+        document_id: documentId,
+      });
+      return Promise.resolve();
+    },
+  };
+}
+
 export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
 /**
