@@ -1,12 +1,11 @@
 import { createMiddleware } from "hono/factory";
-import { withSystem } from "../../app/db/tenant.ts";
+import type pg from "pg";
 import { type Role, sha256Hex } from "../auth/credentials.ts";
 import type { ApiEnv, AuthContext } from "../env.ts";
 import { ForbiddenError, UnauthorizedError } from "../errors.ts";
 
 /** API keys start with this, so the middleware tells them from JWTs without trying both. */
 export const API_KEY_PREFIX = "ck_";
-const TOUCH_EVERY_MS = 60_000;
 
 /** Requires `Authorization: Bearer <JWT or API key>` and sets `c.get("auth")`. */
 export const authenticate = createMiddleware<ApiEnv>(async (c, next) => {
@@ -34,25 +33,23 @@ export const authenticate = createMiddleware<ApiEnv>(async (c, next) => {
   await next();
 });
 
-async function lookupApiKey(pool: import("pg").Pool, key: string): Promise<AuthContext | null> {
-  const keyHash = await sha256Hex(key);
-  return await withSystem(pool, async (client) => {
-    const { rows: [row] } = await client.query<{
-      id: string;
-      creator_id: string;
-      role: Role;
-      last_used_at: Date | null;
-    }>(
-      "select id, creator_id, role, last_used_at from api_keys where key_sha256 = $1 and revoked_at is null",
-      [keyHash],
-    );
-    if (!row) return null;
-    // Recording every use would turn each read into a write; once a minute is precise enough.
-    if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > TOUCH_EVERY_MS) {
-      await client.query("update api_keys set last_used_at = now() where id = $1", [row.id]);
-    }
-    return { creatorId: row.creator_id, role: row.role, subject: row.id, kind: "api_key" };
-  });
+async function lookupApiKey(pool: pg.Pool, key: string): Promise<AuthContext | null> {
+  // One round trip: the lookup, and a last-used stamp at most once a minute (recording every
+  // use would turn each read into a write).
+  const { rows: [row] } = await pool.query<{ id: string; creator_id: string; role: Role }>(
+    `with k as (
+       select id, creator_id, role, last_used_at from api_keys
+       where key_sha256 = $1 and revoked_at is null),
+     touched as (
+       update api_keys set last_used_at = now()
+       where id in (select id from k where last_used_at is null
+                      or last_used_at < now() - interval '1 minute'))
+     select id, creator_id, role from k`,
+    [await sha256Hex(key)],
+  );
+  return row
+    ? { creatorId: row.creator_id, role: row.role, subject: row.id, kind: "api_key" }
+    : null;
 }
 
 /** Lets the request through only when the caller's role is one of `roles`; otherwise 403. */
