@@ -23,6 +23,7 @@ import { authenticate, requireRole } from "./middleware/auth.ts";
 import { idempotency } from "./middleware/idempotency.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { requestContext } from "./middleware/request_context.ts";
+import { validateResponses } from "./middleware/validate_responses.ts";
 import { SecretBox } from "./secrets.ts";
 import { limitBody } from "./lib/uploads.ts";
 import { registerAuth } from "./routes/auth.ts";
@@ -66,6 +67,8 @@ export interface ApiDeps {
   trustProxy?: boolean;
   accessTokenTtlSeconds?: number;
   refreshTokenTtlSeconds?: number;
+  /** Check every JSON response against its route's schema (tests turn this on). */
+  validateResponses?: boolean;
   extensions?: ApiExtension[];
 }
 
@@ -123,6 +126,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   });
   app.onError(errorHandler(services.log));
   app.use("*", requestContext(services));
+  if (deps.validateResponses) app.use("*", validateResponses(app));
   if (deps.corsOrigins?.length) {
     app.use(
       "*",

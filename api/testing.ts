@@ -140,6 +140,7 @@ export async function testApi(overrides: Partial<ApiDeps> = {}): Promise<TestApi
         secretsKey,
         log: quiet,
         trustProxy: true,
+        validateResponses: true,
         rateLimit: { perKey: 100_000, perIp: 100_000 },
         ...overrides,
         ...more,
