@@ -116,6 +116,10 @@ Deno.test("end users - detail, export, and delete erases rows and tells the acto
   assert.deepEqual(await mailbox(t, { type: "user", id: `${s.creatorId}:${u.endUserId}` }), [
     { k: "erase", d: { reason: "deleted_by_creator" } },
   ]);
+  assert.deepEqual(
+    await mailbox(t, { type: "conversation", id: `${s.creatorId}:${u.conversationId}` }),
+    [{ k: "erase", d: { reason: "deleted_by_creator" } }],
+  );
   assert.deepEqual(t.deletedEndUsers, [u.endUserId]);
   const gone = await t.call("GET", `/end-users/${u.endUserId}`, { token: s.token });
   assert.equal(gone.status, 404);

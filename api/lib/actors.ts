@@ -7,6 +7,7 @@
  * | `user` `<creatorId>:<endUserId>`          | `programPublished`    | `{ programId, version }`               |
  * | `user` `<creatorId>:<endUserId>`          | `programUnpublished`  | `{ programId }`                        |
  * | `user` `<creatorId>:<endUserId>`          | `erase`               | `{ reason: "deleted_by_creator" }`     |
+ * | `conversation` `<creatorId>:<convId>`     | `erase`               | `{ reason: "deleted_by_creator" }`     |
  * | `creator` `<creatorId>`                   | `channelConnected`    | `{ channelId, kind }`                  |
  * | `creator` `<creatorId>`                   | `channelDisconnected` | `{ channelId, kind }`                  |
  *
@@ -23,4 +24,9 @@ export const userActor = (creatorId: string, endUserId: string): ActorAddress =>
 export const creatorActor = (creatorId: string): ActorAddress => ({
   type: "creator",
   id: creatorId,
+});
+
+export const conversationActor = (creatorId: string, conversationId: string): ActorAddress => ({
+  type: "conversation",
+  id: `${creatorId}:${conversationId}`,
 });

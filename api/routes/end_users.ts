@@ -2,7 +2,7 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type pg from "pg";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError } from "../errors.ts";
-import { userActor } from "../lib/actors.ts";
+import { conversationActor, userActor } from "../lib/actors.ts";
 import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
 import { ADMINS, ALL_ROLES, jsonResponse, protectedRoute, uuidParam } from "../lib/route.ts";
 import { audit, inTenant } from "../lib/tenant.ts";
@@ -232,15 +232,27 @@ export function registerEndUsers(app: OpenAPIHono<ApiEnv>) {
       const { actors, onEndUserDeleted } = c.get("services");
       const creatorId = c.get("auth").creatorId;
       const found = await inTenant(c, async (client) => {
+        const { rows: conversations } = await client.query<{ id: string }>(
+          "select id from conversations where end_user_id = $1",
+          [endUserId],
+        );
         // Conversations, messages, progress, badges... go with it (on delete cascade).
         const res = await client.query("delete from end_users where id = $1", [endUserId]);
         if (!res.rowCount) return false;
-        await audit(client, c, "end_user.delete", { type: "end_user", id: endUserId });
+        await audit(client, c, "end_user.delete", { type: "end_user", id: endUserId }, {
+          conversations: conversations.length,
+        });
         // Inside the transaction: if the mailbox is unreachable nothing is deleted and the
-        // caller retries, so the actor can never keep state for a user the database forgot.
-        await actors.tell(userActor(creatorId, endUserId), "erase", {
-          reason: "deleted_by_creator",
-        }, { msgId: `erase:${creatorId}:${endUserId}` });
+        // caller retries, so no actor keeps state for a user the database forgot.
+        const erase = { reason: "deleted_by_creator" };
+        await actors.tell(userActor(creatorId, endUserId), "erase", erase, {
+          msgId: `erase:${creatorId}:${endUserId}`,
+        });
+        for (const conv of conversations) {
+          await actors.tell(conversationActor(creatorId, conv.id), "erase", erase, {
+            msgId: `erase:${creatorId}:${conv.id}`,
+          });
+        }
         return true;
       });
       if (!found) throw new NotFoundError("End user", endUserId);
