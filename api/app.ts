@@ -18,7 +18,7 @@ import type {
   Ingestion,
   RateLimitOptions,
 } from "./env.ts";
-import { errorHandler, fieldErrors, ValidationError } from "./errors.ts";
+import { ApiError, errorHandler, fieldErrors, ValidationError } from "./errors.ts";
 import { authenticate, requireRole } from "./middleware/auth.ts";
 import { idempotency } from "./middleware/idempotency.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
@@ -174,5 +174,9 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerConversations(app);
   registerAuditLog(app);
   for (const extend of deps.extensions ?? []) extend(app);
+  // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.
+  app.all("*", (c) => {
+    throw new ApiError(404, "Not found", `No route ${c.req.method} ${c.req.path}`);
+  });
   return app;
 }

@@ -49,6 +49,10 @@ Deno.test("validation - malformed JSON, wrong types and unknown fields are probl
   });
   assert.equal(textBody.status, 415);
   await problemOf(textBody);
+
+  const nowhere = await t.call("GET", "/no-such-thing", { token });
+  assert.equal(nowhere.status, 404);
+  await problemOf(nowhere);
 });
 
 Deno.test("validation - flow definitions and badge criteria name the failing step or position", async () => {
