@@ -3,8 +3,14 @@
  * and a small client that signs up creators and sends requests through the `/v1` mount.
  */
 import { Hono } from "hono";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { type ActorAddress, ActorClient, jsonLogger, type Logger } from "../runtime/mod.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
+import {
+  type ActorAddress,
+  type ActorClient,
+  ActorSystem,
+  jsonLogger,
+  type Logger,
+} from "../runtime/mod.ts";
 import { withSystem } from "../app/db/tenant.ts";
 import { type TestDb, testDb, type TestNats, testNats } from "../tests/harness.ts";
 import { type ApiDeps, createApi } from "./app.ts";
@@ -114,13 +120,20 @@ const quiet: Logger = jsonLogger("error");
 export async function testApi(overrides: Partial<ApiDeps> = {}): Promise<TestApi> {
   const db = await testDb();
   const nats = await testNats();
-  const jsm = await jetstreamManager(nats.nc);
-  const { ensureStreams } = await import("../runtime/streams.ts");
-  await ensureStreams(jsm, { prefix: nats.prefix, replicas: 1 });
-  const actors = new ActorClient(nats.nc, jetstream(nats.nc), {
+  // A client-only system: creates the mailbox streams, hosts no partitions, so told messages
+  // stay in the mailbox where tests can read them.
+  const system = await ActorSystem.start({
+    pool: db.pool,
+    nc: nats.nc,
+    actors: [],
+    nodeId: "api-test",
     prefix: nats.prefix,
     partitions: 8,
+    host: false,
+    adminService: false,
+    log: quiet,
   });
+  const actors = system.client;
   const ingestion = new RecordingIngestion();
   const deletedDocuments: string[] = [];
   const deletedEndUsers: string[] = [];
@@ -193,7 +206,7 @@ export async function testApi(overrides: Partial<ApiDeps> = {}): Promise<TestApi
     call,
     signup,
     async [Symbol.asyncDispose]() {
-      await actors[Symbol.asyncDispose]();
+      await system.stop();
       await nats[Symbol.asyncDispose]();
       await db[Symbol.asyncDispose]();
     },
