@@ -36,12 +36,24 @@ Deno.test("authorization matrix - every OpenAPI route gives 401 without token, 4
   await using t = await testApi();
   const a = await t.signup();
   const b = await t.signup();
-  const tokenOf: Record<string, string> = {
-    owner: a.token,
-    admin: await t.apiKey(a, "admin"),
-    editor: await t.apiKey(a, "editor"),
-    viewer: await t.apiKey(a, "viewer"),
+  // Each role both as a signed-in member (JWT) and as an API key.
+  const memberToken = async (role: string) => {
+    const email = `${role}-${crypto.randomUUID().slice(0, 6)}@example.test`;
+    const res = await t.call("POST", "/members", {
+      token: a.token,
+      json: { email, password: "member password", role },
+    });
+    assert.equal(res.status, 201);
+    await res.body?.cancel();
+    const login = await t.call("POST", "/auth/login", {
+      json: { email, password: "member password" },
+    });
+    return (await login.json()).access_token as string;
   };
+  const tokensOf: Record<string, string[]> = { owner: [a.token] };
+  for (const role of ["admin", "editor", "viewer"] as const) {
+    tokensOf[role] = [await memberToken(role), await t.apiKey(a, role)];
+  }
 
   // One of everything in creator B.
   const post = async (path: string, json: unknown) => {
@@ -121,16 +133,21 @@ Deno.test("authorization matrix - every OpenAPI route gives 401 without token, 4
     await expect(`${name} with a forged token`, await request(op, randomPath, "eyJ.x.y"), 401);
     for (const role of ["admin", "editor", "viewer"]) {
       if (op.roles.includes(role)) continue;
-      await expect(`${name} as ${role}`, await request(op, randomPath, tokenOf[role]), 403);
+      for (const [i, token] of tokensOf[role]!.entries()) {
+        const as = `${role} ${i ? "API key" : "member"}`;
+        await expect(`${name} as ${as}`, await request(op, randomPath, token), 403);
+      }
     }
     if (!params.length) {
       // And the roles it allows get through (list routes need no fixtures).
       if (op.method !== "GET") continue;
       for (const role of op.roles) {
-        const res = await request(op, op.path + (QUERIES[name] ?? ""), tokenOf[role]);
-        if (res.status !== 200) {
-          failures.push(`${name} as ${role}: ${res.status} ${await res.text()}`);
-        } else await res.body?.cancel();
+        for (const token of tokensOf[role]!) {
+          const res = await request(op, op.path + (QUERIES[name] ?? ""), token);
+          if (res.status !== 200) {
+            failures.push(`${name} as ${role}: ${res.status} ${await res.text()}`);
+          } else await res.body?.cancel();
+        }
       }
       continue;
     }
@@ -149,7 +166,7 @@ Deno.test("authorization matrix - every OpenAPI route gives 401 without token, 4
   assert.deepEqual(failures, []);
   // Each protected operation twice at 401; the role and tenant cases in the dozens.
   assert.equal(checked[401], ops.length * 2);
-  assert.ok(checked[403]! >= 35 && checked[404]! >= 25, JSON.stringify(checked));
+  assert.ok(checked[403]! >= 70 && checked[404]! >= 25, JSON.stringify(checked));
 
   // Nothing of B's was changed or deleted by A's attempts.
   const seen = await withSystem(t.db.pool, async (c) => ({
