@@ -24,6 +24,10 @@ export async function hit(pool: pg.Pool, bucket: string, windowMs: number): Prom
      returning count`,
     [bucket, window],
   );
+  // Now and then, drop counters of windows that are over, so idle IPs do not pile up.
+  if (Math.random() < 0.001) {
+    await pool.query("delete from rate_limit_counters where window_start < $1", [window - 1]);
+  }
   return { count: row!.count, resetMs: (window + 1) * windowMs - now };
 }
 
