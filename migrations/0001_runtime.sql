@@ -55,7 +55,7 @@ create index rt_reminders_due on rt_reminders (partition, due_at);
 -- Commits a batch of turns in one round trip. Turns whose partition epoch no longer matches are
 -- rejected (the caller is a zombie for that partition); the function returns those partitions.
 -- p: {"node": text, "mailbox": text, "epochs": {"<partition>": epoch}, "states": [...], "outbox": [...],
---     "reminders": [...], "cancels": [...]}
+--     "reminders": [...], "cancels": [...], "erased": [...]}
 create function rt_commit(p jsonb) returns int[] language plpgsql as $$
 declare
   fenced int[];
@@ -98,6 +98,14 @@ begin
   from jsonb_to_recordset(p->'outbox') as x(id text, p int, subject text, h jsonb, b text)
   where not (x.p = any(fenced))
   on conflict (id) do nothing;
+
+  -- Erased actors lose their state and every reminder.
+  delete from rt_actor_state s
+  using jsonb_to_recordset(p->'erased') as x(t text, i text, p int)
+  where s.actor_type = x.t and s.actor_id = x.i and not (x.p = any(fenced));
+  delete from rt_reminders r
+  using jsonb_to_recordset(p->'erased') as x(t text, i text, p int)
+  where r.actor_type = x.t and r.actor_id = x.i and not (x.p = any(fenced));
 
   delete from rt_reminders r
   using jsonb_to_recordset(p->'cancels') as x(t text, i text, n text, p int)

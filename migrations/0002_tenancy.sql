@@ -20,6 +20,9 @@ begin
     current_schema());
 end $$;
 
+-- Tenant transactions may send actor messages through the runtime's outbox (ActorClient.tellWithin).
+grant select, insert, delete on rt_outbox to coachd_app;
+
 -- The creator whose data a transaction may see; null (no rows) when unset.
 create function app_creator_id() returns uuid language sql stable as $$
   select nullif(current_setting('app.creator_id', true), '')::uuid

@@ -46,6 +46,12 @@ export interface TurnContext<S> {
   /** An in-memory timer for this activation: lost on passivation or failover. */
   setTimer(name: string, delayMs: number, kind: string, data?: unknown): void;
   clearTimer(name: string): void;
+  /**
+   * Erases the actor when this turn commits: its stored state and every reminder are deleted
+   * (state changes and reminders set in this turn are dropped). Messages told and events emitted
+   * in the turn still go out. The next message finds a fresh actor.
+   */
+  erase(): void;
   /** Publishes an event on `<prefix>.evt.<subject>` once this turn commits. */
   emit(subject: string, data: unknown): void;
   readonly log: Logger;

@@ -12,6 +12,8 @@ import {
 import { checkAddress, mailboxSubject, partitionOf } from "./address.ts";
 import { decodeJson, encodeEnvelope, H, makeHeaders, type ReplyBody } from "./envelope.ts";
 import { AskCycleError, AskTimeoutError, RemoteHandlerError } from "./errors.ts";
+import { encodeBase64 } from "./base64.ts";
+import type { OutboxRow } from "./committer.ts";
 
 export interface ClientOptions {
   prefix: string;
@@ -131,6 +133,35 @@ export class ActorClient implements AsyncDisposable {
     const body = await reply;
     if ("err" in body) throw new RemoteHandlerError(target, body.err.name, body.err.message);
     return body.ok as T;
+  }
+
+  /**
+   * Writes the message as an outbox row through `db`, inside the caller's transaction, so it is
+   * sent if and only if that transaction commits. Publish the returned row after the commit with
+   * `ActorSystem.publishOutbox` for low latency; otherwise the owner of the target's partition
+   * sweeps it within seconds. The row id (`msgId`) deduplicates a retried call.
+   */
+  async tellWithin(
+    db: { query(text: string, values?: unknown[]): Promise<unknown> },
+    to: ActorAddress,
+    kind: string,
+    data?: unknown,
+    opts: { msgId?: string } = {},
+  ): Promise<OutboxRow> {
+    const subject = this.subjectOf(to);
+    const row: OutboxRow = {
+      id: opts.msgId ?? crypto.randomUUID(),
+      p: partitionOf(to.type, to.id, this.#opts.partitions),
+      subject,
+      h: {},
+      b: encodeBase64(encodeEnvelope(kind, data, this.#opts.maxPayload)),
+    };
+    await db.query(
+      `insert into rt_outbox (id, partition, subject, headers, payload)
+       values ($1, $2, $3, '{}', decode($4, 'base64')) on conflict (id) do nothing`,
+      [row.id, row.p, row.subject, row.b],
+    );
+    return row;
   }
 
   /** A typed handle on one actor of a defined type. */

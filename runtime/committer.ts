@@ -44,6 +44,8 @@ export interface TurnWrite {
   outbox: OutboxRow[];
   reminders: ReminderWrite[];
   cancels: ReminderCancel[];
+  /** Set when the turn erased the actor: its state row and reminders are deleted. */
+  erase?: { t: string; i: string; p: number };
 }
 
 export type CommitOutcome = "committed" | "fenced";
@@ -107,7 +109,9 @@ export class Committer {
     const outbox: OutboxRow[] = [];
     const reminders: ReminderWrite[] = [];
     const cancels: ReminderCancel[] = [];
+    const erased: { t: string; i: string; p: number }[] = [];
     for (const { write } of batch) {
+      if (write.erase) erased.push(write.erase);
       epochs[write.partition] = write.epoch;
       if (write.state) states.push(write.state);
       outbox.push(...write.outbox);
@@ -126,6 +130,7 @@ export class Committer {
           outbox,
           reminders,
           cancels,
+          erased,
         })],
       );
       const fenced = new Set(rows[0]?.fenced ?? []);

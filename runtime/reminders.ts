@@ -120,6 +120,11 @@ export class ReminderScheduler {
     this.#arm();
   }
 
+  /** Forgets every in-memory reminder of one actor (after it was erased). */
+  dropActor(type: string, id: string) {
+    for (const [k, r] of this.#current) if (r.type === type && r.id === id) this.#current.delete(k);
+  }
+
   /** Forgets the reminders of partitions this node no longer owns. */
   dropPartitions(partitions: number[]) {
     const gone = new Set(partitions);

@@ -582,10 +582,11 @@ export class ActorSystem implements AsyncDisposable {
     act: Activation,
     item: Item,
     ctx: TurnContextImpl<unknown>,
-    newState: unknown,
+    newStateIn: unknown,
     replyValue: unknown,
     traceparent: string | undefined,
   ) {
+    let newState = newStateIn;
     const outbox: OutboxRow[] = [];
     let n = 0;
     for (const t of ctx.tells) {
@@ -622,7 +623,12 @@ export class ActorSystem implements AsyncDisposable {
         });
       }
     }
-    const changed = !jsonEqual(newState, act.state);
+    if (ctx.erased) {
+      reminders.length = 0;
+      cancels.length = 0;
+      newState = act.def.initial(act.id);
+    }
+    const changed = ctx.erased || !jsonEqual(newState, act.state);
     const hasEffects = outbox.length > 0 || reminders.length > 0 || cancels.length > 0;
     if (changed || hasEffects) {
       if (this.#membership.owned.get(act.partition) !== act.epoch) {
@@ -635,9 +641,12 @@ export class ActorSystem implements AsyncDisposable {
       const outcome = await this.#committer.commit({
         partition: act.partition,
         epoch: act.epoch,
-        state: changed || !item.local
+        state: ctx.erased
+          ? undefined
+          : changed || !item.local
           ? { t: act.type, i: act.id, p: act.partition, v: act.version + 1, s: newState, r: recent }
           : undefined,
+        erase: ctx.erased ? { t: act.type, i: act.id, p: act.partition } : undefined,
         outbox,
         reminders,
         cancels,
@@ -651,7 +660,8 @@ export class ActorSystem implements AsyncDisposable {
         this.#lose(act.partition, "fenced");
         return;
       }
-      act.version += 1;
+      // An erased actor starts again from version 0 (its row is gone).
+      act.version = ctx.erased ? 0 : act.version + 1;
       act.recent = recent;
     }
     act.state = newState;
@@ -666,6 +676,7 @@ export class ActorSystem implements AsyncDisposable {
     if (reminders.length > 0 || cancels.length > 0) {
       this.#reminders.applyCommitted(reminders, cancels);
     }
+    if (ctx.erased) this.#reminders.dropActor(act.type, act.id);
     for (const [name, t] of ctx.timers) this.#setTimer(act, name, t);
     if (this.#o.deliverTwice && item.js && !item.headers["Coachd-Test-Copy"]) {
       // Test mode: the same message again, as JetStream would redeliver it after a lost ack.
@@ -750,6 +761,11 @@ export class ActorSystem implements AsyncDisposable {
     this.metrics.outboxBacklog.set(backlog);
     this.metrics.remindersHeld.set(this.#reminders.held);
     this.metrics.resident.set(this.#activations.size);
+  }
+
+  /** Publishes outbox rows written by `client.tellWithin` once their transaction committed. */
+  async publishOutbox(rows: OutboxRow[]): Promise<void> {
+    await this.#outbox.publish(rows);
   }
 
   /** The address of an actor's mailbox, for operators and tests. */

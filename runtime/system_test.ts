@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AskCycleError, AskTimeoutError, RemoteHandlerError } from "./mod.ts";
 import { startTestSystem } from "./test_system.ts";
-import { eventually, testDb, testNats } from "../tests/harness.ts";
+import { eventually, sleep, testDb, testNats } from "../tests/harness.ts";
 import { counter } from "./testdata/actors.ts";
 
 const system = startTestSystem;
@@ -125,4 +125,63 @@ Deno.test("a joining node gets its share at once: the old owner hands partitions
     timeoutMs: 5000,
     what: "a owns all again",
   });
+});
+
+Deno.test("ctx.erase() deletes the actor's state and reminders; the next message finds a fresh actor", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using sys = await system(db, nats);
+  const ref = sys.ref(counter, "gone");
+  await ref.ask("add", { by: 5 });
+  await ref.ask("remindMe", { name: "later", after: 60_000 });
+  await ref.ask("erase", null);
+  const { rows: state } = await db.pool.query(
+    "select 1 from rt_actor_state where actor_id = 'gone'",
+  );
+  const { rows: rem } = await db.pool.query("select 1 from rt_reminders where actor_id = 'gone'");
+  assert.equal(state.length, 0);
+  assert.equal(rem.length, 0);
+  assert.equal(await ref.ask("add", { by: 1 }), 1);
+  const { rows } = await db.pool.query(
+    "select version from rt_actor_state where actor_id = 'gone'",
+  );
+  assert.equal(Number(rows[0].version), 1);
+});
+
+Deno.test("client.tellWithin() sends only if the caller's transaction commits", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using sys = await system(db, nats);
+  const c = await db.pool.connect();
+  try {
+    // Rolled back: never sent.
+    await c.query("begin");
+    await sys.client.tellWithin(c, { type: "counter", id: "tx" }, "add", { by: 100 }, {
+      msgId: "tx-1",
+    });
+    await c.query("rollback");
+    // Committed and not published by the caller: the sweep sends it.
+    await c.query("begin");
+    await sys.client.tellWithin(c, { type: "counter", id: "tx" }, "add", { by: 1 }, {
+      msgId: "tx-2",
+    });
+    await c.query("commit");
+    // Committed and published at once; a retried call with the same id is not sent twice.
+    await c.query("begin");
+    const row = await sys.client.tellWithin(c, { type: "counter", id: "tx" }, "add", { by: 10 }, {
+      msgId: "tx-3",
+    });
+    await sys.client.tellWithin(c, { type: "counter", id: "tx" }, "add", { by: 10 }, {
+      msgId: "tx-3",
+    });
+    await c.query("commit");
+    await sys.publishOutbox([row]);
+  } finally {
+    c.release();
+  }
+  await eventually(async () => (await sys.ref(counter, "tx").ask("get", null)).n === 11, {
+    timeoutMs: 8000,
+  });
+  await sleep(500);
+  assert.equal((await sys.ref(counter, "tx").ask("get", null)).n, 11);
 });

@@ -40,6 +40,7 @@ export class TurnContextImpl<S> implements TurnContext<S> {
   readonly timers = new Map<string, PendingTimer | null>();
   replyValue: unknown = undefined;
   replied = false;
+  erased = false;
 
   constructor(
     readonly self: ActorAddress,
@@ -106,6 +107,10 @@ export class TurnContextImpl<S> implements TurnContext<S> {
 
   clearTimer(name: string): void {
     this.timers.set(name, null);
+  }
+
+  erase(): void {
+    this.erased = true;
   }
 
   emit(subject: string, data: unknown): void {

@@ -48,6 +48,7 @@ export const counter = defineActor({
       },
     ),
     cancel: h(z.string(), (ctx, name) => ctx.cancelReminder(name)),
+    erase: h(z.null().optional(), (ctx) => ctx.erase()),
     tick: h(z.object({ name: z.string() }), (ctx, m) => {
       ctx.state.n += 1;
       ctx.state.seen.push(`tick:${m.name}:${ctx.reminder?.dueAt}`);
