@@ -211,7 +211,7 @@ export class ActorSystem implements AsyncDisposable {
       this.#activations.passivateIdle(this.#clock.now() - this.#o.idleMs);
       return Promise.resolve();
     });
-    this.#every(Math.max(1000, this.#o.ackWaitMs / 3), () => {
+    this.#every(Math.max(100, this.#o.ackWaitMs / 4), () => {
       this.#keepAlive();
       return Promise.resolve();
     });
@@ -748,7 +748,7 @@ export class ActorSystem implements AsyncDisposable {
 
   /** Tells JetStream that held messages are still being worked on, so they are not redelivered. */
   #keepAlive() {
-    const cutoff = performance.now() - this.#o.ackWaitMs / 3;
+    const cutoff = performance.now() - this.#o.ackWaitMs / 4;
     for (const item of this.#held) if (item.receivedAt < cutoff) item.js?.working();
   }
 

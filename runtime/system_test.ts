@@ -185,3 +185,18 @@ Deno.test("client.tellWithin() sends only if the caller's transaction commits", 
   await sleep(500);
   assert.equal((await sys.ref(counter, "tx").ask("get", null)).n, 11);
 });
+
+Deno.test("a turn longer than the ack wait keeps its message with working() and is not redelivered", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using sys = await system(db, nats, { ackWaitMs: 1000 });
+  // Three slow turns queue on one actor: the last waits ~3.6 s, far beyond the ack wait.
+  const replies = await Promise.all(
+    [1200, 1200, 1200].map((ms) => sys.ref(counter, "long").ask("slow", ms)),
+  );
+  assert.deepEqual(replies, [1, 2, 3]);
+  await sleep(1500);
+  const metrics = await sys.metrics.registry.getSingleMetricAsString("coachd_actor_turns_total");
+  assert.doesNotMatch(metrics, /outcome="duplicate"/, "a message was redelivered");
+  assert.equal((await sys.ref(counter, "long").ask("get", null)).n, 3);
+});
