@@ -131,29 +131,19 @@ export function tenantTable<Row extends { id: string }, Json>(
     },
 
     async update(client, c, { id, set, details }) {
-      const params: unknown[] = [id];
-      const sets: string[] = [];
-      for (const [column, value] of Object.entries(set)) {
-        if (value === undefined) continue;
+      const changed = Object.entries(set).filter(([, value]) => value !== undefined);
+      const sets = changed.map(([column], i) => {
         if (!updatable.has(column)) throw new TypeError(`${table}.${column} is not updatable`);
-        params.push(value);
-        sets.push(`${column} = $${params.length}`);
-      }
-      sets.push("updated_at = now()");
+        return `${column} = $${i + 2}`;
+      });
       const { rows: [row] } = await client.query<Row>(
-        `update ${table} t set ${sets.join(", ")} where t.id = $1 returning ${columns}`,
-        params,
+        `update ${table} t set ${[...sets, "updated_at = now()"].join(", ")} where t.id = $1
+         returning ${columns}`,
+        [id, ...changed.map(([, value]) => value)],
       );
       const updated = found(row, id);
-      await audit(
-        client,
-        c,
-        `${type}.update`,
-        { type, id },
-        details ?? {
-          fields: Object.keys(set),
-        },
-      );
+      const fields = changed.map(([column]) => column);
+      await audit(client, c, `${type}.update`, { type, id }, details ?? { fields });
       return updated;
     },
 
