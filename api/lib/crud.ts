@@ -37,7 +37,6 @@ export interface PageJson<Json> {
 
 /** Statements on one tenant table; see `tenantTable()`. */
 export interface TenantTable<Row extends { id: string }, Json> {
-  readonly spec: TableSpec<Row, Json>;
   /** A page of rows, newest first, as `{ data, next_cursor }`. */
   list(client: pg.PoolClient, options: Omit<ListPageOptions, "from" | "columns">): Promise<
     PageJson<Json>
@@ -94,8 +93,6 @@ export function tenantTable<Row extends { id: string }, Json>(
     return row;
   };
   return {
-    spec,
-
     async list(client, options) {
       const page = await listPage<Row & Record<string, unknown>>(client, {
         ...options,
