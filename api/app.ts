@@ -5,7 +5,6 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
 import { cors } from "hono/cors";
 import type pg from "pg";
 import { jsonLogger, type Logger } from "../runtime/mod.ts";
@@ -24,6 +23,7 @@ import { idempotency } from "./middleware/idempotency.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { requestContext } from "./middleware/request_context.ts";
 import { validateResponses } from "./middleware/validate_responses.ts";
+import { registerDocs } from "./docs.ts";
 import { SecretBox } from "./secrets.ts";
 import { limitBody } from "./lib/uploads.ts";
 import { registerAuth } from "./routes/auth.ts";
@@ -154,7 +154,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     info: { title: "Coachd admin API", version: "1.0.0" },
     servers: [{ url: "/v1" }],
   });
-  app.get("/docs", swaggerUI({ url: "/v1/openapi.json" }));
+  registerDocs(app);
 
   app.use("*", rateLimit("ip"));
   // Public: sign-up, login, refresh. Everything registered after `authenticate` needs a token.

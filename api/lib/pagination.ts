@@ -36,26 +36,45 @@ function decodeCursor(cursor: string): Cursor {
   ]);
 }
 
+/** What `listPage()` selects. */
+export interface ListPageOptions {
+  /** One table, aliased `t`. */
+  from: string;
+  /** Conditions on `t`, which may use `$1..$n` from `params`. */
+  where?: string[];
+  params?: unknown[];
+  /** `t.<column> = value` for each value that is not undefined (an optional filter). */
+  equal?: Record<string, unknown>;
+  limit: number;
+  cursor?: string;
+  sortColumn?: string;
+  columns?: string;
+}
+
 /**
  * Keyset pagination, newest first, over `(sortColumn, id)`. The cursor carries the exact
  * Postgres timestamp text (microseconds), so rows inserted meanwhile never shift or repeat a page.
- * `sql` must select `*`-like columns from one table aliased `t` and may use `$1..$n` from `params`
- * in its where clause (given as `where`).
  */
 export async function listPage<Row extends Record<string, unknown>>(
   client: pg.PoolClient,
-  { from, where = [], params = [], limit, cursor, sortColumn = "created_at", columns = "t.*" }: {
-    from: string;
-    where?: string[];
-    params?: unknown[];
-    limit: number;
-    cursor?: string;
-    sortColumn?: string;
-    columns?: string;
-  },
+  {
+    from,
+    where = [],
+    params = [],
+    equal = {},
+    limit,
+    cursor,
+    sortColumn = "created_at",
+    columns = "t.*",
+  }: ListPageOptions,
 ): Promise<{ rows: Row[]; nextCursor: string | null }> {
   const conditions = [...where];
   const values = [...params];
+  for (const [column, value] of Object.entries(equal)) {
+    if (value === undefined) continue;
+    values.push(value);
+    conditions.push(`t.${column} = $${values.length}`);
+  }
   if (cursor) {
     const c = decodeCursor(cursor);
     values.push(c.t, c.id);

@@ -35,18 +35,3 @@ export async function audit(
     ],
   );
 }
-
-/** Builds `set a = $n, b = $m` for the fields present in `patch`, from an allow-list. */
-export function updateSet(
-  patch: Record<string, unknown>,
-  columns: Record<string, string>,
-  params: unknown[],
-): string[] {
-  const sets: string[] = [];
-  for (const [field, column] of Object.entries(columns)) {
-    if (patch[field] === undefined) continue;
-    params.push(patch[field]);
-    sets.push(`${column} = $${params.length}`);
-  }
-  return sets;
-}

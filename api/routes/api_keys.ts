@@ -3,7 +3,8 @@ import { randomToken, sha256Hex } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError } from "../errors.ts";
 import { API_KEY_PREFIX } from "../middleware/auth.ts";
-import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
+import { tenantTable } from "../lib/crud.ts";
+import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
 import { ADMINS, jsonBody, jsonResponse, protectedRoute, uuidParam } from "../lib/route.ts";
 import { audit, inTenant } from "../lib/tenant.ts";
 
@@ -40,6 +41,13 @@ const toJson = (r: Row) => ({
   created_at: iso(r.created_at)!,
 });
 const COLUMNS = "id, name, prefix, role, last_used_at, revoked_at, created_at";
+const apiKeys = tenantTable({
+  table: "api_keys",
+  type: "api_key",
+  name: "API key",
+  columns: COLUMNS,
+  toJson,
+});
 const tags = ["api keys"];
 
 /** API keys for server-to-server use: create (shown once), list, revoke. */
@@ -55,14 +63,11 @@ export function registerApiKeys(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const page = await inTenant(c, (client) =>
-        listPage<Row & Record<string, unknown>>(client, {
-          from: "api_keys",
-          columns: COLUMNS.split(", ").map((col) => `t.${col}`).join(", "),
-          limit: q.limit,
-          cursor: q.cursor,
-        }));
-      return c.json({ data: page.rows.map(toJson), next_cursor: page.nextCursor }, 200);
+      const page = await inTenant(
+        c,
+        (client) => apiKeys.list(client, { limit: q.limit, cursor: q.cursor }),
+      );
+      return c.json(page, 200);
     },
   );
 
@@ -80,17 +85,18 @@ export function registerApiKeys(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const body = c.req.valid("json");
       const key = randomToken(`${API_KEY_PREFIX}live_`);
-      const row = await inTenant(c, async (client) => {
-        const { rows: [k] } = await client.query<Row>(
-          `insert into api_keys (creator_id, name, prefix, key_sha256, role, created_by)
-           values (app_creator_id(), $1, $2, $3, $4, $5) returning ${COLUMNS}`,
-          [body.name, key.slice(0, 12), await sha256Hex(key), body.role, c.get("auth").subject],
-        );
-        await audit(client, c, "api_key.create", { type: "api_key", id: k!.id }, {
-          role: body.role,
-        });
-        return k!;
-      });
+      const keySha256 = await sha256Hex(key);
+      const row = await inTenant(c, (client) =>
+        apiKeys.create(client, c, {
+          values: {
+            name: body.name,
+            prefix: key.slice(0, 12),
+            key_sha256: keySha256,
+            role: body.role,
+            created_by: c.get("auth").subject,
+          },
+          details: { role: body.role },
+        }));
       return c.json({ ...toJson(row), key }, 201);
     },
   );

@@ -48,26 +48,13 @@ export function registerAuditLog(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const where: string[] = [];
-      const params: unknown[] = [];
-      for (
-        const [column, value, op] of [
-          ["action", q.action, "="],
-          ["resource_type", q.resource_type, "="],
-          ["resource_id", q.resource_id, "="],
-          ["created_at", q.since, ">="],
-        ] as const
-      ) {
-        if (value === undefined) continue;
-        params.push(value);
-        where.push(`t.${column} ${op} $${params.length}`);
-      }
       const page = await inTenant(c, (client) =>
         listPage<Row & Record<string, unknown>>(client, {
           from: "audit_log",
           columns: "t.*",
-          where,
-          params,
+          where: q.since ? ["t.created_at >= $1"] : [],
+          params: q.since ? [q.since] : [],
+          equal: { action: q.action, resource_type: q.resource_type, resource_id: q.resource_id },
           limit: q.limit,
           cursor: q.cursor,
         }));

@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
-import { NotFoundError } from "../errors.ts";
-import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
+import { tenantTable } from "../lib/crud.ts";
+import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
 import {
   ALL_ROLES,
   jsonBody,
@@ -10,7 +10,7 @@ import {
   uuidParam,
   WRITERS,
 } from "../lib/route.ts";
-import { audit, inTenant, updateSet } from "../lib/tenant.ts";
+import { inTenant } from "../lib/tenant.ts";
 import { type Criteria, CriteriaSyntaxError, parseCriteria } from "../schemas/badge_criteria.ts";
 
 const CriteriaText = z.string().min(1).max(1000).superRefine((text, ctx) => {
@@ -56,6 +56,14 @@ const toJson = (r: Row) => ({
   created_at: iso(r.created_at)!,
   updated_at: iso(r.updated_at)!,
 });
+const badges = tenantTable({
+  table: "badges",
+  type: "badge",
+  name: "Badge",
+  columns: COLUMNS,
+  updatable: ["name", "description", "icon_url", "criteria", "criteria_ast"],
+  toJson,
+});
 const Id = uuidParam("badgeId");
 const tags = ["badges"];
 
@@ -72,14 +80,11 @@ export function registerBadges(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const page = await inTenant(c, (client) =>
-        listPage<Row & Record<string, unknown>>(client, {
-          from: "badges",
-          columns: COLUMNS.split(",").map((col) => `t.${col.trim()}`).join(", "),
-          limit: q.limit,
-          cursor: q.cursor,
-        }));
-      return c.json({ data: page.rows.map(toJson), next_cursor: page.nextCursor }, 200);
+      const page = await inTenant(
+        c,
+        (client) => badges.list(client, { limit: q.limit, cursor: q.cursor }),
+      );
+      return c.json(page, 200);
     },
   );
 
@@ -94,21 +99,16 @@ export function registerBadges(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const body = c.req.valid("json");
-      const row = await inTenant(c, async (client) => {
-        const { rows: [b] } = await client.query<Row>(
-          `insert into badges (creator_id, name, description, icon_url, criteria, criteria_ast)
-           values (app_creator_id(), $1, $2, $3, $4, $5) returning ${COLUMNS}`,
-          [
-            body.name,
-            body.description ?? "",
-            body.icon_url ?? null,
-            body.criteria,
-            JSON.stringify(parseCriteria(body.criteria)),
-          ],
-        );
-        await audit(client, c, "badge.create", { type: "badge", id: b!.id });
-        return b!;
-      });
+      const row = await inTenant(c, (client) =>
+        badges.create(client, c, {
+          values: {
+            name: body.name,
+            description: body.description ?? "",
+            icon_url: body.icon_url ?? null,
+            criteria: body.criteria,
+            criteria_ast: JSON.stringify(parseCriteria(body.criteria)),
+          },
+        }));
       c.header("location", `/v1/badges/${row.id}`);
       return c.json(toJson(row), 201);
     },
@@ -125,13 +125,7 @@ export function registerBadges(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { badgeId } = c.req.valid("param");
-      const row = await inTenant(
-        c,
-        async (client) =>
-          (await client.query<Row>(`select ${COLUMNS} from badges where id = $1`, [badgeId]))
-            .rows[0],
-      );
-      if (!row) throw new NotFoundError("Badge", badgeId);
+      const row = await inTenant(c, (client) => badges.find(client, badgeId));
       return c.json(toJson(row), 200);
     },
   );
@@ -148,32 +142,17 @@ export function registerBadges(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const { badgeId } = c.req.valid("param");
       const patch = c.req.valid("json");
-      const row = await inTenant(c, async (client) => {
-        const params: unknown[] = [badgeId];
-        const values = {
-          ...patch,
-          criteria_ast: patch.criteria ? JSON.stringify(parseCriteria(patch.criteria)) : undefined,
-        };
-        const sets = updateSet(values, {
-          name: "name",
-          description: "description",
-          icon_url: "icon_url",
-          criteria: "criteria",
-          criteria_ast: "criteria_ast",
-        }, params);
-        const { rows: [b] } = await client.query<Row>(
-          `update badges set ${[...sets, "updated_at = now()"].join(", ")} where id = $1
-           returning ${COLUMNS}`,
-          params,
-        );
-        if (b) {
-          await audit(client, c, "badge.update", { type: "badge", id: badgeId }, {
-            fields: Object.keys(patch),
-          });
-        }
-        return b;
-      });
-      if (!row) throw new NotFoundError("Badge", badgeId);
+      const row = await inTenant(c, (client) =>
+        badges.update(client, c, {
+          id: badgeId,
+          set: {
+            ...patch,
+            criteria_ast: patch.criteria
+              ? JSON.stringify(parseCriteria(patch.criteria))
+              : undefined,
+          },
+          details: { fields: Object.keys(patch) },
+        }));
       return c.json(toJson(row), 200);
     },
   );
@@ -189,12 +168,7 @@ export function registerBadges(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { badgeId } = c.req.valid("param");
-      const found = await inTenant(c, async (client) => {
-        const res = await client.query("delete from badges where id = $1", [badgeId]);
-        if (res.rowCount) await audit(client, c, "badge.delete", { type: "badge", id: badgeId });
-        return res.rowCount === 1;
-      });
-      if (!found) throw new NotFoundError("Badge", badgeId);
+      await inTenant(c, (client) => badges.remove(client, c, { id: badgeId }));
       return c.body(null, 204);
     },
   );

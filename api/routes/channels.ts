@@ -1,10 +1,11 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { randomToken } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
-import { NotFoundError, ValidationError } from "../errors.ts";
+import { ValidationError } from "../errors.ts";
 import { creatorActor } from "../lib/actors.ts";
 import { channelContext } from "../lib/channel_secrets.ts";
-import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
+import { tenantTable } from "../lib/crud.ts";
+import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
 import {
   ADMINS,
   ALL_ROLES,
@@ -90,6 +91,14 @@ const toJson = (r: Row) => {
   };
 };
 const hint = (secret: string) => `…${secret.slice(-4)}`;
+const channels = tenantTable({
+  table: "channel_connections",
+  type: "channel",
+  name: "Channel",
+  columns: COLUMNS,
+  updatable: ["name", "status", "config"],
+  toJson,
+});
 const Id = uuidParam("channelId");
 const tags = ["channels"];
 
@@ -107,15 +116,12 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const q = c.req.valid("query");
       const page = await inTenant(c, (client) =>
-        listPage<Row & Record<string, unknown>>(client, {
-          from: "channel_connections",
-          columns: COLUMNS.split(",").map((col) => `t.${col.trim()}`).join(", "),
-          where: q.kind ? ["t.kind = $1"] : [],
-          params: q.kind ? [q.kind] : [],
+        channels.list(client, {
+          equal: { kind: q.kind },
           limit: q.limit,
           cursor: q.cursor,
         }));
-      return c.json({ data: page.rows.map(toJson), next_cursor: page.nextCursor }, 200);
+      return c.json(page, 200);
     },
   );
 
@@ -188,14 +194,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { channelId } = c.req.valid("param");
-      const row = await inTenant(
-        c,
-        async (client) =>
-          (await client.query<Row>(`select ${COLUMNS} from channel_connections where id = $1`, [
-            channelId,
-          ])).rows[0],
-      );
-      if (!row) throw new NotFoundError("Channel", channelId);
+      const row = await inTenant(c, (client) => channels.find(client, channelId));
       return c.json(toJson(row), 200);
     },
   );
@@ -222,11 +221,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
       const { actors } = c.get("services");
       const creatorId = c.get("auth").creatorId;
       const row = await inTenant(c, async (client) => {
-        const { rows: [cur] } = await client.query<Row>(
-          `select ${COLUMNS} from channel_connections where id = $1 for update`,
-          [channelId],
-        );
-        if (!cur) return undefined;
+        const cur = await channels.find(client, channelId, { lock: true });
         if (patch.allowed_origins && cur.kind !== "web_widget") {
           throw new ValidationError("Only web widgets have allowed origins", [
             { field: "body.allowed_origins", message: `not valid for a ${cur.kind} channel` },
@@ -235,23 +230,19 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
         const config = patch.allowed_origins
           ? { ...cur.config, allowed_origins: patch.allowed_origins }
           : cur.config;
-        const { rows: [ch] } = await client.query<Row>(
-          `update channel_connections set name = $2, status = $3, config = $4, updated_at = now()
-           where id = $1 returning ${COLUMNS}`,
-          [channelId, patch.name ?? cur.name, patch.status ?? cur.status, config],
-        );
-        await audit(client, c, "channel.update", { type: "channel", id: channelId }, {
-          fields: Object.keys(patch),
+        const ch = await channels.update(client, c, {
+          id: channelId,
+          set: { name: patch.name ?? cur.name, status: patch.status ?? cur.status, config },
+          details: { fields: Object.keys(patch) },
         });
         if (patch.status && patch.status !== cur.status) {
           const kind = patch.status === "active" ? "channelConnected" : "channelDisconnected";
           await actors.tell(creatorActor(creatorId), kind, { channelId, kind: cur.kind }, {
-            msgId: `${kind}:${channelId}:${ch!.updated_at.getTime()}`,
+            msgId: `${kind}:${channelId}:${ch.updated_at.getTime()}`,
           });
         }
         return ch;
       });
-      if (!row) throw new NotFoundError("Channel", channelId);
       return c.json(toJson(row), 200);
     },
   );
@@ -269,20 +260,13 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
       const { channelId } = c.req.valid("param");
       const { actors } = c.get("services");
       const creatorId = c.get("auth").creatorId;
-      const found = await inTenant(c, async (client) => {
-        const { rows: [ch] } = await client.query<Row>(
-          "delete from channel_connections where id = $1 returning kind",
-          [channelId],
-        );
-        if (!ch) return false;
-        await audit(client, c, "channel.delete", { type: "channel", id: channelId });
+      await inTenant(c, async (client) => {
+        const ch = await channels.remove(client, c, { id: channelId });
         await actors.tell(creatorActor(creatorId), "channelDisconnected", {
           channelId,
           kind: ch.kind,
         }, { msgId: `channelDeleted:${channelId}` });
-        return true;
       });
-      if (!found) throw new NotFoundError("Channel", channelId);
       return c.body(null, 204);
     },
   );

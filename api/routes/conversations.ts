@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
-import { NotFoundError } from "../errors.ts";
-import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
+import { tenantTable } from "../lib/crud.ts";
+import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
 import { ALL_ROLES, jsonResponse, protectedRoute, uuidParam } from "../lib/route.ts";
 import { inTenant } from "../lib/tenant.ts";
 
@@ -63,6 +63,20 @@ const msgJson = (r: MsgRow) => ({
   metadata: r.metadata,
   created_at: iso(r.created_at)!,
 });
+const conversations = tenantTable({
+  table: "conversations",
+  type: "conversation",
+  name: "Conversation",
+  columns: CONV_COLUMNS,
+  toJson: convJson,
+});
+const messages = tenantTable({
+  table: "messages",
+  type: "message",
+  name: "Message",
+  columns: MSG_COLUMNS,
+  toJson: msgJson,
+});
 const tags = ["conversations"];
 const Id = uuidParam("conversationId");
 
@@ -85,31 +99,13 @@ export function registerConversations(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const where: string[] = [];
-      const params: unknown[] = [];
-      for (
-        const [field, value] of [["end_user_id", q.end_user_id], ["channel", q.channel], [
-          "status",
-          q.status,
-        ]] as const
-      ) {
-        if (value === undefined) continue;
-        params.push(value);
-        where.push(`t.${field} = $${params.length}`);
-      }
-      const page = await inTenant(
-        c,
-        (client) =>
-          listPage<ConvRow & Record<string, unknown>>(client, {
-            from: "conversations",
-            columns: CONV_COLUMNS,
-            where,
-            params,
-            limit: q.limit,
-            cursor: q.cursor,
-          }),
-      );
-      return c.json({ data: page.rows.map(convJson), next_cursor: page.nextCursor }, 200);
+      const page = await inTenant(c, (client) =>
+        conversations.list(client, {
+          equal: { end_user_id: q.end_user_id, channel: q.channel, status: q.status },
+          limit: q.limit,
+          cursor: q.cursor,
+        }));
+      return c.json(page, 200);
     },
   );
 
@@ -124,12 +120,7 @@ export function registerConversations(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { conversationId } = c.req.valid("param");
-      const row = await inTenant(c, async (client) =>
-        (await client.query<ConvRow>(
-          `select ${CONV_COLUMNS} from conversations t where t.id = $1`,
-          [conversationId],
-        )).rows[0]);
-      if (!row) throw new NotFoundError("Conversation", conversationId);
+      const row = await inTenant(c, (client) => conversations.find(client, conversationId));
       return c.json(convJson(row), 200);
     },
   );
@@ -147,20 +138,14 @@ export function registerConversations(app: OpenAPIHono<ApiEnv>) {
       const { conversationId } = c.req.valid("param");
       const q = c.req.valid("query");
       const page = await inTenant(c, async (client) => {
-        const conv = await client.query("select 1 from conversations where id = $1", [
-          conversationId,
-        ]);
-        if (!conv.rowCount) throw new NotFoundError("Conversation", conversationId);
-        return await listPage<MsgRow & Record<string, unknown>>(client, {
-          from: "messages",
-          columns: MSG_COLUMNS,
-          where: ["t.conversation_id = $1"],
-          params: [conversationId],
+        await conversations.mustExist(client, conversationId);
+        return await messages.list(client, {
+          equal: { conversation_id: conversationId },
           limit: q.limit,
           cursor: q.cursor,
         });
       });
-      return c.json({ data: page.rows.map(msgJson), next_cursor: page.nextCursor }, 200);
+      return c.json(page, 200);
     },
   );
 
@@ -181,29 +166,15 @@ export function registerConversations(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const where = ["to_tsvector('simple', t.content) @@ plainto_tsquery('simple', $1)"];
-      const params: unknown[] = [q.q];
-      if (q.end_user_id) {
-        params.push(q.end_user_id);
-        where.push(`t.end_user_id = $${params.length}`);
-      }
-      if (q.role) {
-        params.push(q.role);
-        where.push(`t.role = $${params.length}`);
-      }
-      const page = await inTenant(
-        c,
-        (client) =>
-          listPage<MsgRow & Record<string, unknown>>(client, {
-            from: "messages",
-            columns: MSG_COLUMNS,
-            where,
-            params,
-            limit: q.limit,
-            cursor: q.cursor,
-          }),
-      );
-      return c.json({ data: page.rows.map(msgJson), next_cursor: page.nextCursor }, 200);
+      const page = await inTenant(c, (client) =>
+        messages.list(client, {
+          where: ["to_tsvector('simple', t.content) @@ plainto_tsquery('simple', $1)"],
+          params: [q.q],
+          equal: { end_user_id: q.end_user_id, role: q.role },
+          limit: q.limit,
+          cursor: q.cursor,
+        }));
+      return c.json(page, 200);
     },
   );
 }

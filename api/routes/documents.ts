@@ -2,7 +2,8 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
-import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
+import { tenantTable } from "../lib/crud.ts";
+import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
 import {
   ALL_ROLES,
   jsonBody,
@@ -12,8 +13,9 @@ import {
   uuidParam,
   WRITERS,
 } from "../lib/route.ts";
-import { audit, inTenant, updateSet } from "../lib/tenant.ts";
+import { audit, inTenant } from "../lib/tenant.ts";
 import { readUpload } from "../lib/uploads.ts";
+import { knowledgeBases } from "./knowledge_bases.ts";
 
 const Status = z.enum(["queued", "processing", "ready", "failed"]);
 const Document = z.object({
@@ -104,6 +106,14 @@ async function enqueue(c: Context<ApiEnv>, row: Row): Promise<Row> {
   }
 }
 
+const documents = tenantTable({
+  table: "documents",
+  type: "document",
+  name: "Document",
+  columns: COLUMNS,
+  updatable: ["title", "metadata"],
+  toJson,
+});
 const KbId = uuidParam("knowledgeBaseId");
 const DocId = uuidParam("documentId");
 const tags = ["documents"];
@@ -124,26 +134,14 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
       const { knowledgeBaseId } = c.req.valid("param");
       const q = c.req.valid("query");
       const page = await inTenant(c, async (client) => {
-        const kb = await client.query("select 1 from knowledge_bases where id = $1", [
-          knowledgeBaseId,
-        ]);
-        if (!kb.rowCount) throw new NotFoundError("Knowledge base", knowledgeBaseId);
-        const where = ["t.knowledge_base_id = $1"];
-        const params: unknown[] = [knowledgeBaseId];
-        if (q.status) {
-          params.push(q.status);
-          where.push(`t.status = $${params.length}`);
-        }
-        return await listPage<Row & Record<string, unknown>>(client, {
-          from: "documents",
-          columns: COLUMNS.split(",").map((col) => `t.${col.trim()}`).join(", "),
-          where,
-          params,
+        await knowledgeBases.mustExist(client, knowledgeBaseId);
+        return await documents.list(client, {
+          equal: { knowledge_base_id: knowledgeBaseId, status: q.status },
           limit: q.limit,
           cursor: q.cursor,
         });
       });
-      return c.json({ data: page.rows.map(toJson), next_cursor: page.nextCursor }, 200);
+      return c.json(page, 200);
     },
   );
 
@@ -165,30 +163,20 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
       const upload = await readUpload(c, form.file);
       const metadata = parseMetadata(form.metadata);
       const row = await inTenant(c, async (client) => {
-        const kb = await client.query("select 1 from knowledge_bases where id = $1", [
-          knowledgeBaseId,
-        ]);
-        if (!kb.rowCount) throw new NotFoundError("Knowledge base", knowledgeBaseId);
-        const { rows: [d] } = await client.query<Row>(
-          `insert into documents (creator_id, knowledge_base_id, title, filename, mime_type,
-             size_bytes, content, content_sha256, metadata)
-           values (app_creator_id(), $1, $2, $3, $4, $5, $6, $7, $8) returning ${COLUMNS}`,
-          [
-            knowledgeBaseId,
-            form.title ?? upload.filename,
-            upload.filename,
-            upload.mimeType,
-            upload.bytes.length,
-            upload.bytes,
-            upload.sha256,
+        await knowledgeBases.mustExist(client, knowledgeBaseId);
+        return await documents.create(client, c, {
+          values: {
+            knowledge_base_id: knowledgeBaseId,
+            title: form.title ?? upload.filename,
+            filename: upload.filename,
+            mime_type: upload.mimeType,
+            size_bytes: upload.bytes.length,
+            content: upload.bytes,
+            content_sha256: upload.sha256,
             metadata,
-          ],
-        );
-        await audit(client, c, "document.create", { type: "document", id: d!.id }, {
-          knowledge_base_id: knowledgeBaseId,
-          size_bytes: upload.bytes.length,
+          },
+          details: { knowledge_base_id: knowledgeBaseId, size_bytes: upload.bytes.length },
         });
-        return d!;
       });
       c.header("location", `/v1/documents/${row.id}`);
       return c.json(toJson(await enqueue(c, row)), 202);
@@ -206,13 +194,7 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { documentId } = c.req.valid("param");
-      const row = await inTenant(
-        c,
-        async (client) =>
-          (await client.query<Row>(`select ${COLUMNS} from documents where id = $1`, [documentId]))
-            .rows[0],
-      );
-      if (!row) throw new NotFoundError("Document", documentId);
+      const row = await inTenant(c, (client) => documents.find(client, documentId));
       return c.json(toJson(row), 200);
     },
   );
@@ -235,22 +217,10 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const { documentId } = c.req.valid("param");
       const patch = c.req.valid("json");
-      const row = await inTenant(c, async (client) => {
-        const params: unknown[] = [documentId];
-        const sets = updateSet(patch, { title: "title", metadata: "metadata" }, params);
-        const { rows: [d] } = await client.query<Row>(
-          `update documents set ${[...sets, "updated_at = now()"].join(", ")} where id = $1
-           returning ${COLUMNS}`,
-          params,
-        );
-        if (d) {
-          await audit(client, c, "document.update", { type: "document", id: documentId }, {
-            fields: Object.keys(patch),
-          });
-        }
-        return d;
-      });
-      if (!row) throw new NotFoundError("Document", documentId);
+      const row = await inTenant(
+        c,
+        (client) => documents.update(client, c, { id: documentId, set: patch }),
+      );
       return c.json(toJson(row), 200);
     },
   );
@@ -336,14 +306,7 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { documentId } = c.req.valid("param");
-      const found = await inTenant(c, async (client) => {
-        const res = await client.query("delete from documents where id = $1", [documentId]);
-        if (res.rowCount) {
-          await audit(client, c, "document.delete", { type: "document", id: documentId });
-        }
-        return res.rowCount === 1;
-      });
-      if (!found) throw new NotFoundError("Document", documentId);
+      await inTenant(c, (client) => documents.remove(client, c, { id: documentId }));
       await c.get("services").onDocumentDeleted?.(c.get("auth").creatorId, documentId);
       return c.body(null, 204);
     },

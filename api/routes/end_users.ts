@@ -3,7 +3,8 @@ import type pg from "pg";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError } from "../errors.ts";
 import { conversationActor, userActor } from "../lib/actors.ts";
-import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
+import { tenantTable } from "../lib/crud.ts";
+import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
 import { ADMINS, ALL_ROLES, jsonResponse, protectedRoute, uuidParam } from "../lib/route.ts";
 import { audit, inTenant } from "../lib/tenant.ts";
 
@@ -66,6 +67,16 @@ const toJson = (r: Row) => {
   const { profile: _profile, ...rest } = r;
   return { ...rest, created_at: iso(r.created_at)!, last_active_at: iso(r.last_active_at) };
 };
+const endUsers = tenantTable({
+  table: "end_users",
+  type: "end_user",
+  name: "End user",
+  columns: COLUMNS,
+  toJson,
+});
+/** The `q` filter of the list: part of the name or e-mail, or the exact channel id. */
+const MATCHES_Q =
+  "(t.display_name ilike '%' || $1 || '%' or t.email ilike '%' || $1 || '%' or t.external_id = $1)";
 const Id = uuidParam("endUserId");
 const tags = ["end users"];
 
@@ -92,32 +103,15 @@ export function registerEndUsers(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (q.q) {
-        params.push(q.q);
-        where.push(
-          `(t.display_name ilike '%' || $${params.length} || '%' or t.email ilike '%' || $${params.length} || '%' or t.external_id = $${params.length})`,
-        );
-      }
-      if (q.channel) {
-        params.push(q.channel);
-        where.push(`t.channel = $${params.length}`);
-      }
-      if (q.status) {
-        params.push(q.status);
-        where.push(`t.status = $${params.length}`);
-      }
       const page = await inTenant(c, (client) =>
-        listPage<Row & Record<string, unknown>>(client, {
-          from: "end_users",
-          columns: COLUMNS.split(",").map((col) => `t.${col.trim()}`).join(", "),
-          where,
-          params,
+        endUsers.list(client, {
+          where: q.q ? [MATCHES_Q] : [],
+          params: q.q ? [q.q] : [],
+          equal: { channel: q.channel, status: q.status },
           limit: q.limit,
           cursor: q.cursor,
         }));
-      return c.json({ data: page.rows.map(toJson), next_cursor: page.nextCursor }, 200);
+      return c.json(page, 200);
     },
   );
 
@@ -133,11 +127,7 @@ export function registerEndUsers(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const { endUserId } = c.req.valid("param");
       const detail = await inTenant(c, async (client) => {
-        const { rows: [u] } = await client.query<Row>(
-          `select ${COLUMNS} from end_users where id = $1`,
-          [endUserId],
-        );
-        if (!u) return undefined;
+        const u = await endUsers.find(client, endUserId);
         const progress = await rowsOf(
           client,
           `select pp.program_id, p.name program_name, pp.program_version, pp.current_step,
@@ -173,7 +163,6 @@ export function registerEndUsers(app: OpenAPIHono<ApiEnv>) {
           engagement_30d: e,
         };
       });
-      if (!detail) throw new NotFoundError("End user", endUserId);
       return c.json(JSON.parse(JSON.stringify(detail)), 200);
     },
   );
@@ -231,16 +220,15 @@ export function registerEndUsers(app: OpenAPIHono<ApiEnv>) {
       const { endUserId } = c.req.valid("param");
       const { actors, onEndUserDeleted } = c.get("services");
       const creatorId = c.get("auth").creatorId;
-      const found = await inTenant(c, async (client) => {
+      await inTenant(c, async (client) => {
         const { rows: conversations } = await client.query<{ id: string }>(
           "select id from conversations where end_user_id = $1",
           [endUserId],
         );
         // Conversations, messages, progress, badges... go with it (on delete cascade).
-        const res = await client.query("delete from end_users where id = $1", [endUserId]);
-        if (!res.rowCount) return false;
-        await audit(client, c, "end_user.delete", { type: "end_user", id: endUserId }, {
-          conversations: conversations.length,
+        await endUsers.remove(client, c, {
+          id: endUserId,
+          details: { conversations: conversations.length },
         });
         // Inside the transaction: if the mailbox is unreachable nothing is deleted and the
         // caller retries, so no actor keeps state for a user the database forgot.
@@ -253,9 +241,7 @@ export function registerEndUsers(app: OpenAPIHono<ApiEnv>) {
             msgId: `erase:${creatorId}:${conv.id}`,
           });
         }
-        return true;
       });
-      if (!found) throw new NotFoundError("End user", endUserId);
       await onEndUserDeleted?.(creatorId, endUserId);
       return c.body(null, 204);
     },

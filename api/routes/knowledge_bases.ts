@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
-import { NotFoundError } from "../errors.ts";
-import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
+import { tenantTable } from "../lib/crud.ts";
+import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
 import {
   ALL_ROLES,
   jsonBody,
@@ -10,7 +10,7 @@ import {
   uuidParam,
   WRITERS,
 } from "../lib/route.ts";
-import { audit, inTenant, updateSet } from "../lib/tenant.ts";
+import { inTenant } from "../lib/tenant.ts";
 
 const KnowledgeBase = z.object({
   id: z.uuid(),
@@ -51,6 +51,16 @@ const toJson = (r: Row) => ({
   updated_at: iso(r.updated_at)!,
 });
 
+/** Knowledge bases; documents.ts checks them too. */
+export const knowledgeBases = tenantTable({
+  table: "knowledge_bases",
+  type: "knowledge_base",
+  name: "Knowledge base",
+  columns: COLUMNS,
+  updatable: ["name", "description", "settings"],
+  toJson,
+});
+
 const Id = uuidParam("knowledgeBaseId");
 const tags = ["knowledge bases"];
 
@@ -68,15 +78,13 @@ export function registerKnowledgeBases(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const q = c.req.valid("query");
       const page = await inTenant(c, (client) =>
-        listPage<Row & Record<string, unknown>>(client, {
-          from: "knowledge_bases",
-          columns: COLUMNS,
+        knowledgeBases.list(client, {
           where: q.q ? ["t.name ilike '%' || $1 || '%'"] : [],
           params: q.q ? [q.q] : [],
           limit: q.limit,
           cursor: q.cursor,
         }));
-      return c.json({ data: page.rows.map(toJson), next_cursor: page.nextCursor }, 200);
+      return c.json(page, 200);
     },
   );
 
@@ -91,15 +99,14 @@ export function registerKnowledgeBases(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const body = c.req.valid("json");
-      const row = await inTenant(c, async (client) => {
-        const { rows: [kb] } = await client.query<Row>(
-          `insert into knowledge_bases (creator_id, name, description, settings)
-           values (app_creator_id(), $1, $2, $3) returning *, 0 document_count`,
-          [body.name, body.description ?? "", body.settings ?? {}],
-        );
-        await audit(client, c, "knowledge_base.create", { type: "knowledge_base", id: kb!.id });
-        return kb!;
-      });
+      const row = await inTenant(c, (client) =>
+        knowledgeBases.create(client, c, {
+          values: {
+            name: body.name,
+            description: body.description ?? "",
+            settings: body.settings ?? {},
+          },
+        }));
       c.header("location", `/v1/knowledge-bases/${row.id}`);
       return c.json(toJson(row), 201);
     },
@@ -116,14 +123,7 @@ export function registerKnowledgeBases(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { knowledgeBaseId } = c.req.valid("param");
-      const row = await inTenant(
-        c,
-        async (client) =>
-          (await client.query<Row>(`select ${COLUMNS} from knowledge_bases t where t.id = $1`, [
-            knowledgeBaseId,
-          ])).rows[0],
-      );
-      if (!row) throw new NotFoundError("Knowledge base", knowledgeBaseId);
+      const row = await inTenant(c, (client) => knowledgeBases.find(client, knowledgeBaseId));
       return c.json(toJson(row), 200);
     },
   );
@@ -140,30 +140,10 @@ export function registerKnowledgeBases(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const { knowledgeBaseId } = c.req.valid("param");
       const patch = c.req.valid("json");
-      const row = await inTenant(c, async (client) => {
-        const params: unknown[] = [knowledgeBaseId];
-        const sets = updateSet(patch, {
-          name: "name",
-          description: "description",
-          settings: "settings",
-        }, params);
-        const { rows: [kb] } = await client.query<{ id: string }>(
-          `update knowledge_bases set ${[...sets, "updated_at = now()"].join(", ")}
-           where id = $1 returning id`,
-          params,
-        );
-        if (!kb) return undefined;
-        await audit(client, c, "knowledge_base.update", { type: "knowledge_base", id: kb.id }, {
-          fields: Object.keys(patch),
-        });
-        return (await client.query<Row>(
-          `select ${COLUMNS} from knowledge_bases t where t.id = $1`,
-          [
-            kb.id,
-          ],
-        )).rows[0];
-      });
-      if (!row) throw new NotFoundError("Knowledge base", knowledgeBaseId);
+      const row = await inTenant(
+        c,
+        (client) => knowledgeBases.update(client, c, { id: knowledgeBaseId, set: patch }),
+      );
       return c.json(toJson(row), 200);
     },
   );
@@ -185,17 +165,12 @@ export function registerKnowledgeBases(app: OpenAPIHono<ApiEnv>) {
           "select id from documents where knowledge_base_id = $1",
           [knowledgeBaseId],
         );
-        const deleted = await client.query("delete from knowledge_bases where id = $1", [
-          knowledgeBaseId,
-        ]);
-        if (!deleted.rowCount) return null;
-        await audit(client, c, "knowledge_base.delete", {
-          type: "knowledge_base",
+        await knowledgeBases.remove(client, c, {
           id: knowledgeBaseId,
-        }, { documents: rows.length });
+          details: { documents: rows.length },
+        });
         return rows;
       });
-      if (!docs) throw new NotFoundError("Knowledge base", knowledgeBaseId);
       const creatorId = c.get("auth").creatorId;
       for (const d of docs) await s.onDocumentDeleted?.(creatorId, d.id);
       return c.body(null, 204);

@@ -1,8 +1,9 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { hashPassword } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
-import { ConflictError, ForbiddenError, NotFoundError } from "../errors.ts";
-import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
+import { ConflictError, ForbiddenError } from "../errors.ts";
+import { tenantTable } from "../lib/crud.ts";
+import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
 import {
   ADMINS,
   ALL_ROLES,
@@ -49,7 +50,15 @@ const toJson = (r: Row) => ({
   role: r.role,
   created_at: iso(r.created_at)!,
 });
-const COLUMNS = "t.id, t.email, t.name, t.role, t.created_at";
+const COLUMNS = "id, email, name, role, created_at";
+const members = tenantTable({
+  table: "creator_members",
+  type: "member",
+  name: "Member",
+  columns: COLUMNS,
+  updatable: ["role"],
+  toJson,
+});
 const Id = uuidParam("memberId");
 const tags = ["members"];
 
@@ -85,14 +94,11 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const page = await inTenant(c, (client) =>
-        listPage<Row & Record<string, unknown>>(client, {
-          from: "creator_members",
-          columns: COLUMNS,
-          limit: q.limit,
-          cursor: q.cursor,
-        }));
-      return c.json({ data: page.rows.map(toJson), next_cursor: page.nextCursor }, 200);
+      const page = await inTenant(
+        c,
+        (client) => members.list(client, { limit: q.limit, cursor: q.cursor }),
+      );
+      return c.json(page, 200);
     },
   );
 
@@ -120,7 +126,7 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
         const { rows: [m] } = await client.query<Row>(
           `insert into creator_members (creator_id, email, name, password_hash, role)
            values (app_creator_id(), $1, $2, $3, $4) on conflict do nothing
-           returning ${COLUMNS.replaceAll("t.", "")}`,
+           returning ${COLUMNS}`,
           [body.email, body.name, passwordHash, body.role],
         );
         if (!m) {
@@ -151,25 +157,19 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
       const { memberId } = c.req.valid("param");
       const { role } = c.req.valid("json");
       const row = await inTenant(c, async (client) => {
-        const { rows: [current] } = await client.query<Row>(
-          "select role from creator_members where id = $1 for update",
-          [memberId],
-        );
-        if (!current) return undefined;
+        const current = await members.find(client, memberId, { lock: true });
         if (current.role === "owner") throw new ForbiddenError("The owner's role cannot change");
-        const { rows: [m] } = await client.query<Row>(
-          `update creator_members set role = $2, updated_at = now() where id = $1
-           returning ${COLUMNS.replaceAll("t.", "")}`,
-          [memberId, role],
-        );
+        const m = await members.update(client, c, {
+          id: memberId,
+          set: { role },
+          details: { role },
+        });
         // Outstanding refresh tokens would re-issue the old role; make the member sign in again.
         await client.query("update refresh_tokens set revoked_at = now() where member_id = $1", [
           memberId,
         ]);
-        await audit(client, c, "member.update", { type: "member", id: memberId }, { role });
         return m;
       });
-      if (!row) throw new NotFoundError("Member", memberId);
       return c.json(toJson(row), 200);
     },
   );
@@ -185,18 +185,11 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { memberId } = c.req.valid("param");
-      const found = await inTenant(c, async (client) => {
-        const { rows: [current] } = await client.query<Row>(
-          "select role from creator_members where id = $1 for update",
-          [memberId],
-        );
-        if (!current) return false;
+      await inTenant(c, async (client) => {
+        const current = await members.find(client, memberId, { lock: true });
         if (current.role === "owner") throw new ForbiddenError("The owner cannot be removed");
-        await client.query("delete from creator_members where id = $1", [memberId]);
-        await audit(client, c, "member.delete", { type: "member", id: memberId });
-        return true;
+        await members.remove(client, c, { id: memberId });
       });
-      if (!found) throw new NotFoundError("Member", memberId);
       return c.body(null, 204);
     },
   );

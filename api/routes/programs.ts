@@ -3,7 +3,8 @@ import type pg from "pg";
 import type { ApiEnv } from "../env.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import { userActor } from "../lib/actors.ts";
-import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
+import { tenantTable } from "../lib/crud.ts";
+import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
 import {
   ALL_ROLES,
   jsonBody,
@@ -12,7 +13,7 @@ import {
   uuidParam,
   WRITERS,
 } from "../lib/route.ts";
-import { audit, inTenant, updateSet } from "../lib/tenant.ts";
+import { audit, inTenant } from "../lib/tenant.ts";
 import { awardedBadges, FlowDefinition } from "../schemas/flow.ts";
 
 const Status = z.enum(["draft", "published", "unpublished"]);
@@ -59,6 +60,14 @@ const toJson = (r: Row) => ({
   created_at: iso(r.created_at)!,
   updated_at: iso(r.updated_at)!,
 });
+const programs = tenantTable({
+  table: "programs",
+  type: "program",
+  name: "Program",
+  columns: COLUMNS,
+  updatable: ["name", "description", "knowledge_base_id", "flow_definition"],
+  toJson,
+});
 const Id = uuidParam("programId");
 const tags = ["programs"];
 
@@ -94,15 +103,12 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const q = c.req.valid("query");
       const page = await inTenant(c, (client) =>
-        listPage<Row & Record<string, unknown>>(client, {
-          from: "programs",
-          columns: COLUMNS.split(",").map((col) => `t.${col.trim()}`).join(", "),
-          where: q.status ? ["t.status = $1"] : [],
-          params: q.status ? [q.status] : [],
+        programs.list(client, {
+          equal: { status: q.status },
           limit: q.limit,
           cursor: q.cursor,
         }));
-      return c.json({ data: page.rows.map(toJson), next_cursor: page.nextCursor }, 200);
+      return c.json(page, 200);
     },
   );
 
@@ -119,13 +125,14 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
       const body = c.req.valid("json");
       const row = await inTenant(c, async (client) => {
         await checkKnowledgeBase(client, body.knowledge_base_id);
-        const { rows: [p] } = await client.query<Row>(
-          `insert into programs (creator_id, name, description, knowledge_base_id, flow_definition)
-           values (app_creator_id(), $1, $2, $3, $4) returning ${COLUMNS}`,
-          [body.name, body.description ?? "", body.knowledge_base_id ?? null, body.flow_definition],
-        );
-        await audit(client, c, "program.create", { type: "program", id: p!.id });
-        return p!;
+        return await programs.create(client, c, {
+          values: {
+            name: body.name,
+            description: body.description ?? "",
+            knowledge_base_id: body.knowledge_base_id ?? null,
+            flow_definition: body.flow_definition,
+          },
+        });
       });
       c.header("location", `/v1/programs/${row.id}`);
       return c.json(toJson(row), 201);
@@ -143,13 +150,7 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { programId } = c.req.valid("param");
-      const row = await inTenant(
-        c,
-        async (client) =>
-          (await client.query<Row>(`select ${COLUMNS} from programs where id = $1`, [programId]))
-            .rows[0],
-      );
-      if (!row) throw new NotFoundError("Program", programId);
+      const row = await inTenant(c, (client) => programs.find(client, programId));
       return c.json(toJson(row), 200);
     },
   );
@@ -168,26 +169,8 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
       const patch = c.req.valid("json");
       const row = await inTenant(c, async (client) => {
         await checkKnowledgeBase(client, patch.knowledge_base_id);
-        const params: unknown[] = [programId];
-        const sets = updateSet(patch, {
-          name: "name",
-          description: "description",
-          knowledge_base_id: "knowledge_base_id",
-          flow_definition: "flow_definition",
-        }, params);
-        const { rows: [p] } = await client.query<Row>(
-          `update programs set ${[...sets, "updated_at = now()"].join(", ")} where id = $1
-           returning ${COLUMNS}`,
-          params,
-        );
-        if (p) {
-          await audit(client, c, "program.update", { type: "program", id: programId }, {
-            fields: Object.keys(patch),
-          });
-        }
-        return p;
+        return await programs.update(client, c, { id: programId, set: patch });
       });
-      if (!row) throw new NotFoundError("Program", programId);
       return c.json(toJson(row), 200);
     },
   );
@@ -203,20 +186,13 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { programId } = c.req.valid("param");
-      const found = await inTenant(c, async (client) => {
-        const { rows: [p] } = await client.query<Row>(
-          "select status from programs where id = $1 for update",
-          [programId],
-        );
-        if (!p) return false;
+      await inTenant(c, async (client) => {
+        const p = await programs.find(client, programId, { lock: true });
         if (p.status === "published") {
           throw new ConflictError("Unpublish the program before deleting it");
         }
-        await client.query("delete from programs where id = $1", [programId]);
-        await audit(client, c, "program.delete", { type: "program", id: programId });
-        return true;
+        await programs.remove(client, c, { id: programId });
       });
-      if (!found) throw new NotFoundError("Program", programId);
       return c.body(null, 204);
     },
   );
@@ -235,11 +211,7 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
       const auth = c.get("auth");
       const { actors } = c.get("services");
       const row = await inTenant(c, async (client) => {
-        const { rows: [p] } = await client.query<Row>(
-          `select ${COLUMNS} from programs where id = $1 for update`,
-          [programId],
-        );
-        if (!p) return undefined;
+        const p = await programs.find(client, programId, { lock: true });
         const badges = awardedBadges(p.flow_definition);
         if (badges.length) {
           const { rows } = await client.query<{ id: string }>(
@@ -279,9 +251,8 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
             version: v!.version,
           }, { msgId: `programPublished:${programId}:${v!.version}:${endUserId}` });
         }
-        return updated;
+        return updated!;
       });
-      if (!row) throw new NotFoundError("Program", programId);
       return c.json(toJson(row), 200);
     },
   );
@@ -333,8 +304,7 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const { programId } = c.req.valid("param");
       const rows = await inTenant(c, async (client) => {
-        const p = await client.query("select 1 from programs where id = $1", [programId]);
-        if (!p.rowCount) throw new NotFoundError("Program", programId);
+        await programs.mustExist(client, programId);
         return (await client.query<{
           version: number;
           flow_definition: FlowDefinition;

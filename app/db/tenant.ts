@@ -5,28 +5,19 @@ import type pg from "pg";
  * (no BYPASSRLS) and `app.creator_id` is set, so row-level security limits every query to that
  * creator's rows even if the query forgets its own filter.
  */
-export async function withTenant<T>(
+export function withTenant<T>(
   pool: pg.Pool,
   creatorId: string,
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
+  return withSystem(pool, async (client) => {
     // One round trip for both: set_config('role', …, true) is SET LOCAL ROLE.
     await client.query(
       "select set_config('role', 'coachd_app', true), set_config('app.creator_id', $1, true)",
       [creatorId],
     );
-    const result = await fn(client);
-    await client.query("commit");
-    return result;
-  } catch (err) {
-    await client.query("rollback").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+    return await fn(client);
+  });
 }
 
 /**
