@@ -83,6 +83,12 @@ export class BenchCluster implements AsyncDisposable {
     }
   }
 
+  /** Asks every node to collect garbage (see serve.ts) and gives it time to do so. */
+  async collectGarbage(): Promise<void> {
+    for (const n of this.nodes) Deno.kill(n.pid, "SIGUSR2");
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+
   get urls(): string[] {
     return this.nodes.map((n) => n.url);
   }
@@ -91,7 +97,7 @@ export class BenchCluster implements AsyncDisposable {
     const port = freePort();
     const logFile = `${this.o.logDir}/${this.schema}-${id}.log`;
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", SERVE],
+      args: ["run", "-A", "--v8-flags=--expose-gc", SERVE],
       env: {
         DATABASE_URL: this.schemaUrl,
         NATS_URL: this.o.natsUrl,

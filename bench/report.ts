@@ -98,7 +98,9 @@ export function renderMarkdown(r: BenchReport): string {
         x.idle
           ? `${fmt(x.idle.bytesPer10k / MB, 1)} (${fmt(x.idle.rssBeforeBytes / MB)} → ${
             fmt(x.idle.rssAfterBytes / MB)
-          } MB, ${fmt(x.idle.residentActors)} resident)`
+          } MB; V8 heap ${fmt(x.idle.heapBytesPer10k / MB, 1)}; ${
+            fmt(x.idle.residentActors)
+          } resident)`
           : "–",
       "",
     ],
@@ -106,9 +108,11 @@ export function renderMarkdown(r: BenchReport): string {
       `node RSS with ${fmt(s.pendingReminders)} pending reminders (MB)`,
       (x) =>
         x.pending
-          ? `${fmt(x.pending.rssAfterBytes / MB)} (Δ ${fmt(x.pending.deltaBytes / MB, 1)}, ${
-            fmt(x.pending.heldInWindow)
-          } held)${mark(x.pending.deltaBytes < 100 * MB)}`
+          ? `${fmt(x.pending.rssAfterBytes / MB)} (Δ RSS ${
+            fmt(x.pending.deltaBytes / MB, 1)
+          }, Δ heap ${fmt(x.pending.heapDeltaBytes / MB, 1)}, ${fmt(x.pending.heldInWindow)} held)${
+            mark(x.pending.deltaBytes < 100 * MB)
+          }`
           : "–",
       "Δ < 100",
     ],

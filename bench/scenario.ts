@@ -77,6 +77,10 @@ export interface IdleResult {
   rssBeforeBytes: number;
   rssAfterBytes: number;
   bytesPer10k: number;
+  /** V8 heap in use after a full GC, before and after, summed over the nodes. */
+  heapBeforeBytes: number;
+  heapAfterBytes: number;
+  heapBytesPer10k: number;
   residentActors: number;
 }
 
@@ -87,6 +91,7 @@ export interface PendingResult {
   rssBeforeBytes: number;
   rssAfterBytes: number;
   deltaBytes: number;
+  heapDeltaBytes: number;
   /** The nodes' own count of reminders held in memory. */
   heldInWindow: number;
   /** Time of the window query a node runs for all partitions, run here with EXPLAIN ANALYZE. */
@@ -104,6 +109,8 @@ export interface ScenarioResult {
 }
 
 const KEY_PREFIX = "u-";
+/** Exported by bench/serve.ts. */
+const HEAP = "coachd_bench_heap_used_bytes";
 
 /** Starts a fresh N-node cluster, runs every phase, tears it down. */
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
@@ -269,23 +276,33 @@ async function idlePhase(
   say: (line: string) => void,
 ): Promise<IdleResult> {
   say(`activating ${o.idleActivations} more keys, one message each`);
-  await sleep(1000);
+  await cluster.collectGarbage();
   const rssBeforeBytes = nodesRss(cluster.nodes);
+  const heapBeforeBytes = await scrapeSum(cluster.urls, HEAP);
   const run = await runCalls(o.idleActivations, async (i) => {
     await callJson(`${cluster.urls[i % cluster.urls.length]}/user/idle-${i}/message`, "hello");
   }, { concurrency: o.concurrency });
   if (run.errors > 0) throw new CallFailedError("idle activations", run.errorSamples.join("; "));
-  await sleep(3000);
+  await sleep(1000);
+  await cluster.collectGarbage();
   const rssAfterBytes = nodesRss(cluster.nodes);
+  const heapAfterBytes = await scrapeSum(cluster.urls, HEAP);
   const residentActors = await scrapeSum(cluster.urls, "coachd_resident_actors");
+  const per10k = (bytes: number) => bytes * 10_000 / o.idleActivations;
   const result = {
     activations: o.idleActivations,
     rssBeforeBytes,
     rssAfterBytes,
-    bytesPer10k: (rssAfterBytes - rssBeforeBytes) * 10_000 / o.idleActivations,
+    bytesPer10k: per10k(rssAfterBytes - rssBeforeBytes),
+    heapBeforeBytes,
+    heapAfterBytes,
+    heapBytesPer10k: per10k(heapAfterBytes - heapBeforeBytes),
     residentActors,
   };
-  say(`RSS ${mb(rssBeforeBytes)} -> ${mb(rssAfterBytes)} MB, ${mb(result.bytesPer10k)} MB/10k`);
+  say(
+    `RSS ${mb(rssBeforeBytes)} -> ${mb(rssAfterBytes)} MB, ${mb(result.bytesPer10k)} MB/10k ` +
+      `(V8 heap ${mb(result.heapBytesPer10k)} MB/10k)`,
+  );
   return result;
 }
 
@@ -294,7 +311,9 @@ async function pendingPhase(
   o: ScenarioOptions,
   say: (line: string) => void,
 ): Promise<PendingResult> {
+  await cluster.collectGarbage();
   const rssBeforeBytes = nodesRss(cluster.nodes);
+  const heapBeforeBytes = await scrapeSum(cluster.urls, HEAP);
   say(`inserting ${o.pendingReminders} reminders due in 30+ days`);
   const t0 = performance.now();
   // 10 reminders per actor; spread over every partition, as hashed ids would be.
@@ -319,7 +338,9 @@ async function pendingPhase(
   const execution = plan.map((r) => r["QUERY PLAN"]).join("\n").match(/Execution Time: ([\d.]+)/);
   say(`inserted in ${(insertMs / 1000).toFixed(1)} s; letting the nodes load their windows`);
   await sleep(o.pendingSettleMs);
+  await cluster.collectGarbage();
   const rssAfterBytes = nodesRss(cluster.nodes);
+  const heapAfterBytes = await scrapeSum(cluster.urls, HEAP);
   const result = {
     reminders: o.pendingReminders,
     insertMs,
@@ -327,6 +348,7 @@ async function pendingPhase(
     rssBeforeBytes,
     rssAfterBytes,
     deltaBytes: rssAfterBytes - rssBeforeBytes,
+    heapDeltaBytes: heapAfterBytes - heapBeforeBytes,
     heldInWindow: await scrapeSum(cluster.urls, "coachd_reminders_in_window"),
     windowQueryMs: Number(execution?.[1] ?? NaN),
   };

@@ -5,6 +5,7 @@
  * `NATS_URL`, `NATS_PREFIX`, ...); nodes started with the same database, NATS and prefix form one
  * cluster.
  */
+import { Gauge } from "prom-client";
 import { ConfigError, loadConfig } from "../app/config.ts";
 import { startInfra, startNode } from "../app/node.ts";
 import { jsonLogger } from "../runtime/mod.ts";
@@ -28,8 +29,22 @@ export async function serve(env: Record<string, string | undefined>): Promise<vo
     ...infra,
     actors: [userActor],
     log,
-    routes: (app, system) => app.route("/user", userRoutes({ system, log })),
+    routes: (app, system) => {
+      app.route("/user", userRoutes({ system, log }));
+      // RSS alone cannot tell live data from garbage and allocator slack: expose the V8 heap too.
+      new Gauge({
+        name: "coachd_bench_heap_used_bytes",
+        help: "V8 heap in use (Deno.memoryUsage().heapUsed)",
+        registers: [system.metrics.registry],
+        collect() {
+          this.set(Deno.memoryUsage().heapUsed);
+        },
+      });
+    },
   });
+  // With --v8-flags=--expose-gc, SIGUSR2 collects garbage so memory readings show live data.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) Deno.addSignalListener("SIGUSR2", () => gc());
   const done = Promise.withResolvers<void>();
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => {
