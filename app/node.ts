@@ -6,6 +6,7 @@ import { migrate } from "./migrate.ts";
 import { startEmbeddedPostgres } from "./infra/embedded_postgres.ts";
 import { startLocalNats } from "./infra/local_nats.ts";
 import { opsRoutes } from "./http.ts";
+import { tracing } from "./tracing.ts";
 import { ActorSystem, type AnyActorDefinition, type Logger } from "../runtime/mod.ts";
 
 export interface Infra extends AsyncDisposable {
@@ -86,6 +87,7 @@ export async function startNode(
     log,
   });
   const app = new Hono();
+  app.use(tracing());
   app.route("/", opsRoutes({ system, pool }));
   routes?.(app, system, pool);
   const server = Deno.serve({

@@ -56,6 +56,8 @@ create index rt_reminders_due on rt_reminders (partition, due_at);
 create function rt_commit(p jsonb) returns int[] language plpgsql as $$
 declare
   fenced int[];
+  expected int;
+  written int;
 begin
   -- Lock the partitions we write for: a concurrent take waits until this commit is done, and a
   -- take that committed first is seen below.
@@ -75,6 +77,15 @@ begin
     set version = excluded.version, state = excluded.state, recent_ids = excluded.recent_ids,
         updated_at = now()
     where s.version = excluded.version - 1;
+  get diagnostics written = row_count;
+  select count(*) into expected from jsonb_to_recordset(p->'states') as x(p int)
+  where not (x.p = any(fenced));
+  if written < expected then
+    -- Only possible if a state row was changed behind the runtime's back: fail the whole batch
+    -- so its turns reload their state and run again.
+    raise exception 'rt_commit: actor state version conflict (% of % rows written)', written, expected
+      using errcode = '40001';
+  end if;
 
   insert into rt_outbox (id, partition, subject, headers, payload)
   select x.id, x.p, x.subject, x.h, decode(x.b, 'base64')

@@ -104,6 +104,8 @@ export class ActorClient implements AsyncDisposable {
     const subject = this.subjectOf(to);
     const payload = encodeEnvelope(kind, data, this.#opts.maxPayload);
     this.#ensureInbox();
+    const carrier: Record<string, string> = {};
+    propagation.inject(context.active(), carrier);
     const token = `${this.#inbox}.${++this.#seq}`;
     const timeoutMs = opts.timeoutMs ?? this.#opts.defaultAskTimeoutMs;
     const reply = new Promise<ReplyBody>((resolve, reject) => {
@@ -123,6 +125,7 @@ export class ActorClient implements AsyncDisposable {
         [H.msgId]: opts.msgId ?? crypto.randomUUID(),
         [H.reply]: token,
         [H.chain]: opts.chain?.length ? opts.chain.join(",") : undefined,
+        [H.traceparent]: carrier.traceparent,
       }),
     });
     const body = await reply;

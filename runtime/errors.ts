@@ -70,10 +70,13 @@ export class AskCycleError extends TerminalError {
   }
 }
 
-/** The handler failed; carried back to an `ask` caller. */
-export class RemoteHandlerError extends Error {
+/**
+ * The target rejected the message for good (it was dead-lettered); carried back to the `ask`
+ * caller. Terminal: inside a handler, retrying the ask would only be rejected again.
+ */
+export class RemoteHandlerError extends TerminalError {
   constructor(readonly target: string, readonly remoteName: string, message: string) {
-    super(`${target} failed: ${remoteName}: ${message}`);
+    super(`${target} rejected the message: ${message}`);
     this.name = "RemoteHandlerError";
   }
 }

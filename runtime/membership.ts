@@ -58,6 +58,10 @@ export class Membership {
       `update rt_nodes set heartbeat_at = now(), draining = $2 where instance = $1`,
       [instance, draining],
     );
+    // Forget nodes gone for long; their leases expired long ago.
+    await this.#pool.query(
+      `delete from rt_nodes where heartbeat_at < now() - interval '10 minutes'`,
+    );
     const lost: number[] = [];
     if (this.owned.size > 0) {
       const { rows } = await this.#pool.query<{ partition: number; epoch: string }>(

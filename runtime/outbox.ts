@@ -4,6 +4,9 @@ import { decodeBase64 } from "./base64.ts";
 import type { OutboxRow } from "./committer.ts";
 import { makeHeaders } from "./envelope.ts";
 import type { Logger } from "./logger.ts";
+import { trace } from "@opentelemetry/api";
+
+const tracer = trace.getTracer("coachd-runtime");
 
 /**
  * Publishes committed outbox rows to JetStream with `Nats-Msg-Id` = row id, then deletes them.
@@ -26,6 +29,7 @@ export class OutboxRelay {
   /** Publishes rows just committed; failures are left for the sweep. */
   async publish(rows: OutboxRow[]): Promise<void> {
     if (rows.length === 0) return;
+    const span = tracer.startSpan("outbox.publish", { attributes: { "outbox.rows": rows.length } });
     const results = await Promise.allSettled(
       rows.map((r) =>
         this.#js.publish(r.subject, decodeBase64(r.b), {
@@ -34,6 +38,7 @@ export class OutboxRelay {
         })
       ),
     );
+    span.end();
     results.forEach((res, i) => {
       if (res.status === "fulfilled") this.#toDelete.push(rows[i]!.id);
       else {this.#log.warn("outbox publish failed; the sweep will retry", {

@@ -6,7 +6,7 @@ import {
   type JetStreamManager,
   jetstreamManager,
 } from "@nats-io/jetstream";
-import { context, propagation, SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { ActorAddress, AnyActorDefinition } from "./actor.ts";
 import { checkAddress, mailboxSubject, parseMailboxSubject, partitionOf } from "./address.ts";
 import { type Activation, Activations, type Item } from "./activations.ts";
@@ -398,24 +398,30 @@ export class ActorSystem implements AsyncDisposable {
   async #run(act: Activation) {
     act.running = true;
     try {
+      let failures = 0;
       while (act.queue.length > 0) {
         const item = act.queue.shift()!;
         try {
           await this.#turn(act, item);
+          failures = 0;
         } catch (err) {
-          // Infrastructure failure (Postgres or NATS unreachable): leave the message unacked so
-          // JetStream redelivers it, and drop the activation so its state is reloaded.
-          this.#log.error("turn failed; message will be redelivered", {
+          // Infrastructure failure (Postgres or NATS unreachable, a conflicting write): retry the
+          // same message in place after reloading the state, so nothing overtakes it.
+          failures++;
+          this.#log.error("turn failed; retrying", {
             actor: act.key,
+            attempt: failures,
             error: String(err),
           });
-          this.#held.delete(item);
-          item.js?.nak(1000);
-          for (const rest of act.queue.splice(0)) {
-            this.#held.delete(rest);
-            rest.js?.nak(1000);
+          act.loaded = false;
+          act.queue.unshift(item);
+          item.js?.working();
+          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** failures)));
+          if (this.#activations.get(act.key) !== act || this.#stopped) {
+            // The partition moved or the node stops: leave the messages unacked for redelivery.
+            for (const rest of act.queue.splice(0)) this.#held.delete(rest);
+            return;
           }
-          this.#activations.remove(act);
         }
       }
     } finally {
@@ -487,6 +493,9 @@ export class ActorSystem implements AsyncDisposable {
       kind: SpanKind.CONSUMER,
       attributes: { "actor.type": act.type, "actor.id": act.id, "message.id": item.msgId },
     }, parent);
+    // Messages this turn sends continue its trace.
+    const carrier: Record<string, string> = {};
+    propagation.inject(trace.setSpan(parent, span), carrier);
     try {
       for (let attempt = 1;; attempt++) {
         const ctx = new TurnContextImpl(
@@ -529,7 +538,14 @@ export class ActorSystem implements AsyncDisposable {
             "invalid_state",
           );
         }
-        await this.#commit(act, item, ctx, checked.data, ctx.replied ? ctx.replyValue : result);
+        await this.#commit(
+          act,
+          item,
+          ctx,
+          checked.data,
+          ctx.replied ? ctx.replyValue : result,
+          carrier.traceparent,
+        );
         return;
       }
     } finally {
@@ -543,6 +559,7 @@ export class ActorSystem implements AsyncDisposable {
     ctx: TurnContextImpl<unknown>,
     newState: unknown,
     replyValue: unknown,
+    traceparent: string | undefined,
   ) {
     const stateJson = JSON.stringify(newState);
     const outbox: OutboxRow[] = [];
@@ -552,7 +569,7 @@ export class ActorSystem implements AsyncDisposable {
         id: `${item.msgId}:${n++}`,
         p: act.partition,
         subject: this.client.subjectOf(t.to),
-        h: { [H.chain]: "" },
+        h: traceparent ? { [H.traceparent]: traceparent } : {},
         b: encodeBase64(encodeEnvelope(t.kind, t.data, this.#o.maxPayload)),
       });
     }
@@ -561,11 +578,10 @@ export class ActorSystem implements AsyncDisposable {
         id: `${item.msgId}:${n++}`,
         p: act.partition,
         subject: `${this.#o.prefix}.evt.${e.subject}`,
-        h: { "Coachd-Actor": act.key },
+        h: { "Coachd-Actor": act.key, ...(traceparent ? { [H.traceparent]: traceparent } : {}) },
         b: encodeBase64(encodeJson(e.data)),
       });
     }
-    for (const row of outbox) if (!row.h[H.chain]) delete row.h[H.chain];
     const reminders: ReminderWrite[] = [];
     const cancels: ReminderCancel[] = [];
     for (const [name, r] of ctx.reminders) {

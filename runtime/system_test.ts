@@ -1,32 +1,10 @@
 import assert from "node:assert/strict";
-import {
-  ActorSystem,
-  AskCycleError,
-  AskTimeoutError,
-  jsonLogger,
-  RemoteHandlerError,
-} from "./mod.ts";
+import { AskCycleError, AskTimeoutError, RemoteHandlerError } from "./mod.ts";
+import { startTestSystem } from "./test_system.ts";
 import { eventually, testDb, testNats } from "../tests/harness.ts";
 import { counter } from "./testdata/actors.ts";
 
-const quiet = jsonLogger("error");
-
-async function system(
-  db: { pool: import("pg").Pool },
-  nats: { nc: import("@nats-io/transport-node").NatsConnection; prefix: string },
-  extra = {},
-) {
-  return await ActorSystem.start({
-    pool: db.pool,
-    nc: nats.nc,
-    actors: [counter],
-    nodeId: "n1",
-    prefix: nats.prefix,
-    partitions: 8,
-    log: quiet,
-    ...extra,
-  });
-}
+const system = startTestSystem;
 
 Deno.test("ActorSystem.ask() runs a turn and replies after commit", async () => {
   await using db = await testDb();
@@ -108,4 +86,18 @@ Deno.test("tell from a handler goes through the outbox exactly once", async () =
     const { rows } = await db.pool.query("select count(*)::int n from rt_outbox");
     return rows[0].n === 0;
   }, { what: "outbox drained" });
+});
+
+Deno.test("a state row changed behind the runtime's back is reloaded and the turn retried", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using sys = await system(db, nats);
+  const ref = sys.ref(counter, "v");
+  assert.equal(await ref.ask("add", { by: 1 }), 1);
+  // Someone bumps the row directly: the resident activation now holds a stale version.
+  await db.pool.query(
+    `update rt_actor_state set version = version + 1, state = jsonb_set(state, '{n}', '41')
+     where actor_id = 'v'`,
+  );
+  assert.equal(await ref.ask("add", { by: 1 }), 42);
 });

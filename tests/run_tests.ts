@@ -3,7 +3,7 @@
  * Runs the whole test suite with `deno test` and closes with a plain `N passed, N failed` line.
  * Extra arguments are passed to `deno test` (e.g. a file or `--filter`).
  */
-const args = ["test", "-A", "--no-prompt", ...Deno.args];
+const args = ["test", "-A", "--doc", "--no-prompt", ...Deno.args];
 const child = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" })
   .spawn();
 let tail = "";

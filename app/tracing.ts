@@ -1,0 +1,25 @@
+import type { MiddlewareHandler } from "hono";
+import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+
+const tracer = trace.getTracer("coachd-http");
+
+/**
+ * Wraps each request in a server span (continuing an incoming `traceparent`) and makes it the
+ * active context, so actor messages sent while handling it carry the trace on to the turn.
+ */
+export function tracing(): MiddlewareHandler {
+  return async (c, next) => {
+    const parent = propagation.extract(context.active(), Object.fromEntries(c.req.raw.headers));
+    const span = tracer.startSpan(`${c.req.method} ${c.req.routePath ?? c.req.path}`, {
+      kind: SpanKind.SERVER,
+      attributes: { "http.request.method": c.req.method, "url.path": c.req.path },
+    }, parent);
+    try {
+      await context.with(trace.setSpan(parent, span), next);
+      span.setAttribute("http.response.status_code", c.res.status);
+      if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    } finally {
+      span.end();
+    }
+  };
+}
