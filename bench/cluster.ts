@@ -22,6 +22,8 @@ export interface ClusterOptions {
   partitions: number;
   /** Where each node's log goes (`<logDir>/<schema>-<node>.log`). */
   logDir: string;
+  /** Extra V8 flags for the nodes, e.g. `--prof` (its logs land in `logDir`). */
+  nodeV8Flags?: string;
   readyTimeoutMs?: number;
 }
 
@@ -97,7 +99,13 @@ export class BenchCluster implements AsyncDisposable {
     const port = freePort();
     const logFile = `${this.o.logDir}/${this.schema}-${id}.log`;
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--v8-flags=--expose-gc", SERVE],
+      args: [
+        "run",
+        "-A",
+        `--v8-flags=--expose-gc${this.o.nodeV8Flags ? `,${this.o.nodeV8Flags}` : ""}`,
+        SERVE,
+      ],
+      cwd: this.o.logDir,
       env: {
         DATABASE_URL: this.schemaUrl,
         NATS_URL: this.o.natsUrl,

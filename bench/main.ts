@@ -35,6 +35,7 @@ Options (defaults in brackets):
   --partitions N           actor partitions [64]
   --quick                  short validation run (2,000 calls, smaller phases)
   --out DIR                where results go [bench/results]
+  --node-v8-flags FLAGS    extra V8 flags for the nodes, e.g. --prof (logs in .data/bench-logs)
 
 Environment: DATABASE_URL [postgres://postgres@127.0.0.1:5432/test], NATS_URL
 [nats://127.0.0.1:4222]. Postgres and NATS must be local for the CPU figures.`;
@@ -70,6 +71,7 @@ const BenchConfig = z.object({
   pgbenchClients: count.min(1),
   partitions: count.min(1),
   out: z.string(),
+  nodeV8Flags: z.string().optional(),
 });
 type BenchConfig = z.infer<typeof BenchConfig>;
 
@@ -94,6 +96,7 @@ function loadBenchConfig(args: string[], env: Record<string, string | undefined>
       partitions: { type: "string", default: "64" },
       quick: { type: "boolean", default: false },
       out: { type: "string", default: new URL("./results", import.meta.url).pathname },
+      "node-v8-flags": { type: "string" },
     },
   });
   // --quick lowers the defaults; flags given explicitly still win.
@@ -123,6 +126,7 @@ function loadBenchConfig(args: string[], env: Record<string, string | undefined>
     pgbenchClients: v["pgbench-clients"],
     partitions: v.partitions,
     out: v.out,
+    nodeV8Flags: v["node-v8-flags"],
   });
 }
 
@@ -163,6 +167,7 @@ async function fullRun(c: BenchConfig) {
       databaseUrl: c.databaseUrl,
       nodes,
       logDir,
+      nodeV8Flags: c.nodeV8Flags,
       progress,
     });
     report.runs.push(run);

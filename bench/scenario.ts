@@ -14,6 +14,7 @@ export interface ScenarioOptions {
   nodes: number;
   partitions: number;
   logDir: string;
+  nodeV8Flags?: string;
   /** Measured user turns, and the warm-up before them. */
   calls: number;
   warmup: number;
