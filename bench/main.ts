@@ -30,6 +30,7 @@ Options (defaults in brackets):
   --idle N                 idle activations to measure, 0 to skip [10000]
   --pending N              pending reminders to insert, 0 to skip [1000000]
   --pending-settle-ms N    time for the nodes to load their reminder windows [12000]
+  --memory-settle-ms N     quiet time before each memory reading [30000]
   --pgbench-seconds N      pgbench -N duration, 0 to skip [10]
   --pgbench-clients N      pgbench clients [16]
   --partitions N           actor partitions [64]
@@ -48,6 +49,7 @@ const QUICK = {
   idle: "2000",
   pending: "100000",
   "pending-settle-ms": "6000",
+  "memory-settle-ms": "25000",
   "pgbench-seconds": "3",
 };
 
@@ -67,6 +69,7 @@ const BenchConfig = z.object({
   idle: count,
   pending: count,
   pendingSettleMs: count,
+  memorySettleMs: count,
   pgbenchSeconds: count,
   pgbenchClients: count.min(1),
   partitions: count.min(1),
@@ -91,6 +94,7 @@ function loadBenchConfig(args: string[], env: Record<string, string | undefined>
       idle: { type: "string", default: "10000" },
       pending: { type: "string", default: "1000000" },
       "pending-settle-ms": { type: "string", default: "12000" },
+      "memory-settle-ms": { type: "string", default: "30000" },
       "pgbench-seconds": { type: "string", default: "10" },
       "pgbench-clients": { type: "string", default: "16" },
       partitions: { type: "string", default: "64" },
@@ -122,6 +126,7 @@ function loadBenchConfig(args: string[], env: Record<string, string | undefined>
     idle: v.idle,
     pending: v.pending,
     pendingSettleMs: v["pending-settle-ms"],
+    memorySettleMs: v["memory-settle-ms"],
     pgbenchSeconds: v["pgbench-seconds"],
     pgbenchClients: v["pgbench-clients"],
     partitions: v.partitions,
@@ -149,6 +154,7 @@ async function fullRun(c: BenchConfig) {
     idleActivations: c.idle,
     pendingReminders: c.pending,
     pendingSettleMs: c.pendingSettleMs,
+    memorySettleMs: c.memorySettleMs,
   };
   const report: BenchReport = { startedAt, finishedAt: "", machine, settings, runs: [] };
   if (c.pgbenchSeconds > 0) {

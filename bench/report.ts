@@ -82,7 +82,7 @@ export function renderMarkdown(r: BenchReport): string {
       "p99 < 250",
     ],
     [
-      "CPU ms/reminder: node + Postgres + NATS = total",
+      "CPU ms/reminder, window open → all fired: node + Postgres + NATS = total",
       (x) => {
         const c = x.reminders?.cpuMsPerReminder;
         return c

@@ -30,6 +30,8 @@ export interface ScenarioOptions {
   pendingReminders: number;
   /** How long to let nodes run their reminder-window loads over the pending rows. */
   pendingSettleMs: number;
+  /** Quiet time before each memory reading. */
+  memorySettleMs: number;
   progress: (line: string) => void;
 }
 
@@ -128,7 +130,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   };
   if (o.reminders > 0) result.reminders = await remindersPhase(cluster, o, say);
   if (o.idleActivations > 0) result.idle = await idlePhase(cluster, o, say);
-  if (o.pendingReminders > 0) result.pending = await pendingPhase(cluster, o, say);
+  if (o.pendingReminders > 0) {
+    result.pending = await pendingPhase(cluster, o, say, result.idle);
+  }
   say("stopping cluster");
   return result;
 }
@@ -198,7 +202,6 @@ async function remindersPhase(
     perKey[j % o.reminderKeys]!.push(windowStart + Math.floor(Math.random() * o.reminderWindowMs));
   }
   say(`scheduling ${o.reminders} reminders on ${o.reminderKeys} keys`);
-  const cpu0 = cpuSnapshot(cluster.nodes);
   const url = (k: number, what: string) =>
     `${cluster.urls[k % cluster.urls.length]}/user/${KEY_PREFIX}${k}/${what}`;
   const scheduling = await runCalls(o.reminderKeys, async (k) => {
@@ -210,6 +213,9 @@ async function remindersPhase(
   }
   const scheduledAheadMs = windowStart - Date.now();
   say(`scheduled ${(scheduledAheadMs / 1000).toFixed(1)} s before the window opens; waiting`);
+  await sleep(windowStart - Date.now());
+  // CPU from the window's opening until every reminder's turn is done: firing, not scheduling.
+  const cpu0 = cpuSnapshot(cluster.nodes);
   await sleep(windowEnd + 250 - Date.now());
   const deadline = windowEnd + 60_000;
   // Rows leave rt_reminders once published; then their turns only have to drain.
@@ -276,17 +282,16 @@ async function idlePhase(
   o: ScenarioOptions,
   say: (line: string) => void,
 ): Promise<IdleResult> {
-  say(`activating ${o.idleActivations} more keys, one message each`);
-  await cluster.collectGarbage();
-  const rssBeforeBytes = nodesRss(cluster.nodes);
+  say(`letting memory settle for ${o.memorySettleMs / 1000} s`);
+  const rssBeforeBytes = await settledRss(cluster, o.memorySettleMs, say);
   const heapBeforeBytes = await scrapeSum(cluster.urls, HEAP);
+  say(`activating ${o.idleActivations} more keys, one message each`);
   const run = await runCalls(o.idleActivations, async (i) => {
     await callJson(`${cluster.urls[i % cluster.urls.length]}/user/idle-${i}/message`, "hello");
   }, { concurrency: o.concurrency });
   if (run.errors > 0) throw new CallFailedError("idle activations", run.errorSamples.join("; "));
-  await sleep(1000);
-  await cluster.collectGarbage();
-  const rssAfterBytes = nodesRss(cluster.nodes);
+  say(`letting memory settle for ${o.memorySettleMs / 1000} s`);
+  const rssAfterBytes = await settledRss(cluster, o.memorySettleMs, say);
   const heapAfterBytes = await scrapeSum(cluster.urls, HEAP);
   const residentActors = await scrapeSum(cluster.urls, "coachd_resident_actors");
   const per10k = (bytes: number) => bytes * 10_000 / o.idleActivations;
@@ -311,10 +316,12 @@ async function pendingPhase(
   cluster: BenchCluster,
   o: ScenarioOptions,
   say: (line: string) => void,
+  settledBefore?: IdleResult,
 ): Promise<PendingResult> {
-  await cluster.collectGarbage();
-  const rssBeforeBytes = nodesRss(cluster.nodes);
-  const heapBeforeBytes = await scrapeSum(cluster.urls, HEAP);
+  // Right after the idle phase's settled reading, nothing has run since: reuse it.
+  const rssBeforeBytes = settledBefore?.rssAfterBytes ??
+    await settledRss(cluster, o.memorySettleMs, say);
+  const heapBeforeBytes = settledBefore?.heapAfterBytes ?? await scrapeSum(cluster.urls, HEAP);
   say(`inserting ${o.pendingReminders} reminders due in 30+ days`);
   const t0 = performance.now();
   // 10 reminders per actor; spread over every partition, as hashed ids would be.
@@ -338,9 +345,11 @@ async function pendingPhase(
   );
   const execution = plan.map((r) => r["QUERY PLAN"]).join("\n").match(/Execution Time: ([\d.]+)/);
   say(`inserted in ${(insertMs / 1000).toFixed(1)} s; letting the nodes load their windows`);
-  await sleep(o.pendingSettleMs);
-  await cluster.collectGarbage();
-  const rssAfterBytes = nodesRss(cluster.nodes);
+  const rssAfterBytes = await settledRss(
+    cluster,
+    Math.max(o.pendingSettleMs, o.memorySettleMs),
+    say,
+  );
   const heapAfterBytes = await scrapeSum(cluster.urls, HEAP);
   const result = {
     reminders: o.pendingReminders,
@@ -382,6 +391,32 @@ function cpuDelta(a: CpuSnapshot, b: CpuSnapshot, ops: number): CpuPerOp {
     total: per("node") + per("postgres") + per("nats"),
     loadGenerator: per("self"),
   };
+}
+
+/**
+ * The nodes' RSS after `settleMs` of quiet. Memory freed by a burst of work goes back to the OS
+ * only some 20 s later (a full GC does not hurry it), and reading it at once would charge that
+ * slack to what is live.
+ */
+async function settledRss(
+  cluster: BenchCluster,
+  settleMs: number,
+  say: (line: string) => void,
+): Promise<number> {
+  const readings: number[] = [];
+  const until = Date.now() + settleMs;
+  for (let i = 0; Date.now() < until; i++) {
+    if (i % 5 === 0) await cluster.collectGarbage();
+    else await sleep(1000);
+    readings.push(nodesRss(cluster.nodes));
+  }
+  await cluster.collectGarbage();
+  const now = nodesRss(cluster.nodes);
+  const recent = [...readings.slice(-4), now];
+  if (Math.max(...recent) - Math.min(...recent) > 2 * 1048576) {
+    say(`RSS still moving after ${settleMs} ms (${recent.map(mb).join(", ")} MB)`);
+  }
+  return now;
 }
 
 function nodesRss(nodes: BenchNode[]): number {
