@@ -224,7 +224,8 @@ async function main(args: string[]) {
   try {
     config = loadBenchConfig(args, Deno.env.toObject());
   } catch (err) {
-    console.error(`${err instanceof Error ? err.message : err}\n\n${USAGE}`);
+    const message = err instanceof z.ZodError ? z.prettifyError(err) : String(err);
+    console.error(`${message}\n\n${USAGE}`);
     Deno.exit(2);
   }
   await fullRun(config);
