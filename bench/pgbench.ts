@@ -1,6 +1,6 @@
 /** `pgbench -N` on the benchmark's Postgres, in a scratch database, as the yardstick for turns/s. */
 import pg from "pg";
-import { groupCpuMs } from "./procfs.ts";
+import { groupCpuMs, postgresProcesses } from "./procfs.ts";
 
 export interface PgbenchResult {
   clients: number;
@@ -40,7 +40,10 @@ export async function runPgbench(
     url.pathname = `/${db}`;
     url.search = "";
     await pgbench(["-i", "-q", "-s", String(scale), url.toString()]);
-    const cpu0 = groupCpuMs("postgres");
+    const port = Number(new URL(databaseUrl).port || 5432);
+    const postgresCpu = () =>
+      groupCpuMs(postgresProcesses(port, { database: db }), { reaped: false });
+    const cpu0 = postgresCpu();
     const out = await pgbench([
       "-N",
       "-c",
@@ -51,7 +54,7 @@ export async function runPgbench(
       String(seconds),
       url.toString(),
     ]);
-    const cpu = groupCpuMs("postgres") - cpu0;
+    const cpu = postgresCpu() - cpu0;
     const tps = Number(out.match(/tps = ([\d.]+) \(without initial connection time\)/)?.[1]);
     const transactions = Number(out.match(/number of transactions actually processed: (\d+)/)?.[1]);
     if (!Number.isFinite(tps) || !transactions) {

@@ -51,17 +51,125 @@ export function processesNamed(comm: string): ProcStat[] {
 }
 
 /**
- * CPU ms used so far by a server made of several processes (all `postgres` processes, say):
- * the live ones plus what the top ones reaped from children that already exited.
+ * The processes of one server: the process named `comm` listening on `port` and its children
+ * (a postmaster and its backends), or every process named `comm` when the listener cannot be
+ * found (another user's `/proc/<pid>/fd` is not readable without root).
  */
-export function groupCpuMs(comm: string): number {
-  const procs = processesNamed(comm);
+export function serverProcesses(comm: string, port?: number): ProcStat[] {
+  const all = processesNamed(comm);
+  const listener = port === undefined ? undefined : listeningPid(port);
+  const root = all.find((p) => p.pid === listener);
+  if (!root) return all;
+  return [root, ...all.filter((p) => p.ppid === root.pid)];
+}
+
+/**
+ * The Postgres processes doing our work on a shared server: its auxiliary processes (WAL writer,
+ * checkpointer, ...) and the backends serving `clients` (processes holding connections to it) or
+ * connected to `database`. A backend's title names its database and client port:
+ * `postgres: 15/main: postgres test 127.0.0.1(53412) idle`.
+ */
+export function postgresProcesses(
+  port: number,
+  { clients = [], database }: { clients?: number[]; database?: string },
+): ProcStat[] {
+  const server = serverProcesses("postgres", port);
+  const ports = new Set(clients.flatMap((pid) => clientPorts(pid, port)));
+  return server.filter((p) => {
+    const title = cmdline(p.pid);
+    const client = title.match(/ \S+\((\d+)\)/);
+    if (!client) return true;
+    return ports.has(Number(client[1])) ||
+      (database !== undefined && title.includes(` ${database} `));
+  });
+}
+
+/**
+ * CPU ms used so far by a server made of several processes (see {@link serverProcesses}): the
+ * live ones, plus, with `reaped`, what their parents reaped from children that already exited.
+ */
+export function groupCpuMs(procs: ProcStat[], { reaped = true } = {}): number {
   const pids = new Set(procs.map((p) => p.pid));
   let ms = 0;
-  for (const p of procs) ms += p.cpuMs + (pids.has(p.ppid) ? 0 : p.childCpuMs);
+  for (const p of procs) ms += p.cpuMs + (reaped && !pids.has(p.ppid) ? p.childCpuMs : 0);
   return ms;
 }
 
+function cmdline(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+  } catch {
+    return "";
+  }
+}
+
+interface TcpSocket {
+  localPort: number;
+  remotePort: number;
+  state: string;
+}
+
+/** Every TCP socket of the network namespace, by inode. */
+function tcpSockets(): Map<string, TcpSocket> {
+  const out = new Map<string, TcpSocket>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(table);
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      const f = line.trim().split(/\s+/);
+      if (!f[9]) continue;
+      out.set(`socket:[${f[9]}]`, {
+        localPort: parseInt(f[1]?.split(":")[1] ?? "", 16),
+        remotePort: parseInt(f[2]?.split(":")[1] ?? "", 16),
+        state: f[3] ?? "",
+      });
+    }
+  }
+  return out;
+}
+
+function socketLinks(pid: number): string[] {
+  const out: string[] = [];
+  try {
+    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      try {
+        const link = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
+        if (link.startsWith("socket:")) out.push(link);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    // gone, or not ours to read
+  }
+  return out;
+}
+
+/** Local ports of the TCP connections process `pid` holds to `remotePort`. */
+export function clientPorts(pid: number, remotePort: number): number[] {
+  const sockets = tcpSockets();
+  return socketLinks(pid).map((l) => sockets.get(l)).filter((s): s is TcpSocket =>
+    s?.remotePort === remotePort
+  ).map((s) => s.localPort);
+}
+
+/** The pid of the process listening on a local TCP port, if it can be found. */
+export function listeningPid(port: number): number | undefined {
+  const listening = new Set(
+    [...tcpSockets()].filter(([, s]) => s.state === "0A" && s.localPort === port).map(([k]) => k),
+  );
+  if (listening.size === 0) return undefined;
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    if (socketLinks(Number(entry.name)).some((l) => listening.has(l))) return Number(entry.name);
+  }
+  return undefined;
+}
 /** CPU ms used so far by one process; 0 once it is gone. */
 export function cpuMs(pid: number): number {
   return procStat(pid)?.cpuMs ?? 0;

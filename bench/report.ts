@@ -138,8 +138,9 @@ export function renderMarkdown(r: BenchReport): string {
     `${s.concurrency} concurrent callers, ${fmt(s.keys)} keys round-robin, ${s.partitions} ` +
     `partitions; ${fmt(s.reminders)} one-shot reminders on ${fmt(s.reminderKeys)} keys due ` +
     `within ${fmt(s.reminderWindowMs)} ms; ${fmt(s.idleActivations)} idle activations; ` +
-    `${fmt(s.pendingReminders)} pending reminders. CPU from /proc (all \`postgres\` and ` +
-    "`nats-server` processes on the machine, so other activity counts too).",
+    `${fmt(s.pendingReminders)} pending reminders. CPU from /proc: the node processes; the ` +
+    "Postgres backends serving them plus the server's own processes (WAL writer, checkpointer, " +
+    "...); the nats-server they use.",
     "",
     pgb
       ? `pgbench -N (scale ${pgb.scale}, ${pgb.clients} clients, ${pgb.threads} threads, ` +

@@ -4,7 +4,7 @@
  */
 import { BenchCluster, type BenchNode } from "./cluster.ts";
 import { CallFailedError, callJson, runCalls, userTurns } from "./load.ts";
-import { cpuMs, groupCpuMs, rssBytes } from "./procfs.ts";
+import { cpuMs, groupCpuMs, postgresProcesses, rssBytes, serverProcesses } from "./procfs.ts";
 import { summarize, type Summary } from "./stats.ts";
 import type { NudgeStats, UserState } from "./user_actor.ts";
 
@@ -153,9 +153,9 @@ async function turnsPhase(
   if (warm.errors > 0) say(`warm-up errors: ${warm.errors} (${warm.errorSamples[0]})`);
   say(`measured: ${o.calls} calls, ${o.concurrency} callers, ${o.keys} keys`);
   const batch0 = await commitBatches(cluster.urls);
-  const cpu0 = cpuSnapshot(cluster.nodes);
+  const cpu0 = cpuSnapshot(cluster);
   const run = await userTurns({ ...load, calls: o.calls, offset: o.warmup });
-  const cpu = cpuDelta(cpu0, cpuSnapshot(cluster.nodes), run.calls - run.errors);
+  const cpu = cpuDelta(cpu0, cpuSnapshot(cluster), run.calls - run.errors);
   const batch1 = await commitBatches(cluster.urls);
   const turnsPerSec = (run.calls - run.errors) / (run.elapsedMs / 1000);
   const latencyMs = summarize(run.latenciesMs);
@@ -215,7 +215,7 @@ async function remindersPhase(
   say(`scheduled ${(scheduledAheadMs / 1000).toFixed(1)} s before the window opens; waiting`);
   await sleep(windowStart - Date.now());
   // CPU from the window's opening until every reminder's turn is done: firing, not scheduling.
-  const cpu0 = cpuSnapshot(cluster.nodes);
+  const cpu0 = cpuSnapshot(cluster);
   await sleep(windowEnd + 250 - Date.now());
   const deadline = windowEnd + 60_000;
   // Rows leave rt_reminders once published; then their turns only have to drain.
@@ -227,7 +227,7 @@ async function remindersPhase(
     await sleep(200);
   }
   await sleep(500);
-  const cpu = cpuDelta(cpu0, cpuSnapshot(cluster.nodes), o.reminders);
+  const cpu = cpuDelta(cpu0, cpuSnapshot(cluster), o.reminders);
   const stats = new Array<NudgeStats | undefined>(o.reminderKeys);
   for (;;) {
     const todo = [...stats.keys()].filter((k) =>
@@ -373,11 +373,18 @@ interface CpuSnapshot {
   self: number;
 }
 
-function cpuSnapshot(nodes: BenchNode[]): CpuSnapshot {
+function cpuSnapshot(cluster: BenchCluster): CpuSnapshot {
+  const pgPort = Number(new URL(cluster.o.databaseUrl).port || 5432);
+  const natsPort = Number(new URL(cluster.o.natsUrl.replace(/^nats:/, "http:")).port || 4222);
   return {
-    node: nodes.reduce((sum, n) => sum + cpuMs(n.pid), 0),
-    postgres: groupCpuMs("postgres"),
-    nats: groupCpuMs("nats-server"),
+    node: cluster.nodes.reduce((sum, n) => sum + cpuMs(n.pid), 0),
+    // Only the backends serving our nodes (and the server's own processes): other clients of a
+    // shared Postgres stay out of the figure.
+    postgres: groupCpuMs(
+      postgresProcesses(pgPort, { clients: cluster.nodes.map((n) => n.pid) }),
+      { reaped: false },
+    ),
+    nats: groupCpuMs(serverProcesses("nats-server", natsPort)),
     self: cpuMs(Deno.pid),
   };
 }
