@@ -17,6 +17,20 @@ export const Config = z.object({
   EMBEDDED_PG_PORT: z.coerce.number().int().default(15432),
   EMBEDDED_NATS_PORT: z.coerce.number().int().default(14222),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** HS256 key for admin API access tokens; when absent one is generated under `DATA_DIR`. */
+  JWT_SECRET: z.string().min(32, "at least 32 characters").optional(),
+  /** Base64 of 32 bytes: AES-256-GCM key for channel secrets; generated under `DATA_DIR` if absent. */
+  SECRETS_KEY: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "base64 of exactly 32 bytes").optional(),
+  /** Comma-separated origins allowed to call the admin API from a browser (`*` for any). */
+  CORS_ORIGINS: z.string().default("").transform((v) =>
+    v.split(",").map((o) => o.trim()).filter(Boolean)
+  ),
+  RATE_LIMIT_PER_KEY: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(1200),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
+  MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  /** Take client IPs from X-Forwarded-For (set only behind a proxy that overwrites it). */
+  TRUST_PROXY: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
 });
 export type Config = z.infer<typeof Config>;
 

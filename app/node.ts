@@ -8,6 +8,14 @@ import { startLocalNats } from "./infra/local_nats.ts";
 import { opsRoutes } from "./http.ts";
 import { tracing } from "./tracing.ts";
 import { ActorSystem, type AnyActorDefinition, type Logger } from "../runtime/mod.ts";
+import { type ApiDeps, createApi, queuedOnlyIngestion } from "../api/app.ts";
+import { loadOrCreateSecret } from "../api/secrets.ts";
+
+/** What the node passes on to the admin API beyond what it builds itself. */
+export type ApiOptions = Pick<
+  ApiDeps,
+  "ingestion" | "onDocumentDeleted" | "onEndUserDeleted" | "extensions"
+>;
 
 export interface Infra extends AsyncDisposable {
   databaseUrl: string;
@@ -60,13 +68,15 @@ export interface NodeHandle extends AsyncDisposable {
 
 /** Starts one node: migrations, the actor system with the given actors, and the HTTP server. */
 export async function startNode(
-  { config, databaseUrl, natsUrl, actors, log, routes, poolMax = 20 }: {
+  { config, databaseUrl, natsUrl, actors, log, routes, api = {}, poolMax = 20 }: {
     config: Config;
     databaseUrl: string;
     natsUrl: string;
     actors: AnyActorDefinition[];
     log: Logger;
     routes?: (app: Hono, system: ActorSystem, pool: pg.Pool) => void;
+    /** Ingestion queue, deletion hooks and route extensions of the admin API at `/v1`. */
+    api?: Partial<ApiOptions>;
     poolMax?: number;
   },
 ): Promise<NodeHandle> {
@@ -89,6 +99,34 @@ export async function startNode(
   const app = new Hono();
   app.use(tracing());
   app.route("/", opsRoutes({ system, pool }));
+  app.route(
+    "/v1",
+    createApi({
+      pool,
+      actors: system.client,
+      ingestion: api.ingestion ?? queuedOnlyIngestion(log),
+      onDocumentDeleted: api.onDocumentDeleted,
+      onEndUserDeleted: api.onEndUserDeleted,
+      extensions: api.extensions,
+      jwtSecret: config.JWT_SECRET
+        ? new TextEncoder().encode(config.JWT_SECRET)
+        : await loadOrCreateSecret({ dataDir: config.DATA_DIR, name: "jwt_secret" }),
+      secretsKey: await loadOrCreateSecret({
+        configured: config.SECRETS_KEY,
+        dataDir: config.DATA_DIR,
+        name: "secrets_key",
+      }),
+      log: log.child({ component: "api" }),
+      corsOrigins: config.CORS_ORIGINS,
+      rateLimit: {
+        perKey: config.RATE_LIMIT_PER_KEY,
+        perIp: config.RATE_LIMIT_PER_IP,
+        windowMs: config.RATE_LIMIT_WINDOW_MS,
+      },
+      maxUploadBytes: config.MAX_UPLOAD_BYTES,
+      trustProxy: config.TRUST_PROXY,
+    }),
+  );
   routes?.(app, system, pool);
   const server = Deno.serve({
     port: config.PORT,

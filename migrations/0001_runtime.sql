@@ -22,7 +22,10 @@ create table rt_actor_state (
   partition int not null,
   version bigint not null,
   state jsonb not null,
-  recent_ids text[] not null default '{}', -- ids of the last messages applied, for dedupe
+  -- Stream sequences of the last messages applied, for dedupe of redeliveries, and the mailbox
+  -- stream they belong to (a recreated stream starts its sequences again).
+  recent_seqs bigint[] not null default '{}',
+  mailbox text not null default '',
   updated_at timestamptz not null default now(),
   primary key (actor_type, actor_id)
 );
@@ -51,13 +54,14 @@ create index rt_reminders_due on rt_reminders (partition, due_at);
 
 -- Commits a batch of turns in one round trip. Turns whose partition epoch no longer matches are
 -- rejected (the caller is a zombie for that partition); the function returns those partitions.
--- p: {"node": text, "epochs": {"<partition>": epoch}, "states": [...], "outbox": [...],
+-- p: {"node": text, "mailbox": text, "epochs": {"<partition>": epoch}, "states": [...], "outbox": [...],
 --     "reminders": [...], "cancels": [...]}
 create function rt_commit(p jsonb) returns int[] language plpgsql as $$
 declare
   fenced int[];
   expected int;
   written int;
+  mailbox_id text := p->>'mailbox';
 begin
   -- Lock the partitions we write for: a concurrent take waits until this commit is done, and a
   -- take that committed first is seen below.
@@ -69,12 +73,14 @@ begin
   left join rt_partitions rp on rp.partition = e.key::int
   where rp.partition is null or rp.owner is distinct from p->>'node' or rp.epoch <> e.value::bigint;
 
-  insert into rt_actor_state as s (actor_type, actor_id, partition, version, state, recent_ids, updated_at)
-  select x.t, x.i, x.p, x.v, x.s, x.r, now()
-  from jsonb_to_recordset(p->'states') as x(t text, i text, p int, v bigint, s jsonb, r text[])
+  insert into rt_actor_state as s
+    (actor_type, actor_id, partition, version, state, recent_seqs, mailbox, updated_at)
+  select x.t, x.i, x.p, x.v, x.s, x.r, mailbox_id, now()
+  from jsonb_to_recordset(p->'states') as x(t text, i text, p int, v bigint, s jsonb, r bigint[])
   where not (x.p = any(fenced))
   on conflict (actor_type, actor_id) do update
-    set version = excluded.version, state = excluded.state, recent_ids = excluded.recent_ids,
+    set version = excluded.version, state = excluded.state, recent_seqs = excluded.recent_seqs,
+        mailbox = excluded.mailbox,
         updated_at = now()
     where s.version = excluded.version - 1;
   get diagnostics written = row_count;

@@ -7,6 +7,8 @@ export interface Item {
   data: Uint8Array;
   headers: Record<string, string>;
   msgId: string;
+  /** Mailbox stream sequence; 0 for in-memory timer firings. */
+  seq: number;
   deliveryCount: number;
   receivedAt: number;
   js?: JsMsg;
@@ -25,13 +27,14 @@ export interface Activation {
   def: AnyActorDefinition;
   loaded: boolean;
   state: unknown;
-  stateJson: string;
   version: number;
-  recent: string[];
+  /** Stream sequences of the last messages applied (dedupe of redeliveries). */
+  recent: number[];
   queue: Item[];
   running: boolean;
   lastUsed: number;
-  timers: Map<string, number>;
+  /** Created on first use: most activations never set a timer. */
+  timers?: Map<string, number>;
 }
 
 /**

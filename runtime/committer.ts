@@ -6,7 +6,8 @@ export interface StateWrite {
   p: number;
   v: number;
   s: unknown;
-  r: string[];
+  /** recent stream sequences */
+  r: number[];
 }
 
 export interface OutboxRow {
@@ -67,9 +68,17 @@ export class Committer {
   #inFlight = 0;
   onBatch?: (size: number, ms: number) => void;
 
-  constructor(pool: pg.Pool, node: string, { maxBatch = 512, maxInFlight = 2 } = {}) {
+  readonly #mailbox: string;
+
+  constructor(
+    pool: pg.Pool,
+    node: string,
+    mailbox: string,
+    { maxBatch = 512, maxInFlight = 2 } = {},
+  ) {
     this.#pool = pool;
     this.#node = node;
+    this.#mailbox = mailbox;
     this.#maxBatch = maxBatch;
     this.#maxInFlight = maxInFlight;
   }
@@ -109,7 +118,15 @@ export class Committer {
     try {
       const { rows } = await this.#pool.query<{ fenced: number[] }>(
         "select rt_commit($1::jsonb) as fenced",
-        [JSON.stringify({ node: this.#node, epochs, states, outbox, reminders, cancels })],
+        [JSON.stringify({
+          node: this.#node,
+          mailbox: this.#mailbox,
+          epochs,
+          states,
+          outbox,
+          reminders,
+          cancels,
+        })],
       );
       const fenced = new Set(rows[0]?.fenced ?? []);
       this.onBatch?.(batch.length, performance.now() - started);

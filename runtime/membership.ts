@@ -117,21 +117,23 @@ export class Membership {
     return { taken, lost, handOver, liveNodes };
   }
 
-  /** Gives partitions back (after their turns finished) so the preferred node takes them at once. */
-  async release(partitions: number[]): Promise<void> {
+  /**
+   * Gives partitions back (after their turns finished) so the preferred node takes them at once.
+   * Each is released only if still held at the given epoch.
+   */
+  async release(partitions: { partition: number; epoch: number }[]): Promise<void> {
     if (partitions.length === 0) return;
-    const epochs = partitions.map((p) => this.owned.get(p) ?? -1);
     await this.#pool.query(
       `update rt_partitions rp set owner = null, lease_until = '-infinity'
        from unnest($2::int[], $3::bigint[]) as x(p, e)
        where rp.partition = x.p and rp.epoch = x.e and rp.owner = $1`,
-      [this.#o.instance, partitions, epochs],
+      [this.#o.instance, partitions.map((p) => p.partition), partitions.map((p) => p.epoch)],
     );
-    for (const p of partitions) this.owned.delete(p);
+    for (const { partition } of partitions) this.owned.delete(partition);
   }
 
   async leave(): Promise<void> {
-    await this.release([...this.owned.keys()]);
+    await this.release([...this.owned].map(([partition, epoch]) => ({ partition, epoch })));
     await this.#pool.query(`delete from rt_nodes where instance = $1`, [this.#o.instance]);
   }
 }

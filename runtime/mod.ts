@@ -28,7 +28,7 @@ export {
 } from "./actor.ts";
 export { ActorClient, ActorRef } from "./client.ts";
 export { ActorSystem, type ActorSystemOptions } from "./system.ts";
-export { type Clock, realClock } from "./clock.ts";
+export { type Clock, ManualClock, realClock } from "./clock.ts";
 export { type DeadLetter, DeadLetterNotFoundError, DeadLetters } from "./dead_letters.ts";
 export { jsonLogger, type Logger, type LogLevel } from "./logger.ts";
 export { streamNames } from "./streams.ts";

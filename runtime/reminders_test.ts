@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { eventually, sleep, testDb, testNats } from "../tests/harness.ts";
 import { counter } from "./testdata/actors.ts";
+import { ManualClock } from "./clock.ts";
 import { startTestSystem } from "./test_system.ts";
 
 Deno.test("ctx.remind() fires a one-shot reminder once and a periodic one every period", async () => {
@@ -82,4 +83,25 @@ Deno.test("idle actors passivate and the number of resident actors stays bounded
   // State survives passivation: it is reloaded from Postgres.
   assert.equal(await sys.ref(counter, "m0").ask("add", { by: 1 }), 2);
   await eventually(() => sys.residentActors === 0, { timeoutMs: 5000, what: "passivation" });
+});
+
+Deno.test("reminders follow the runtime clock: a day-ahead reminder fires when a ManualClock steps past it", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  const clock = new ManualClock();
+  await using sys = await startTestSystem(db, nats, { clock, reminderWindowMs: 1000 });
+  const day = 24 * 3600_000;
+  const start = clock.now();
+  await sys.ref(counter, "sim").ask("remindMe", { name: "tomorrow", after: day });
+  await sleep(1200);
+  assert.equal((await sys.ref(counter, "sim").ask("get", null)).n, 0);
+  clock.advance(day - 5000);
+  await sleep(1200);
+  assert.equal((await sys.ref(counter, "sim").ask("get", null)).n, 0, "fired early");
+  clock.advance(5000);
+  await eventually(async () => (await sys.ref(counter, "sim").ask("get", null)).n === 1, {
+    what: "reminder fired after the clock passed its due time",
+  });
+  const seen = (await sys.ref(counter, "sim").ask("get", null)).seen;
+  assert.equal(Number(seen[0]!.split(":")[2]), start + day);
 });

@@ -8,12 +8,19 @@ import { nanos } from "@nats-io/transport-node";
 
 export interface StreamNames {
   mailbox: string;
+  /** Identity of this incarnation of the mailbox stream (its creation time). */
+  mailboxId: string;
   dead: string;
   events: string;
 }
 
 export function streamNames(prefix: string): StreamNames {
-  return { mailbox: `${prefix}_mailbox`, dead: `${prefix}_dead`, events: `${prefix}_events` };
+  return {
+    mailbox: `${prefix}_mailbox`,
+    mailboxId: "",
+    dead: `${prefix}_dead`,
+    events: `${prefix}_events`,
+  };
 }
 
 export interface StreamOptions {
@@ -33,7 +40,7 @@ export async function ensureStreams(jsm: JetStreamManager, o: StreamOptions): Pr
     duplicate_window: nanos(o.duplicateWindowMs ?? 10 * 60_000),
     max_msg_size: (o.maxPayload ?? 256 * 1024) + 4096,
   };
-  await upsert(jsm, {
+  const mailbox = await upsert(jsm, {
     ...common,
     name: names.mailbox,
     subjects: [`${o.prefix}.mbx.>`],
@@ -57,17 +64,17 @@ export async function ensureStreams(jsm: JetStreamManager, o: StreamOptions): Pr
     retention: RetentionPolicy.Limits,
     max_age: nanos(7 * 24 * 3600_000),
   });
-  return names;
+  return { ...names, mailboxId: mailbox.created };
 }
 
 // deno-lint-ignore no-explicit-any
 async function upsert(jsm: JetStreamManager, config: any) {
   try {
     await jsm.streams.info(config.name);
-    await jsm.streams.update(config.name, config);
+    return await jsm.streams.update(config.name, config);
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await jsm.streams.add(config);
+    return await jsm.streams.add(config);
   }
 }
 

@@ -32,6 +32,7 @@ import { consumerName, type JsMsg, openPartitionConsumer } from "./partition_con
 import { ReminderScheduler } from "./reminders.ts";
 import { ensureStreams, type StreamNames } from "./streams.ts";
 import { TurnContextImpl } from "./turn_context.ts";
+import { jsonEqual } from "./json_equal.ts";
 import { startAdminService } from "./admin_service.ts";
 
 export interface ActorSystemOptions {
@@ -55,6 +56,11 @@ export interface ActorSystemOptions {
   maxResident?: number;
   reminderWindowMs?: number;
   maxPayload?: number;
+  /**
+   * Stream sequences of applied messages remembered per actor to drop redeliveries: covers the
+   * messages committed but not yet acknowledged when a node crashed or lost its connection.
+   */
+  dedupeWindow?: number;
   /** Test mode: every message is handled a second time after its commit (it must be a no-op). */
   deliverTwice?: boolean;
   adminService?: boolean;
@@ -71,8 +77,6 @@ interface OwnedPartition {
   loop?: Promise<void>;
   releasing?: boolean;
 }
-
-const RECENT_IDS = 512;
 
 /**
  * Hosts virtual actors: leases partitions, consumes their mailboxes, runs turns and commits them
@@ -127,6 +131,7 @@ export class ActorSystem implements AsyncDisposable {
       reminderWindowMs: 10_000,
       maxPayload: 256 * 1024,
       deliverTwice: false,
+      dedupeWindow: 128,
       adminService: true,
       ...o,
     } as Resolved;
@@ -151,7 +156,7 @@ export class ActorSystem implements AsyncDisposable {
       leaseMs: this.#o.leaseMs,
       nodeTtlMs: this.#o.heartbeatMs * 3 + 500,
     });
-    this.#committer = new Committer(o.pool, this.instance);
+    this.#committer = new Committer(o.pool, this.instance, streams.mailboxId);
     this.#committer.onBatch = (n) => this.metrics.commitBatch.observe(n);
     this.#outbox = new OutboxRelay(o.pool, js, this.#log);
     this.#reminders = new ReminderScheduler(o.pool, js, this.#clock, this.#log, {
@@ -161,7 +166,7 @@ export class ActorSystem implements AsyncDisposable {
       onFired: (ms) => this.metrics.reminderLateness.observe(ms / 1000),
     });
     this.#activations = new Activations(this.#o.maxResident, (a) => {
-      for (const t of a.timers.values()) this.#clock.clearTimeout(t);
+      for (const t of a.timers?.values() ?? []) this.#clock.clearTimeout(t);
       this.metrics.resident.set(this.#activations.size);
     });
   }
@@ -280,23 +285,7 @@ export class ActorSystem implements AsyncDisposable {
     this.#owned.set(partition, owned);
     this.#reminders.owned.add(partition);
     try {
-      const messages = await openPartitionConsumer(this.#jsm, this.#js, {
-        stream: this.streams.mailbox,
-        prefix: this.#o.prefix,
-        partition,
-        epoch,
-        ackWaitMs: this.#o.ackWaitMs,
-        maxAckPending: this.#o.maxAckPending,
-      });
-      owned.stop = () => void messages.stop();
-      owned.loop = (async () => {
-        for await (const m of messages) {
-          if (this.#owned.get(partition) !== owned || owned.releasing) break;
-          this.#dispatch(m, partition, epoch);
-        }
-      })().catch((err) =>
-        this.#log.warn("partition consumer ended", { partition, error: String(err) })
-      );
+      await this.#consume(owned);
       await this.#reminders.load([partition]);
       this.#log.debug("took partition", { partition, epoch });
     } catch (err) {
@@ -305,8 +294,45 @@ export class ActorSystem implements AsyncDisposable {
         error: String(err),
       });
       this.#lose(partition, "consumer failed");
-      await this.#membership.release([partition]).catch(() => {});
+      await this.#membership.release([{ partition, epoch }]).catch(() => {});
     }
+  }
+
+  /** Opens the partition's consumer and dispatches its messages; reopens it if it ends early. */
+  async #consume(owned: OwnedPartition) {
+    const { partition, epoch } = owned;
+    const stillMine = () =>
+      this.#owned.get(partition) === owned && !owned.releasing && !this.#stopped;
+    const messages = await openPartitionConsumer(this.#jsm, this.#js, {
+      stream: this.streams.mailbox,
+      prefix: this.#o.prefix,
+      partition,
+      epoch,
+      ackWaitMs: this.#o.ackWaitMs,
+      maxAckPending: this.#o.maxAckPending,
+    });
+    owned.stop = () => void messages.stop();
+    owned.loop = (async () => {
+      try {
+        for await (const m of messages) {
+          if (!stillMine()) break;
+          this.#dispatch(m, partition, epoch);
+        }
+      } catch (err) {
+        this.#log.warn("partition consumer failed", { partition, error: String(err) });
+      }
+      if (!stillMine()) return;
+      this.#log.warn("partition consumer ended; reopening", { partition });
+      await new Promise((r) => setTimeout(r, 1000));
+      if (stillMine()) {
+        await this.#consume(owned).catch((err) =>
+          this.#log.error("reopening the partition consumer failed", {
+            partition,
+            error: String(err),
+          })
+        );
+      }
+    })();
   }
 
   #lose(partition: number, why: string) {
@@ -328,7 +354,7 @@ export class ActorSystem implements AsyncDisposable {
     owned.stop?.();
     await this.#idle(this.#activations.inPartition(partition), this.#o.ackWaitMs);
     this.#lose(partition, "handed over");
-    await this.#membership.release([partition]).catch((err) =>
+    await this.#membership.release([{ partition, epoch: owned.epoch }]).catch((err) =>
       this.#log.warn("release failed; the lease will expire", { partition, error: String(err) })
     );
   }
@@ -347,6 +373,7 @@ export class ActorSystem implements AsyncDisposable {
       data: m.data,
       headers,
       msgId: headers[H.msgId] ?? `seq:${m.seq}`,
+      seq: m.seq,
       deliveryCount: m.info.deliveryCount,
       receivedAt: performance.now(),
       js: m,
@@ -377,13 +404,11 @@ export class ActorSystem implements AsyncDisposable {
         def,
         loaded: false,
         state: undefined,
-        stateJson: "",
         version: 0,
         recent: [],
         queue: [],
         running: false,
         lastUsed: this.#clock.now(),
-        timers: new Map(),
       };
       this.#activations.add(act);
       this.metrics.resident.set(this.#activations.size);
@@ -432,22 +457,22 @@ export class ActorSystem implements AsyncDisposable {
 
   async #load(act: Activation) {
     const { rows } = await this.#o.pool.query<
-      { version: string; state: unknown; recent_ids: string[] }
+      { version: string; state: unknown; recent_seqs: string[]; mailbox: string }
     >(
-      "select version, state, recent_ids from rt_actor_state where actor_type = $1 and actor_id = $2",
+      "select version, state, recent_seqs, mailbox from rt_actor_state where actor_type = $1 and actor_id = $2",
       [act.type, act.id],
     );
     const row = rows[0];
     act.state = row ? row.state : act.def.initial(act.id);
     act.version = row ? Number(row.version) : 0;
-    act.recent = row?.recent_ids ?? [];
-    act.stateJson = JSON.stringify(act.state);
+    // Sequences of an earlier incarnation of the stream mean nothing now.
+    act.recent = row && row.mailbox === this.streams.mailboxId ? row.recent_seqs.map(Number) : [];
     act.loaded = true;
   }
 
   async #turn(act: Activation, item: Item) {
     if (!act.loaded) await this.#load(act);
-    if (!item.local && act.recent.includes(item.msgId)) {
+    if (item.seq && act.recent.includes(item.seq)) {
       this.#finish(item);
       this.metrics.turns.inc({ type: act.type, outcome: "duplicate" });
       return;
@@ -561,7 +586,6 @@ export class ActorSystem implements AsyncDisposable {
     replyValue: unknown,
     traceparent: string | undefined,
   ) {
-    const stateJson = JSON.stringify(newState);
     const outbox: OutboxRow[] = [];
     let n = 0;
     for (const t of ctx.tells) {
@@ -598,7 +622,7 @@ export class ActorSystem implements AsyncDisposable {
         });
       }
     }
-    const changed = stateJson !== act.stateJson;
+    const changed = !jsonEqual(newState, act.state);
     const hasEffects = outbox.length > 0 || reminders.length > 0 || cancels.length > 0;
     if (changed || hasEffects) {
       if (this.#membership.owned.get(act.partition) !== act.epoch) {
@@ -607,7 +631,7 @@ export class ActorSystem implements AsyncDisposable {
         this.#activations.remove(act);
         return;
       }
-      const recent = item.local ? act.recent : [...act.recent, item.msgId].slice(-RECENT_IDS);
+      const recent = item.seq ? [...act.recent, item.seq].slice(-this.#o.dedupeWindow) : act.recent;
       const outcome = await this.#committer.commit({
         partition: act.partition,
         epoch: act.epoch,
@@ -631,7 +655,6 @@ export class ActorSystem implements AsyncDisposable {
       act.recent = recent;
     }
     act.state = newState;
-    act.stateJson = stateJson;
     this.#finish(item);
     this.#sendReply(item, { ok: replyValue ?? null });
     this.metrics.turns.inc({ type: act.type, outcome: "ok" });
@@ -655,20 +678,22 @@ export class ActorSystem implements AsyncDisposable {
     name: string,
     t: { delayMs: number; kind: string; data: unknown } | null,
   ) {
-    const old = act.timers.get(name);
+    const timers = act.timers ??= new Map();
+    const old = timers.get(name);
     if (old !== undefined) this.#clock.clearTimeout(old);
-    act.timers.delete(name);
+    timers.delete(name);
     if (t === null) return;
-    act.timers.set(
+    timers.set(
       name,
       this.#clock.setTimeout(() => {
-        act.timers.delete(name);
+        timers.delete(name);
         if (this.#activations.get(act.key) !== act) return;
         act.queue.push({
           subject: "",
           data: new Uint8Array(),
           headers: {},
           msgId: `timer:${name}:${crypto.randomUUID()}`,
+          seq: 0,
           deliveryCount: 1,
           receivedAt: performance.now(),
           local: { kind: t.kind, data: t.data },

@@ -101,3 +101,28 @@ Deno.test("a state row changed behind the runtime's back is reloaded and the tur
   );
   assert.equal(await ref.ask("add", { by: 1 }), 42);
 });
+
+Deno.test("a joining node gets its share at once: the old owner hands partitions over", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  // Leases far longer than the test: only a graceful hand-over can move partitions in time.
+  const opts = { leaseMs: 60_000, heartbeatMs: 200 };
+  await using a = await system(db, nats, { ...opts, nodeId: "a" });
+  assert.equal(a.ownedPartitions.length, 8);
+  await a.ref(counter, "h").ask("add", { by: 1 });
+  await using b = await system(db, nats, { ...opts, nodeId: "b" });
+  await eventually(
+    () => b.ownedPartitions.length > 0 && a.ownedPartitions.length + b.ownedPartitions.length === 8,
+    {
+      timeoutMs: 5000,
+      what: "partitions shared",
+    },
+  );
+  assert.equal(await b.ref(counter, "h").ask("add", { by: 1 }), 2);
+  // And leaving hands them back just as fast.
+  await b.stop();
+  await eventually(() => a.ownedPartitions.length === 8, {
+    timeoutMs: 5000,
+    what: "a owns all again",
+  });
+});

@@ -4,16 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
-import { eventually, sleep, testDb, uniqueName } from "./harness.ts";
+import { eventually, freePort, sleep, testDb, uniqueName } from "./harness.ts";
 import { counter } from "../runtime/testdata/actors.ts";
 import { startTestSystem } from "../runtime/test_system.ts";
-
-async function freePort(): Promise<number> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 function startNats(port: number, storeDir: string) {
   return new Deno.Command("nats-server", {
@@ -36,7 +29,7 @@ async function waitPort(port: number) {
 
 Deno.test("nats-server killed and restarted under load: every acknowledged tell is applied exactly once", async () => {
   await using db = await testDb();
-  const port = await freePort();
+  const port = freePort();
   const storeDir = await Deno.makeTempDir();
   let server = startNats(port, storeDir);
   await waitPort(port);

@@ -6,16 +6,9 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { startEmbeddedPostgres } from "../app/infra/embedded_postgres.ts";
 import { migrate } from "../app/migrate.ts";
-import { eventually, sleep, testNats } from "./harness.ts";
+import { eventually, freePort, sleep, testNats } from "./harness.ts";
 import { counter } from "../runtime/testdata/actors.ts";
 import { startTestSystem } from "../runtime/test_system.ts";
-
-async function freePort(): Promise<number> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 async function postmasterPid(dataDir: string): Promise<number> {
   const text = await Deno.readTextFile(`${dataDir}/pg/data/postmaster.pid`);
@@ -34,7 +27,7 @@ function alive(pid: number): boolean {
 Deno.test("Postgres killed and restarted under load: every acknowledged tell is applied exactly once", async () => {
   const dataDir = await Deno.makeTempDir();
   await Deno.chmod(dataDir, 0o755);
-  const port = await freePort();
+  const port = freePort();
   const log = () => {};
   let pgHandle = await startEmbeddedPostgres({ dataDir, port, log });
   const pool = new pg.Pool({ connectionString: pgHandle.url, max: 8 });

@@ -13,8 +13,11 @@ export async function withTenant<T>(
   const client = await pool.connect();
   try {
     await client.query("begin");
-    await client.query("set local role coachd_app");
-    await client.query("select set_config('app.creator_id', $1, true)", [creatorId]);
+    // One round trip for both: set_config('role', …, true) is SET LOCAL ROLE.
+    await client.query(
+      "select set_config('role', 'coachd_app', true), set_config('app.creator_id', $1, true)",
+      [creatorId],
+    );
     const result = await fn(client);
     await client.query("commit");
     return result;

@@ -1,0 +1,182 @@
+/**
+ * The creator REST admin API, mounted at `/v1`. `createApi()` builds it from its dependencies;
+ * `extensions` let other modules add routes that get the same authentication, errors, rate
+ * limits and OpenAPI documentation.
+ * @module
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { swaggerUI } from "@hono/swagger-ui";
+import { cors } from "hono/cors";
+import type pg from "pg";
+import { jsonLogger, type Logger } from "../runtime/mod.ts";
+import { AccessTokens } from "./auth/credentials.ts";
+import type {
+  ActorMessenger,
+  ApiEnv,
+  ApiServices,
+  AuthContext,
+  Ingestion,
+  RateLimitOptions,
+} from "./env.ts";
+import { ApiError, errorHandler, fieldErrors, ValidationError } from "./errors.ts";
+import { authenticate, requireRole } from "./middleware/auth.ts";
+import { idempotency } from "./middleware/idempotency.ts";
+import { rateLimit } from "./middleware/rate_limit.ts";
+import { requestContext } from "./middleware/request_context.ts";
+import { validateResponses } from "./middleware/validate_responses.ts";
+import { SecretBox } from "./secrets.ts";
+import { limitBody } from "./lib/uploads.ts";
+import { registerAuth } from "./routes/auth.ts";
+import { registerMembers } from "./routes/members.ts";
+import { registerApiKeys } from "./routes/api_keys.ts";
+import { registerKnowledgeBases } from "./routes/knowledge_bases.ts";
+import { registerDocuments } from "./routes/documents.ts";
+import { registerPrograms } from "./routes/programs.ts";
+import { registerBadges } from "./routes/badges.ts";
+import { registerChannels } from "./routes/channels.ts";
+import { registerEndUsers } from "./routes/end_users.ts";
+import { registerConversations } from "./routes/conversations.ts";
+import { registerAuditLog } from "./routes/audit_log.ts";
+
+export type { ActorMessenger, ApiEnv, AuthContext, Ingestion, RateLimitOptions };
+export { requireRole };
+export type { Role } from "./auth/credentials.ts";
+
+/** A function that registers extra routes on the API after authentication. */
+export type ApiExtension = (app: OpenAPIHono<ApiEnv>) => void;
+
+export interface ApiDeps {
+  pool: pg.Pool;
+  /** Where change notifications to actors go: an `ActorSystem` or `ActorClient`. */
+  actors: ActorMessenger;
+  ingestion: Ingestion;
+  /** Called after a document is deleted (e.g. to drop its chunks and embeddings). */
+  onDocumentDeleted?: (creatorId: string, documentId: string) => Promise<void>;
+  /** Called after an end user is deleted (e.g. to drop their embeddings). */
+  onEndUserDeleted?: (creatorId: string, endUserId: string) => Promise<void>;
+  /** HS256 key for access tokens (32+ random bytes). */
+  jwtSecret: Uint8Array;
+  /** AES-256 key for channel secrets (32 bytes). */
+  secretsKey: Uint8Array;
+  log?: Logger;
+  /** Allowed CORS origins; empty (the default) sends no CORS headers. `*` allows any. */
+  corsOrigins?: string[];
+  rateLimit?: Partial<RateLimitOptions>;
+  maxUploadBytes?: number;
+  /** Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it). */
+  trustProxy?: boolean;
+  accessTokenTtlSeconds?: number;
+  refreshTokenTtlSeconds?: number;
+  /** Check every JSON response against its route's schema (tests turn this on). */
+  validateResponses?: boolean;
+  extensions?: ApiExtension[];
+}
+
+/**
+ * The ingestion used when no worker is configured: the document stays `queued` (a worker started
+ * later finds it by status) and a warning says so.
+ */
+export function queuedOnlyIngestion(log: Logger): Ingestion {
+  return {
+    enqueue(creatorId, documentId) {
+      log.warn("no ingestion worker configured; document stays queued", {
+        creator_id: creatorId,
+        document_id: documentId,
+      });
+      return Promise.resolve();
+    },
+  };
+}
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Builds the admin API. Mount it with `root.route("/v1", createApi(deps))`.
+ * @returns an `OpenAPIHono` whose document is served at `/openapi.json`, its reference at `/docs`
+ */
+export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
+  const services: ApiServices = {
+    pool: deps.pool,
+    actors: deps.actors,
+    ingestion: deps.ingestion,
+    onDocumentDeleted: deps.onDocumentDeleted,
+    onEndUserDeleted: deps.onEndUserDeleted,
+    tokens: new AccessTokens(deps.jwtSecret, deps.accessTokenTtlSeconds ?? 900),
+    secrets: new SecretBox(deps.secretsKey),
+    log: deps.log ?? jsonLogger("info", { app: "coachd-api" }),
+    rateLimit: { windowMs: 60_000, perKey: 600, perIp: 1200, ...deps.rateLimit },
+    maxUploadBytes: deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+    refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds ?? 30 * 24 * 3600,
+    trustProxy: deps.trustProxy ?? false,
+  };
+  const app = new OpenAPIHono<ApiEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const where = result.target === "json" || result.target === "form"
+          ? "body"
+          : result.target === "param"
+          ? "path"
+          : result.target;
+        throw new ValidationError(
+          `The request ${where} is invalid`,
+          fieldErrors(where, result.error),
+        );
+      }
+    },
+  });
+  app.onError(errorHandler(services.log));
+  app.use("*", requestContext(services));
+  if (deps.validateResponses) app.use("*", validateResponses(app));
+  if (deps.corsOrigins?.length) {
+    app.use(
+      "*",
+      cors({
+        origin: deps.corsOrigins.includes("*") ? "*" : deps.corsOrigins,
+        allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+        exposeHeaders: [
+          "X-Request-Id",
+          "RateLimit-Limit",
+          "RateLimit-Remaining",
+          "RateLimit-Reset",
+          "Idempotent-Replayed",
+        ],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "An access token from /auth/login or an API key (ck_...)",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Coachd admin API", version: "1.0.0" },
+    servers: [{ url: "/v1" }],
+  });
+  app.get("/docs", swaggerUI({ url: "/v1/openapi.json" }));
+
+  app.use("*", rateLimit("ip"));
+  // Public: sign-up, login, refresh. Everything registered after `authenticate` needs a token.
+  registerAuth(app);
+  app.use("*", authenticate);
+  app.use("*", rateLimit("principal"));
+  app.use("*", limitBody);
+  app.use("*", idempotency);
+  registerMembers(app);
+  registerApiKeys(app);
+  registerKnowledgeBases(app);
+  registerDocuments(app);
+  registerPrograms(app);
+  registerBadges(app);
+  registerChannels(app);
+  registerEndUsers(app);
+  registerConversations(app);
+  registerAuditLog(app);
+  for (const extend of deps.extensions ?? []) extend(app);
+  // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.
+  app.all("*", (c) => {
+    throw new ApiError(404, "Not found", `No route ${c.req.method} ${c.req.path}`);
+  });
+  return app;
+}

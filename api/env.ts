@@ -1,0 +1,56 @@
+import type pg from "pg";
+import type { ActorAddress, Logger } from "../runtime/mod.ts";
+import type { AccessTokens, Role } from "./auth/credentials.ts";
+import type { SecretBox } from "./secrets.ts";
+
+/** Who is calling: set by the auth middleware, read with `c.get("auth")`. */
+export interface AuthContext {
+  creatorId: string;
+  role: Role;
+  /** Member id for a JWT, API key id for a key. */
+  subject: string;
+  kind: "jwt" | "api_key";
+}
+
+/** Queues a stored document for extraction, chunking and embedding (the knowledge issue). */
+export interface Ingestion {
+  enqueue(creatorId: string, documentId: string): Promise<void>;
+}
+
+/** The part of `ActorClient`/`ActorSystem` the API uses to tell actors about changes. */
+export interface ActorMessenger {
+  tell(to: ActorAddress, kind: string, data?: unknown, opts?: { msgId?: string }): Promise<void>;
+}
+
+export interface RateLimitOptions {
+  windowMs: number;
+  /** Requests per window for one API key or one signed-in member. */
+  perKey: number;
+  /** Requests per window from one client IP, signed in or not. */
+  perIp: number;
+}
+
+/** Everything route handlers need, resolved once by `createApi`. */
+export interface ApiServices {
+  pool: pg.Pool;
+  actors: ActorMessenger;
+  ingestion: Ingestion;
+  onDocumentDeleted?: (creatorId: string, documentId: string) => Promise<void>;
+  onEndUserDeleted?: (creatorId: string, endUserId: string) => Promise<void>;
+  tokens: AccessTokens;
+  secrets: SecretBox;
+  log: Logger;
+  rateLimit: RateLimitOptions;
+  maxUploadBytes: number;
+  refreshTokenTtlSeconds: number;
+  trustProxy: boolean;
+}
+
+/** The Hono environment of every admin route, extensions included. */
+export type ApiEnv = {
+  Variables: {
+    auth: AuthContext;
+    requestId: string;
+    services: ApiServices;
+  };
+};

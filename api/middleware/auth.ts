@@ -1,0 +1,67 @@
+import { createMiddleware } from "hono/factory";
+import type pg from "pg";
+import { type Role, sha256Hex } from "../auth/credentials.ts";
+import type { ApiEnv, AuthContext } from "../env.ts";
+import { ForbiddenError, UnauthorizedError } from "../errors.ts";
+
+/** API keys start with this, so the middleware tells them from JWTs without trying both. */
+export const API_KEY_PREFIX = "ck_";
+
+/** Requires `Authorization: Bearer <JWT or API key>` and sets `c.get("auth")`. */
+export const authenticate = createMiddleware<ApiEnv>(async (c, next) => {
+  const header = c.req.header("authorization");
+  const match = header?.match(/^Bearer\s+(\S+)$/i);
+  if (!match) throw new UnauthorizedError();
+  const token = match[1]!;
+  const services = c.get("services");
+  let auth: AuthContext | null;
+  if (token.startsWith(API_KEY_PREFIX)) {
+    auth = await lookupApiKey(c.get("services").pool, token);
+  } else {
+    const claims = await services.tokens.verify(token);
+    auth = claims && {
+      creatorId: claims.creatorId,
+      role: claims.role,
+      subject: claims.memberId,
+      kind: "jwt",
+    };
+  }
+  if (!auth) {
+    throw new UnauthorizedError("The bearer token or API key is invalid, expired or revoked");
+  }
+  c.set("auth", auth);
+  await next();
+});
+
+async function lookupApiKey(pool: pg.Pool, key: string): Promise<AuthContext | null> {
+  // One round trip: the lookup, and a last-used stamp at most once a minute (recording every
+  // use would turn each read into a write).
+  const { rows: [row] } = await pool.query<{ id: string; creator_id: string; role: Role }>(
+    `with k as (
+       select id, creator_id, role, last_used_at from api_keys
+       where key_sha256 = $1 and revoked_at is null),
+     touched as (
+       update api_keys set last_used_at = now()
+       where id in (select id from k where last_used_at is null
+                      or last_used_at < now() - interval '1 minute'))
+     select id, creator_id, role from k`,
+    [await sha256Hex(key)],
+  );
+  return row
+    ? { creatorId: row.creator_id, role: row.role, subject: row.id, kind: "api_key" }
+    : null;
+}
+
+/** Lets the request through only when the caller's role is one of `roles`; otherwise 403. */
+export function requireRole(...roles: Role[]) {
+  return createMiddleware<ApiEnv>(async (c, next) => {
+    const auth = c.get("auth");
+    if (!auth) throw new UnauthorizedError();
+    if (!roles.includes(auth.role)) {
+      throw new ForbiddenError(
+        `This action needs one of the roles ${roles.join(", ")}; you are ${auth.role}`,
+      );
+    }
+    await next();
+  });
+}

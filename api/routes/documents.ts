@@ -1,0 +1,351 @@
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { ApiEnv } from "../env.ts";
+import { NotFoundError, ValidationError } from "../errors.ts";
+import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
+import {
+  ALL_ROLES,
+  jsonBody,
+  jsonResponse,
+  problemResponse,
+  protectedRoute,
+  uuidParam,
+  WRITERS,
+} from "../lib/route.ts";
+import { audit, inTenant, updateSet } from "../lib/tenant.ts";
+import { readUpload } from "../lib/uploads.ts";
+
+const Status = z.enum(["queued", "processing", "ready", "failed"]);
+const Document = z.object({
+  id: z.uuid(),
+  knowledge_base_id: z.uuid(),
+  title: z.string(),
+  filename: z.string().nullable(),
+  mime_type: z.string(),
+  size_bytes: z.number().int(),
+  content_sha256: z.string(),
+  metadata: z.record(z.string(), z.unknown()),
+  status: Status,
+  progress: z.number(),
+  chunk_count: z.number().int(),
+  error: z.string().nullable(),
+  version: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+}).openapi("Document");
+
+const FileField = z.custom<File>((v) => v instanceof File, "expected a file part")
+  .openapi({ type: "string", format: "binary" });
+const Metadata = z.string().max(10_000).optional().openapi({
+  description: "JSON object of metadata",
+});
+const UploadForm = z.strictObject({
+  file: FileField,
+  title: z.string().min(1).max(300).optional(),
+  metadata: Metadata,
+});
+
+interface Row {
+  id: string;
+  knowledge_base_id: string;
+  title: string;
+  filename: string | null;
+  mime_type: string;
+  size_bytes: number;
+  content_sha256: string;
+  metadata: Record<string, unknown>;
+  status: z.infer<typeof Status>;
+  progress: number;
+  chunk_count: number;
+  error: string | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+const COLUMNS = `id, knowledge_base_id, title, filename, mime_type, size_bytes, content_sha256,
+  metadata, status, progress, chunk_count, error, version, created_at, updated_at`;
+const toJson = (r: Row) => ({
+  ...r,
+  created_at: iso(r.created_at)!,
+  updated_at: iso(r.updated_at)!,
+});
+
+function parseMetadata(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  try {
+    const value = JSON.parse(text);
+    if (value && typeof value === "object" && !Array.isArray(value)) return value;
+  } catch {
+    // reported below
+  }
+  throw new ValidationError("metadata must be a JSON object", [
+    { field: "body.metadata", message: "must be a JSON object" },
+  ]);
+}
+
+/**
+ * Hands a stored document to ingestion. The row is committed first (ingestion reads it); if the
+ * queue is unreachable the document is marked failed with the reason instead of failing the
+ * request, so a retry does not store it twice, and `POST /documents/{id}/reingest` queues it again.
+ */
+async function enqueue(c: Context<ApiEnv>, row: Row): Promise<Row> {
+  const { ingestion, log } = c.get("services");
+  try {
+    await ingestion.enqueue(c.get("auth").creatorId, row.id);
+    return row;
+  } catch (err) {
+    log.warn("document not queued for ingestion", { document_id: row.id, error: String(err) });
+    return await inTenant(c, async (client) =>
+      (await client.query<Row>(
+        `update documents set status = 'failed', error = $2, updated_at = now() where id = $1
+         returning ${COLUMNS}`,
+        [row.id, `Could not be queued for ingestion (${String(err)}); reingest to retry`],
+      )).rows[0] ?? row);
+  }
+}
+
+const KbId = uuidParam("knowledgeBaseId");
+const DocId = uuidParam("documentId");
+const tags = ["documents"];
+const uploadResponses = { 413: problemResponse("The file exceeds the upload limit") };
+
+/** Documents of a knowledge base: upload, re-upload, status, metadata, delete. */
+export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
+  app.openapi(
+    protectedRoute(ALL_ROLES, {
+      method: "get",
+      path: "/knowledge-bases/{knowledgeBaseId}/documents",
+      tags,
+      summary: "List a knowledge base's documents",
+      request: { params: KbId, query: PageQuery.extend({ status: Status.optional() }) },
+      responses: { 200: jsonResponse(pageOf(Document), "A page of documents") },
+    }),
+    async (c) => {
+      const { knowledgeBaseId } = c.req.valid("param");
+      const q = c.req.valid("query");
+      const page = await inTenant(c, async (client) => {
+        const kb = await client.query("select 1 from knowledge_bases where id = $1", [
+          knowledgeBaseId,
+        ]);
+        if (!kb.rowCount) throw new NotFoundError("Knowledge base", knowledgeBaseId);
+        const where = ["t.knowledge_base_id = $1"];
+        const params: unknown[] = [knowledgeBaseId];
+        if (q.status) {
+          params.push(q.status);
+          where.push(`t.status = $${params.length}`);
+        }
+        return await listPage<Row & Record<string, unknown>>(client, {
+          from: "documents",
+          columns: COLUMNS.split(",").map((col) => `t.${col.trim()}`).join(", "),
+          where,
+          params,
+          limit: q.limit,
+          cursor: q.cursor,
+        });
+      });
+      return c.json({ data: page.rows.map(toJson), next_cursor: page.nextCursor }, 200);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "post",
+      path: "/knowledge-bases/{knowledgeBaseId}/documents",
+      tags,
+      summary: "Upload a document (text, Markdown, HTML, PDF or DOCX) for ingestion",
+      request: {
+        params: KbId,
+        body: { required: true, content: { "multipart/form-data": { schema: UploadForm } } },
+      },
+      responses: { 202: jsonResponse(Document, "Stored and queued"), ...uploadResponses },
+    }),
+    async (c) => {
+      const { knowledgeBaseId } = c.req.valid("param");
+      const form = c.req.valid("form");
+      const upload = await readUpload(c, form.file);
+      const metadata = parseMetadata(form.metadata);
+      const row = await inTenant(c, async (client) => {
+        const kb = await client.query("select 1 from knowledge_bases where id = $1", [
+          knowledgeBaseId,
+        ]);
+        if (!kb.rowCount) throw new NotFoundError("Knowledge base", knowledgeBaseId);
+        const { rows: [d] } = await client.query<Row>(
+          `insert into documents (creator_id, knowledge_base_id, title, filename, mime_type,
+             size_bytes, content, content_sha256, metadata)
+           values (app_creator_id(), $1, $2, $3, $4, $5, $6, $7, $8) returning ${COLUMNS}`,
+          [
+            knowledgeBaseId,
+            form.title ?? upload.filename,
+            upload.filename,
+            upload.mimeType,
+            upload.bytes.length,
+            upload.bytes,
+            upload.sha256,
+            metadata,
+          ],
+        );
+        await audit(client, c, "document.create", { type: "document", id: d!.id }, {
+          knowledge_base_id: knowledgeBaseId,
+          size_bytes: upload.bytes.length,
+        });
+        return d!;
+      });
+      c.header("location", `/v1/documents/${row.id}`);
+      return c.json(toJson(await enqueue(c, row)), 202);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(ALL_ROLES, {
+      method: "get",
+      path: "/documents/{documentId}",
+      tags,
+      summary: "Get a document and its ingestion status",
+      request: { params: DocId },
+      responses: { 200: jsonResponse(Document, "The document") },
+    }),
+    async (c) => {
+      const { documentId } = c.req.valid("param");
+      const row = await inTenant(
+        c,
+        async (client) =>
+          (await client.query<Row>(`select ${COLUMNS} from documents where id = $1`, [documentId]))
+            .rows[0],
+      );
+      if (!row) throw new NotFoundError("Document", documentId);
+      return c.json(toJson(row), 200);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "patch",
+      path: "/documents/{documentId}",
+      tags,
+      summary: "Update a document's title or metadata",
+      request: {
+        params: DocId,
+        body: jsonBody(z.strictObject({
+          title: z.string().min(1).max(300).optional(),
+          metadata: z.record(z.string(), z.unknown()).optional(),
+        })),
+      },
+      responses: { 200: jsonResponse(Document, "Updated") },
+    }),
+    async (c) => {
+      const { documentId } = c.req.valid("param");
+      const patch = c.req.valid("json");
+      const row = await inTenant(c, async (client) => {
+        const params: unknown[] = [documentId];
+        const sets = updateSet(patch, { title: "title", metadata: "metadata" }, params);
+        const { rows: [d] } = await client.query<Row>(
+          `update documents set ${[...sets, "updated_at = now()"].join(", ")} where id = $1
+           returning ${COLUMNS}`,
+          params,
+        );
+        if (d) {
+          await audit(client, c, "document.update", { type: "document", id: documentId }, {
+            fields: Object.keys(patch),
+          });
+        }
+        return d;
+      });
+      if (!row) throw new NotFoundError("Document", documentId);
+      return c.json(toJson(row), 200);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "put",
+      path: "/documents/{documentId}/content",
+      tags,
+      summary: "Replace a document's file; bumps its version and queues it again",
+      request: {
+        params: DocId,
+        body: {
+          required: true,
+          content: { "multipart/form-data": { schema: z.strictObject({ file: FileField }) } },
+        },
+      },
+      responses: { 202: jsonResponse(Document, "Stored and queued"), ...uploadResponses },
+    }),
+    async (c) => {
+      const { documentId } = c.req.valid("param");
+      const upload = await readUpload(c, c.req.valid("form").file);
+      const row = await inTenant(c, async (client) => {
+        const { rows: [d] } = await client.query<Row>(
+          `update documents set content = $2, size_bytes = $3, content_sha256 = $4,
+             mime_type = $5, filename = $6, version = version + 1, status = 'queued',
+             progress = 0, chunk_count = 0, error = null, updated_at = now()
+           where id = $1 returning ${COLUMNS}`,
+          [
+            documentId,
+            upload.bytes,
+            upload.bytes.length,
+            upload.sha256,
+            upload.mimeType,
+            upload.filename,
+          ],
+        );
+        if (d) {
+          await audit(client, c, "document.replace", { type: "document", id: documentId }, {
+            version: d.version,
+          });
+        }
+        return d;
+      });
+      if (!row) throw new NotFoundError("Document", documentId);
+      return c.json(toJson(await enqueue(c, row)), 202);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "post",
+      path: "/documents/{documentId}/reingest",
+      tags,
+      summary: "Queue a document for ingestion again (after a failure or a pipeline change)",
+      request: { params: DocId },
+      responses: { 202: jsonResponse(Document, "Queued") },
+    }),
+    async (c) => {
+      const { documentId } = c.req.valid("param");
+      const row = await inTenant(c, async (client) => {
+        const { rows: [d] } = await client.query<Row>(
+          `update documents set status = 'queued', progress = 0, error = null, updated_at = now()
+           where id = $1 returning ${COLUMNS}`,
+          [documentId],
+        );
+        if (d) await audit(client, c, "document.reingest", { type: "document", id: documentId });
+        return d;
+      });
+      if (!row) throw new NotFoundError("Document", documentId);
+      return c.json(toJson(await enqueue(c, row)), 202);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "delete",
+      path: "/documents/{documentId}",
+      tags,
+      summary: "Delete a document (and, through the ingestion hook, its chunks)",
+      request: { params: DocId },
+      responses: { 204: { description: "Deleted" } },
+    }),
+    async (c) => {
+      const { documentId } = c.req.valid("param");
+      const found = await inTenant(c, async (client) => {
+        const res = await client.query("delete from documents where id = $1", [documentId]);
+        if (res.rowCount) {
+          await audit(client, c, "document.delete", { type: "document", id: documentId });
+        }
+        return res.rowCount === 1;
+      });
+      if (!found) throw new NotFoundError("Document", documentId);
+      await c.get("services").onDocumentDeleted?.(c.get("auth").creatorId, documentId);
+      return c.body(null, 204);
+    },
+  );
+}

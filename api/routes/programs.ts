@@ -1,0 +1,354 @@
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import type pg from "pg";
+import type { ApiEnv } from "../env.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
+import { userActor } from "../lib/actors.ts";
+import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
+import {
+  ALL_ROLES,
+  jsonBody,
+  jsonResponse,
+  protectedRoute,
+  uuidParam,
+  WRITERS,
+} from "../lib/route.ts";
+import { audit, inTenant, updateSet } from "../lib/tenant.ts";
+import { awardedBadges, FlowDefinition } from "../schemas/flow.ts";
+
+const Status = z.enum(["draft", "published", "unpublished"]);
+const Program = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  description: z.string(),
+  knowledge_base_id: z.uuid().nullable(),
+  flow_definition: FlowDefinition,
+  status: Status,
+  published_version: z.number().int().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+}).openapi("Program");
+const ProgramVersion = z.object({
+  version: z.number().int(),
+  flow_definition: FlowDefinition,
+  published_by: z.string(),
+  published_at: z.string(),
+}).openapi("ProgramVersion");
+
+const ProgramInput = z.strictObject({
+  name: z.string().min(1).max(200),
+  description: z.string().max(4000).optional(),
+  knowledge_base_id: z.uuid().nullable().optional(),
+  flow_definition: FlowDefinition,
+});
+
+interface Row {
+  id: string;
+  name: string;
+  description: string;
+  knowledge_base_id: string | null;
+  flow_definition: FlowDefinition;
+  status: z.infer<typeof Status>;
+  published_version: number | null;
+  created_at: Date;
+  updated_at: Date;
+}
+const COLUMNS = `id, name, description, knowledge_base_id, flow_definition, status,
+  published_version, created_at, updated_at`;
+const toJson = (r: Row) => ({
+  ...r,
+  created_at: iso(r.created_at)!,
+  updated_at: iso(r.updated_at)!,
+});
+const Id = uuidParam("programId");
+const tags = ["programs"];
+
+async function checkKnowledgeBase(client: pg.PoolClient, id: string | null | undefined) {
+  if (!id) return;
+  const kb = await client.query("select 1 from knowledge_bases where id = $1", [id]);
+  if (!kb.rowCount) {
+    throw new ValidationError("The knowledge base does not exist", [
+      { field: "body.knowledge_base_id", message: "no such knowledge base" },
+    ]);
+  }
+}
+
+async function enrolledUsers(client: pg.PoolClient, programId: string): Promise<string[]> {
+  const { rows } = await client.query<{ end_user_id: string }>(
+    "select end_user_id from program_progress where program_id = $1 and status <> 'completed'",
+    [programId],
+  );
+  return rows.map((r) => r.end_user_id);
+}
+
+/** Programs: drafts with a validated flow, published as immutable numbered versions. */
+export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
+  app.openapi(
+    protectedRoute(ALL_ROLES, {
+      method: "get",
+      path: "/programs",
+      tags,
+      summary: "List programs",
+      request: { query: PageQuery.extend({ status: Status.optional() }) },
+      responses: { 200: jsonResponse(pageOf(Program), "A page of programs") },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      const page = await inTenant(c, (client) =>
+        listPage<Row & Record<string, unknown>>(client, {
+          from: "programs",
+          columns: COLUMNS.split(",").map((col) => `t.${col.trim()}`).join(", "),
+          where: q.status ? ["t.status = $1"] : [],
+          params: q.status ? [q.status] : [],
+          limit: q.limit,
+          cursor: q.cursor,
+        }));
+      return c.json({ data: page.rows.map(toJson), next_cursor: page.nextCursor }, 200);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "post",
+      path: "/programs",
+      tags,
+      summary: "Create a draft program",
+      request: { body: jsonBody(ProgramInput) },
+      responses: { 201: jsonResponse(Program, "Created") },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const row = await inTenant(c, async (client) => {
+        await checkKnowledgeBase(client, body.knowledge_base_id);
+        const { rows: [p] } = await client.query<Row>(
+          `insert into programs (creator_id, name, description, knowledge_base_id, flow_definition)
+           values (app_creator_id(), $1, $2, $3, $4) returning ${COLUMNS}`,
+          [body.name, body.description ?? "", body.knowledge_base_id ?? null, body.flow_definition],
+        );
+        await audit(client, c, "program.create", { type: "program", id: p!.id });
+        return p!;
+      });
+      c.header("location", `/v1/programs/${row.id}`);
+      return c.json(toJson(row), 201);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(ALL_ROLES, {
+      method: "get",
+      path: "/programs/{programId}",
+      tags,
+      summary: "Get a program",
+      request: { params: Id },
+      responses: { 200: jsonResponse(Program, "The program") },
+    }),
+    async (c) => {
+      const { programId } = c.req.valid("param");
+      const row = await inTenant(
+        c,
+        async (client) =>
+          (await client.query<Row>(`select ${COLUMNS} from programs where id = $1`, [programId]))
+            .rows[0],
+      );
+      if (!row) throw new NotFoundError("Program", programId);
+      return c.json(toJson(row), 200);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "patch",
+      path: "/programs/{programId}",
+      tags,
+      summary: "Edit a program's draft (published versions stay as they are)",
+      request: { params: Id, body: jsonBody(ProgramInput.partial()) },
+      responses: { 200: jsonResponse(Program, "Updated") },
+    }),
+    async (c) => {
+      const { programId } = c.req.valid("param");
+      const patch = c.req.valid("json");
+      const row = await inTenant(c, async (client) => {
+        await checkKnowledgeBase(client, patch.knowledge_base_id);
+        const params: unknown[] = [programId];
+        const sets = updateSet(patch, {
+          name: "name",
+          description: "description",
+          knowledge_base_id: "knowledge_base_id",
+          flow_definition: "flow_definition",
+        }, params);
+        const { rows: [p] } = await client.query<Row>(
+          `update programs set ${[...sets, "updated_at = now()"].join(", ")} where id = $1
+           returning ${COLUMNS}`,
+          params,
+        );
+        if (p) {
+          await audit(client, c, "program.update", { type: "program", id: programId }, {
+            fields: Object.keys(patch),
+          });
+        }
+        return p;
+      });
+      if (!row) throw new NotFoundError("Program", programId);
+      return c.json(toJson(row), 200);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "delete",
+      path: "/programs/{programId}",
+      tags,
+      summary: "Delete a program that was never published or is unpublished",
+      request: { params: Id },
+      responses: { 204: { description: "Deleted" } },
+    }),
+    async (c) => {
+      const { programId } = c.req.valid("param");
+      const found = await inTenant(c, async (client) => {
+        const { rows: [p] } = await client.query<Row>(
+          "select status from programs where id = $1 for update",
+          [programId],
+        );
+        if (!p) return false;
+        if (p.status === "published") {
+          throw new ConflictError("Unpublish the program before deleting it");
+        }
+        await client.query("delete from programs where id = $1", [programId]);
+        await audit(client, c, "program.delete", { type: "program", id: programId });
+        return true;
+      });
+      if (!found) throw new NotFoundError("Program", programId);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "post",
+      path: "/programs/{programId}/publish",
+      tags,
+      summary: "Publish the draft as a new version and tell enrolled users' actors",
+      request: { params: Id },
+      responses: { 200: jsonResponse(Program, "Published") },
+    }),
+    async (c) => {
+      const { programId } = c.req.valid("param");
+      const auth = c.get("auth");
+      const { actors } = c.get("services");
+      const row = await inTenant(c, async (client) => {
+        const { rows: [p] } = await client.query<Row>(
+          `select ${COLUMNS} from programs where id = $1 for update`,
+          [programId],
+        );
+        if (!p) return undefined;
+        const badges = awardedBadges(p.flow_definition);
+        if (badges.length) {
+          const { rows } = await client.query<{ id: string }>(
+            "select id from badges where id = any($1::uuid[])",
+            [badges],
+          );
+          const missing = badges.filter((b) => !rows.some((r) => r.id === b));
+          if (missing.length) {
+            throw new ValidationError(
+              "The flow awards badges that do not exist",
+              missing.map((b) => ({
+                field: "flow_definition.steps",
+                message: `badge ${b} does not exist`,
+              })),
+            );
+          }
+        }
+        const { rows: [v] } = await client.query<{ version: number }>(
+          `insert into program_versions (creator_id, program_id, version, flow_definition, published_by)
+           select app_creator_id(), $1, coalesce(max(version), 0) + 1, $2, $3
+           from program_versions where program_id = $1 returning version`,
+          [programId, p.flow_definition, `${auth.kind}:${auth.subject}`],
+        );
+        const { rows: [updated] } = await client.query<Row>(
+          `update programs set status = 'published', published_version = $2, updated_at = now()
+           where id = $1 returning ${COLUMNS}`,
+          [programId, v!.version],
+        );
+        await audit(client, c, "program.publish", { type: "program", id: programId }, {
+          version: v!.version,
+        });
+        // Told inside the transaction: if the mailbox is unreachable the publish rolls back and
+        // the caller retries; the deterministic message id makes the retry's tells no-ops.
+        for (const endUserId of await enrolledUsers(client, programId)) {
+          await actors.tell(userActor(auth.creatorId, endUserId), "programPublished", {
+            programId,
+            version: v!.version,
+          }, { msgId: `programPublished:${programId}:${v!.version}:${endUserId}` });
+        }
+        return updated;
+      });
+      if (!row) throw new NotFoundError("Program", programId);
+      return c.json(toJson(row), 200);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "post",
+      path: "/programs/{programId}/unpublish",
+      tags,
+      summary: "Stop offering the program; enrolled users' actors are told",
+      request: { params: Id },
+      responses: { 200: jsonResponse(Program, "Unpublished") },
+    }),
+    async (c) => {
+      const { programId } = c.req.valid("param");
+      const auth = c.get("auth");
+      const { actors } = c.get("services");
+      const row = await inTenant(c, async (client) => {
+        const { rows: [p] } = await client.query<Row>(
+          `update programs set status = 'unpublished', updated_at = now() where id = $1
+           returning ${COLUMNS}`,
+          [programId],
+        );
+        if (!p) return undefined;
+        await audit(client, c, "program.unpublish", { type: "program", id: programId });
+        for (const endUserId of await enrolledUsers(client, programId)) {
+          await actors.tell(userActor(auth.creatorId, endUserId), "programUnpublished", {
+            programId,
+          }, { msgId: `programUnpublished:${programId}:${p.updated_at.getTime()}:${endUserId}` });
+        }
+        return p;
+      });
+      if (!row) throw new NotFoundError("Program", programId);
+      return c.json(toJson(row), 200);
+    },
+  );
+
+  app.openapi(
+    protectedRoute(ALL_ROLES, {
+      method: "get",
+      path: "/programs/{programId}/versions",
+      tags,
+      summary: "List a program's published versions, newest first",
+      request: { params: Id },
+      responses: {
+        200: jsonResponse(z.object({ data: z.array(ProgramVersion) }), "Versions"),
+      },
+    }),
+    async (c) => {
+      const { programId } = c.req.valid("param");
+      const rows = await inTenant(c, async (client) => {
+        const p = await client.query("select 1 from programs where id = $1", [programId]);
+        if (!p.rowCount) throw new NotFoundError("Program", programId);
+        return (await client.query<{
+          version: number;
+          flow_definition: FlowDefinition;
+          published_by: string;
+          published_at: Date;
+        }>(
+          `select version, flow_definition, published_by, published_at from program_versions
+           where program_id = $1 order by version desc`,
+          [programId],
+        )).rows;
+      });
+      return c.json({
+        data: rows.map((r) => ({ ...r, published_at: iso(r.published_at)! })),
+      }, 200);
+    },
+  );
+}

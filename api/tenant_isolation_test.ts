@@ -1,0 +1,148 @@
+/**
+ * Tenant isolation in the database itself, over every table that has a creator_id column (read
+ * from the catalog, so a new table cannot be forgotten): row-level security is on, and a raw
+ * query under creator A's setting never sees or writes creator B's rows.
+ */
+import assert from "node:assert/strict";
+import { withSystem, withTenant } from "../app/db/tenant.ts";
+import { seedEndUser, testApi } from "./testing.ts";
+
+Deno.test("tenant isolation - every creator_id table has RLS and A's setting never sees B's rows", async () => {
+  await using t = await testApi();
+  const a = await t.signup();
+  const b = await t.signup();
+  // Fill every table for both creators through the API and the channels' inserts.
+  for (const s of [a, b]) {
+    const kb =
+      await (await t.call("POST", "/knowledge-bases", { token: s.token, json: { name: "kb" } }))
+        .json();
+    const form = new FormData();
+    form.append("file", new File(["hello"], "a.txt", { type: "text/plain" }));
+    await t.call("POST", `/knowledge-bases/${kb.id}/documents`, { token: s.token, body: form });
+    const badge = await (await t.call("POST", "/badges", {
+      token: s.token,
+      json: { name: "b", criteria: "sessions > 0" },
+    })).json();
+    const program = await (await t.call("POST", "/programs", {
+      token: s.token,
+      json: {
+        name: "p",
+        flow_definition: { start: "a", steps: [{ id: "a", type: "message", text: "x" }] },
+      },
+    })).json();
+    await t.call("POST", `/programs/${program.id}/publish`, { token: s.token });
+    await t.call("POST", "/channels", {
+      token: s.token,
+      json: { kind: "web_widget", name: "w", allowed_origins: ["https://example.com"] },
+    });
+    await t.apiKey(s, "viewer");
+    await t.call("POST", "/knowledge-bases", {
+      token: s.token,
+      json: { name: "idem" },
+      headers: { "idempotency-key": "k1" },
+    });
+    const u = await seedEndUser(t, s.creatorId);
+    await withSystem(t.db.pool, async (c) => {
+      await c.query(
+        `insert into program_progress (creator_id, end_user_id, program_id, program_version)
+         values ($1, $2, $3, 1)`,
+        [s.creatorId, u.endUserId, program.id],
+      );
+      await c.query(
+        "insert into user_badges (creator_id, end_user_id, badge_id) values ($1, $2, $3)",
+        [s.creatorId, u.endUserId, badge.id],
+      );
+    });
+  }
+
+  const tables = await withSystem(
+    t.db.pool,
+    async (c) =>
+      (await c.query<{ table_name: string; rls: boolean; policies: number }>(
+        `select cl.relname table_name, cl.relrowsecurity rls,
+         (select count(*)::int from pg_policies p where p.schemaname = n.nspname
+            and p.tablename = cl.relname) policies
+       from pg_class cl join pg_namespace n on n.oid = cl.relnamespace
+       where n.nspname = current_schema() and cl.relkind = 'r'
+         and exists (select 1 from information_schema.columns col
+                     where col.table_schema = n.nspname and col.table_name = cl.relname
+                       and col.column_name = 'creator_id')
+       order by 1`,
+      )).rows,
+  );
+  assert.ok(tables.length >= 19, `found ${tables.length} tenant tables`);
+  for (const table of tables) {
+    assert.ok(table.rls && table.policies > 0, `${table.table_name} lacks row-level security`);
+    const counts = await withSystem(
+      t.db.pool,
+      async (c) =>
+        (await c.query<{ creator_id: string; n: number }>(
+          `select creator_id, count(*)::int n from ${table.table_name} group by 1`,
+        )).rows,
+    );
+    assert.ok(
+      counts.some((r) => r.creator_id === b.creatorId),
+      `${table.table_name} has no row of creator B to hide`,
+    );
+    // The raw query has no filter: only the policy stands between A and B's rows.
+    const seen = await withTenant(
+      t.db.pool,
+      a.creatorId,
+      async (c) =>
+        (await c.query<{ creator_id: string }>(`select creator_id from ${table.table_name}`)).rows,
+    );
+    assert.ok(seen.length > 0, `${table.table_name}: A sees none of its own rows`);
+    assert.ok(
+      seen.every((r) => r.creator_id === a.creatorId),
+      `${table.table_name}: A sees another creator's rows`,
+    );
+    const updated = await withTenant(
+      t.db.pool,
+      a.creatorId,
+      async (c) =>
+        (await c.query(
+          `update ${table.table_name} set creator_id = creator_id where creator_id = $1`,
+          [
+            b.creatorId,
+          ],
+        )).rowCount,
+    );
+    assert.equal(updated, 0, `${table.table_name}: A updated B's rows`);
+  }
+  const creators = await withTenant(
+    t.db.pool,
+    a.creatorId,
+    async (c) => (await c.query<{ id: string }>("select id from creators")).rows.map((r) => r.id),
+  );
+  assert.deepEqual(creators, [a.creatorId]);
+  // Writing a row for B while acting as A is refused by the policy's check.
+  await assert.rejects(
+    withTenant(
+      t.db.pool,
+      a.creatorId,
+      (c) =>
+        c.query(
+          "insert into badges (creator_id, name, criteria, criteria_ast) values ($1, 'x', 'sessions > 1', '{}')",
+          [
+            b.creatorId,
+          ],
+        ),
+    ),
+    /row-level security/,
+  );
+  // A child row cannot point at another tenant's parent: the (creator_id, id) foreign keys.
+  const bKb = await withSystem(
+    t.db.pool,
+    async (c) =>
+      (await c.query("select id from knowledge_bases where creator_id = $1 limit 1", [b.creatorId]))
+        .rows[0]!.id,
+  );
+  await assert.rejects(
+    withTenant(t.db.pool, a.creatorId, (c) =>
+      c.query(
+        "insert into programs (creator_id, name, flow_definition, knowledge_base_id) values ($1, 'x', '{}', $2)",
+        [a.creatorId, bKb],
+      )),
+    /foreign key/,
+  );
+});
