@@ -49,7 +49,6 @@ const QUICK = {
   idle: "2000",
   pending: "100000",
   "pending-settle-ms": "6000",
-  "memory-settle-ms": "25000",
   "pgbench-seconds": "3",
 };
 

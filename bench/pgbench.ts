@@ -1,6 +1,6 @@
 /** `pgbench -N` on the benchmark's Postgres, in a scratch database, as the yardstick for turns/s. */
 import pg from "pg";
-import { groupCpuMs, postgresProcesses } from "./procfs.ts";
+import { postgresProcesses, trackCpu } from "./procfs.ts";
 
 export interface PgbenchResult {
   clients: number;
@@ -41,9 +41,8 @@ export async function runPgbench(
     url.search = "";
     await pgbench(["-i", "-q", "-s", String(scale), url.toString()]);
     const port = Number(new URL(databaseUrl).port || 5432);
-    const postgresCpu = () =>
-      groupCpuMs(postgresProcesses(port, { database: db }), { reaped: false });
-    const cpu0 = postgresCpu();
+    // pgbench's backends exit with it: sample them while it runs.
+    const tracker = trackCpu(() => postgresProcesses(port, { database: db }));
     const out = await pgbench([
       "-N",
       "-c",
@@ -54,7 +53,7 @@ export async function runPgbench(
       String(seconds),
       url.toString(),
     ]);
-    const cpu = postgresCpu() - cpu0;
+    const cpu = tracker.stop();
     const tps = Number(out.match(/tps = ([\d.]+) \(without initial connection time\)/)?.[1]);
     const transactions = Number(out.match(/number of transactions actually processed: (\d+)/)?.[1]);
     if (!Number.isFinite(tps) || !transactions) {

@@ -206,3 +206,35 @@ export function machineInfo(): MachineInfo {
     loadAvg: Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" "),
   };
 }
+
+/** Sums the CPU of a changing set of processes, which may exit before the end. */
+export interface CpuTracker {
+  /** CPU ms the selected processes used since the tracker started. */
+  stop(): number;
+}
+
+/**
+ * Samples `select()` every `intervalMs` and keeps each process's last reading, so a process that
+ * exits before the end (a pgbench backend, say) still counts, up to its last sample.
+ */
+export function trackCpu(select: () => ProcStat[], intervalMs = 200): CpuTracker {
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  const sample = (initial: boolean) => {
+    for (const p of select()) {
+      if (!first.has(p.pid)) first.set(p.pid, initial ? p.cpuMs : 0);
+      last.set(p.pid, p.cpuMs);
+    }
+  };
+  sample(true);
+  const timer = setInterval(() => sample(false), intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample(false);
+      let ms = 0;
+      for (const [pid, v] of last) ms += v - (first.get(pid) ?? 0);
+      return ms;
+    },
+  };
+}

@@ -4,7 +4,14 @@
  */
 import { BenchCluster, type BenchNode } from "./cluster.ts";
 import { CallFailedError, callJson, runCalls, userTurns } from "./load.ts";
-import { cpuMs, groupCpuMs, postgresProcesses, rssBytes, serverProcesses } from "./procfs.ts";
+import {
+  cpuMs,
+  groupCpuMs,
+  postgresProcesses,
+  rssBytes,
+  serverProcesses,
+  trackCpu,
+} from "./procfs.ts";
 import { summarize, type Summary } from "./stats.ts";
 import type { NudgeStats, UserState } from "./user_actor.ts";
 
@@ -153,9 +160,9 @@ async function turnsPhase(
   if (warm.errors > 0) say(`warm-up errors: ${warm.errors} (${warm.errorSamples[0]})`);
   say(`measured: ${o.calls} calls, ${o.concurrency} callers, ${o.keys} keys`);
   const batch0 = await commitBatches(cluster.urls);
-  const cpu0 = cpuSnapshot(cluster);
+  const meter = cpuMeter(cluster);
   const run = await userTurns({ ...load, calls: o.calls, offset: o.warmup });
-  const cpu = cpuDelta(cpu0, cpuSnapshot(cluster), run.calls - run.errors);
+  const cpu = meter.stop(run.calls - run.errors);
   const batch1 = await commitBatches(cluster.urls);
   const turnsPerSec = (run.calls - run.errors) / (run.elapsedMs / 1000);
   const latencyMs = summarize(run.latenciesMs);
@@ -215,7 +222,7 @@ async function remindersPhase(
   say(`scheduled ${(scheduledAheadMs / 1000).toFixed(1)} s before the window opens; waiting`);
   await sleep(windowStart - Date.now());
   // CPU from the window's opening until every reminder's turn is done: firing, not scheduling.
-  const cpu0 = cpuSnapshot(cluster);
+  const meter = cpuMeter(cluster);
   await sleep(windowEnd + 250 - Date.now());
   const deadline = windowEnd + 60_000;
   // Rows leave rt_reminders once published; then their turns only have to drain.
@@ -227,7 +234,7 @@ async function remindersPhase(
     await sleep(200);
   }
   await sleep(500);
-  const cpu = cpuDelta(cpu0, cpuSnapshot(cluster), o.reminders);
+  const cpu = meter.stop(o.reminders);
   const stats = new Array<NudgeStats | undefined>(o.reminderKeys);
   for (;;) {
     const todo = [...stats.keys()].filter((k) =>
@@ -373,30 +380,40 @@ interface CpuSnapshot {
   self: number;
 }
 
-function cpuSnapshot(cluster: BenchCluster): CpuSnapshot {
+/** CPU of the nodes, Postgres, NATS and this process from now until `stop()`. */
+function cpuMeter(cluster: BenchCluster) {
   const pgPort = Number(new URL(cluster.o.databaseUrl).port || 5432);
   const natsPort = Number(new URL(cluster.o.natsUrl.replace(/^nats:/, "http:")).port || 4222);
-  return {
+  // Only the backends serving our nodes (and the server's own processes), so other clients of a
+  // shared Postgres stay out; sampled, since pooled connections may close meanwhile.
+  const postgres = trackCpu(() =>
+    postgresProcesses(pgPort, { clients: cluster.nodes.map((n) => n.pid) })
+  );
+  const snap = () => ({
     node: cluster.nodes.reduce((sum, n) => sum + cpuMs(n.pid), 0),
-    // Only the backends serving our nodes (and the server's own processes): other clients of a
-    // shared Postgres stay out of the figure.
-    postgres: groupCpuMs(
-      postgresProcesses(pgPort, { clients: cluster.nodes.map((n) => n.pid) }),
-      { reaped: false },
-    ),
     nats: groupCpuMs(serverProcesses("nats-server", natsPort)),
     self: cpuMs(Deno.pid),
-  };
-}
-
-function cpuDelta(a: CpuSnapshot, b: CpuSnapshot, ops: number): CpuPerOp {
-  const per = (k: keyof CpuSnapshot) => (b[k] - a[k]) / Math.max(1, ops);
+  });
+  const start = snap();
   return {
-    node: per("node"),
-    postgres: per("postgres"),
-    nats: per("nats"),
-    total: per("node") + per("postgres") + per("nats"),
-    loadGenerator: per("self"),
+    /** CPU ms per operation over `ops` operations. */
+    stop(ops: number): CpuPerOp {
+      const end = snap();
+      const used: CpuSnapshot = {
+        node: end.node - start.node,
+        postgres: postgres.stop(),
+        nats: end.nats - start.nats,
+        self: end.self - start.self,
+      };
+      const per = (k: keyof CpuSnapshot) => used[k] / Math.max(1, ops);
+      return {
+        node: per("node"),
+        postgres: per("postgres"),
+        nats: per("nats"),
+        total: per("node") + per("postgres") + per("nats"),
+        loadGenerator: per("self"),
+      };
+    },
   };
 }
 
