@@ -115,6 +115,7 @@ export class BenchCluster implements AsyncDisposable {
         HOST: "127.0.0.1",
         PARTITIONS: String(this.o.partitions),
         LOG_LEVEL: "warn",
+        BENCH_EXIT_WITH_PARENT: "1",
       },
       stdin: "null",
       stdout: "piped",

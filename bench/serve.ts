@@ -13,7 +13,10 @@ import { userActor } from "./user_actor.ts";
 import { userRoutes } from "./user_routes.ts";
 
 /** Runs a benchmark node until SIGTERM or SIGINT, then drains it. */
-export async function serve(env: Record<string, string | undefined>): Promise<void> {
+export async function serve(
+  env: Record<string, string | undefined>,
+  { exitWithParent = env.BENCH_EXIT_WITH_PARENT === "1" } = {},
+): Promise<void> {
   let config;
   try {
     config = loadConfig(env);
@@ -46,13 +49,18 @@ export async function serve(env: Record<string, string | undefined>): Promise<vo
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc) Deno.addSignalListener("SIGUSR2", () => gc());
   const done = Promise.withResolvers<void>();
-  for (const sig of ["SIGTERM", "SIGINT"] as const) {
-    Deno.addSignalListener(sig, () => {
-      log.info("draining", { signal: sig });
-      node.stop().then(done.resolve, done.reject);
-    });
-  }
+  const drain = (why: string) => {
+    log.info("draining", { why });
+    node.stop().then(done.resolve, done.reject);
+  };
+  for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => drain(sig));
+  // Started by `deno task bench`: do not outlive it if it dies without stopping us.
+  const parent = exitWithParent ? Deno.ppid : undefined;
+  const watch = parent === undefined ? undefined : setInterval(() => {
+    if (Deno.ppid !== parent) drain("parent process gone");
+  }, 1000);
   await done.promise;
+  clearInterval(watch);
   log.info("stopped");
 }
 
