@@ -1,0 +1,102 @@
+/** Chunk text in Postgres: lexical (full-text) search, citations, and per-document replacement. */
+import type pg from "pg";
+import type { Chunk } from "./chunk.ts";
+
+export interface ChunkRow {
+  id: string;
+  knowledge_base_id: string;
+  document_id: string;
+  ordinal: number;
+  heading: string;
+  text: string;
+  start_offset: number;
+  end_offset: number;
+  page: number | null;
+}
+
+/** Stable chunk id: the document and the chunk's place in it. */
+export function chunkId(documentId: string, ordinal: number): string {
+  return `${documentId}:${ordinal}`;
+}
+
+/** Replaces every chunk of a document (inside the caller's tenant transaction). */
+export async function replaceChunks(
+  client: pg.PoolClient,
+  { creatorId, knowledgeBaseId, documentId, chunks }: {
+    creatorId: string;
+    knowledgeBaseId: string;
+    documentId: string;
+    chunks: Chunk[];
+  },
+): Promise<void> {
+  await client.query("delete from knowledge_chunks where document_id = $1", [documentId]);
+  for (let i = 0; i < chunks.length; i += 200) {
+    const batch = chunks.slice(i, i + 200);
+    await client.query(
+      `insert into knowledge_chunks
+         (id, creator_id, knowledge_base_id, document_id, ordinal, heading, text, start_offset,
+          end_offset, page)
+       select * from unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int[], $6::text[],
+                            $7::text[], $8::int[], $9::int[], $10::int[])`,
+      [
+        batch.map((c) => chunkId(documentId, c.ordinal)),
+        batch.map(() => creatorId),
+        batch.map(() => knowledgeBaseId),
+        batch.map(() => documentId),
+        batch.map((c) => c.ordinal),
+        batch.map((c) => c.heading),
+        batch.map((c) => c.text),
+        batch.map((c) => c.start),
+        batch.map((c) => c.end),
+        batch.map((c) => c.page ?? null),
+      ],
+    );
+  }
+}
+
+export interface LexicalHit extends ChunkRow {
+  rank: number;
+}
+
+/**
+ * Full-text search with OR semantics over the question's lexemes (users rarely use every word of
+ * a passage), ranked by cover density. Runs under the tenant's row-level security.
+ */
+export async function lexicalSearch(
+  client: pg.PoolClient,
+  query: string,
+  { k, knowledgeBaseIds }: { k: number; knowledgeBaseIds?: string[] },
+): Promise<LexicalHit[]> {
+  const { rows } = await client.query<LexicalHit>(
+    `with q as (
+       select to_tsquery('english', string_agg(quote_literal(lexeme) || ':*', ' | ')) as q
+       from unnest(to_tsvector('english', $1)) as t(lexeme, positions, weights)
+       where length(lexeme) > 1
+     )
+     select c.id, c.knowledge_base_id, c.document_id, c.ordinal, c.heading, c.text,
+            c.start_offset, c.end_offset, c.page, ts_rank_cd(c.tsv, q.q, 1) as rank
+     from knowledge_chunks c, q
+     where q.q is not null and c.tsv @@ q.q
+       and ($3::uuid[] is null or c.knowledge_base_id = any($3::uuid[]))
+     order by rank desc, c.id
+     limit $2`,
+    [query, k, knowledgeBaseIds?.length ? knowledgeBaseIds : null],
+  );
+  return rows;
+}
+
+/** Chunk rows by id with their document's title; row-level security keeps only the tenant's. */
+export async function chunksById(
+  client: pg.PoolClient,
+  ids: string[],
+): Promise<(ChunkRow & { title: string; creator_id: string })[]> {
+  if (!ids.length) return [];
+  const { rows } = await client.query<ChunkRow & { title: string; creator_id: string }>(
+    `select c.id, c.creator_id, c.knowledge_base_id, c.document_id, c.ordinal, c.heading, c.text,
+            c.start_offset, c.end_offset, c.page, d.title
+     from knowledge_chunks c join documents d on d.id = c.document_id
+     where c.id = any($1::text[])`,
+    [ids],
+  );
+  return rows;
+}

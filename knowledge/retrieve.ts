@@ -1,0 +1,119 @@
+import type pg from "pg";
+import { withTenant } from "../app/db/tenant.ts";
+import { chunksById, lexicalSearch } from "./chunk_rows.ts";
+import type { Embedder } from "./models.ts";
+import type { SoftMatcher } from "./soft_match.ts";
+import type { VectorStore } from "./vector_store.ts";
+
+/** A retrieved chunk with where it comes from and why it was ranked. */
+export interface Passage {
+  id: string;
+  creatorId: string;
+  knowledgeBaseId: string;
+  documentId: string;
+  documentTitle: string;
+  heading: string;
+  text: string;
+  position: { ordinal: number; start: number; end: number; page: number | null };
+  /** Reciprocal-rank-fusion score (rank based, comparable within one query only). */
+  score: number;
+  /** Absolute relevance in [0, 1] used for refusal: semantic word match, else cosine. */
+  relevance: number;
+  signals: { vector?: number; lexical?: number; soft?: number };
+}
+
+export interface RetrievalDeps {
+  pool: pg.Pool;
+  embedder: Embedder;
+  store: VectorStore;
+  matcher?: SoftMatcher;
+}
+
+export interface RetrieveOptions {
+  creatorId: string;
+  query: string;
+  k?: number;
+  knowledgeBaseIds?: string[];
+  /** Earlier text that gives the query its meaning (a follow-up's previous question). */
+  context?: string;
+}
+
+const RRF_K = 60;
+
+/**
+ * Hybrid retrieval in one creator's knowledge: Chroma vector search and Postgres full-text search,
+ * plus (with the word-vector embedder) a word-level semantic re-ranking of the candidates, fused
+ * by reciprocal rank. Every source filters by creator; chunk text comes back from Postgres under
+ * row-level security, so another creator's content cannot reach an answer.
+ */
+export async function retrieve(deps: RetrievalDeps, opts: RetrieveOptions): Promise<Passage[]> {
+  const { creatorId, query, k = 5, knowledgeBaseIds, context } = opts;
+  const pool = Math.max(30, k * 4);
+  const queries = context ? [query, `${query} ${context}`] : [query];
+  const embeddings = await deps.embedder.embed(queries);
+  const vectorLists = await Promise.all(
+    embeddings.map((e) => deps.store.query("chunks", e, { creatorId, k: pool, knowledgeBaseIds })),
+  );
+  const { lexicalLists, rows } = await withTenant(deps.pool, creatorId, async (client) => {
+    const lexicalLists = [];
+    for (const q of queries) {
+      lexicalLists.push(await lexicalSearch(client, q, { k: pool, knowledgeBaseIds }));
+    }
+    const ids = new Set<string>();
+    for (const list of [...vectorLists, ...lexicalLists]) for (const h of list) ids.add(h.id);
+    return { lexicalLists, rows: await chunksById(client, [...ids]) };
+  });
+  const fused = new Map<string, number>();
+  const signals = new Map<string, Passage["signals"]>();
+  const add = (id: string, rank: number, weight: number) =>
+    fused.set(id, (fused.get(id) ?? 0) + weight / (RRF_K + rank + 1));
+  const sig = (id: string) => signals.get(id) ?? signals.set(id, {}).get(id)!;
+  // The follow-up's combined query counts less than the question itself.
+  vectorLists.forEach((list, qi) =>
+    list.forEach((h, r) => {
+      add(h.id, r, qi === 0 ? 1 : 0.6);
+      sig(h.id).vector = Math.max(sig(h.id).vector ?? 0, h.similarity);
+    })
+  );
+  lexicalLists.forEach((list, qi) =>
+    list.forEach((h, r) => {
+      add(h.id, r, qi === 0 ? 1 : 0.6);
+      sig(h.id).lexical = Math.max(sig(h.id).lexical ?? 0, h.rank);
+    })
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  if (deps.matcher) {
+    queries.forEach((q, qi) => {
+      const terms = deps.matcher!.terms(q);
+      const scored = rows.map((r) => ({
+        id: r.id,
+        s: deps.matcher!.score(terms, `${r.heading} ${r.text}`),
+      })).sort((a, b) => b.s - a.s);
+      scored.forEach((x, r) => {
+        add(x.id, r, qi === 0 ? 1.5 : 0.8);
+        if (qi === 0) sig(x.id).soft = x.s;
+      });
+    });
+  }
+  const out: Passage[] = [];
+  for (const [id, score] of fused) {
+    const r = byId.get(id);
+    if (!r) continue; // not visible to this tenant (or deleted since indexing)
+    const s = sig(id);
+    out.push({
+      id,
+      creatorId: r.creator_id,
+      knowledgeBaseId: r.knowledge_base_id,
+      documentId: r.document_id,
+      documentTitle: r.title,
+      heading: r.heading,
+      text: r.text,
+      position: { ordinal: r.ordinal, start: r.start_offset, end: r.end_offset, page: r.page },
+      score,
+      relevance: s.soft ?? Math.max(0, s.vector ?? 0),
+      signals: s,
+    });
+  }
+  out.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+  return out.slice(0, k);
+}
