@@ -72,9 +72,11 @@ export class ExtractiveResponder implements Responder {
     input.passages.slice(0, 3).forEach((passage, index) => {
       const list = sentences(passage.text);
       list.forEach((s, i) => {
-        const match = terms ? this.#matcher!.score(terms, s) : overlap(input.question, s);
+        const match = terms
+          ? this.#matcher!.score(terms, s, { floor: 0.2 })
+          : overlap(input.question, s);
         // The passage's own rank matters: sentences rarely carry the whole context.
-        const score = match + 0.1 / (index + 1);
+        const score = match + 0.25 / (index + 1);
         const window = [s, list[i + 1]].filter(Boolean).join(" ");
         scored.push({ index, passage, text: window.length <= 420 ? window : s, score });
       });

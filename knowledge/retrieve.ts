@@ -39,6 +39,20 @@ export interface RetrieveOptions {
 }
 
 const RRF_K = 60;
+/** Word-similarity floors of the semantic ranking and of the relevance used for refusal. */
+const RANK_FLOOR = 0.2;
+const RELEVANCE_FLOOR = 0.4;
+/** Fusion weights, chosen on tests/fixtures/coaching_dev.json (not on the eval questions). */
+const SEMANTIC_WEIGHT = 4;
+// Chroma hits are candidates; their sentence-vector similarity is part of the semantic score.
+const VECTOR_WEIGHT = 0;
+const LEXICAL_WEIGHT = 1;
+
+function dot(a: number[], b: number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
 
 /**
  * Hybrid retrieval in one creator's knowledge: Chroma vector search and Postgres full-text search,
@@ -71,28 +85,32 @@ export async function retrieve(deps: RetrievalDeps, opts: RetrieveOptions): Prom
   // The follow-up's combined query counts less than the question itself.
   vectorLists.forEach((list, qi) =>
     list.forEach((h, r) => {
-      add(h.id, r, qi === 0 ? 1 : 0.6);
+      add(h.id, r, (qi === 0 ? 1 : 0.6) * VECTOR_WEIGHT);
       sig(h.id).vector = Math.max(sig(h.id).vector ?? 0, h.similarity);
     })
   );
   lexicalLists.forEach((list, qi) =>
     list.forEach((h, r) => {
-      add(h.id, r, qi === 0 ? 1 : 0.6);
+      add(h.id, r, (qi === 0 ? 1 : 0.6) * LEXICAL_WEIGHT);
       sig(h.id).lexical = Math.max(sig(h.id).lexical ?? 0, h.rank);
     })
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
   if (deps.matcher) {
+    const m = deps.matcher;
+    const texts = rows.map((r) => `${r.heading} ${r.text}`);
+    const chunkVectors = await deps.embedder.embed(texts);
     queries.forEach((q, qi) => {
-      const terms = deps.matcher!.terms(q);
-      const scored = rows.map((r) => ({
-        id: r.id,
-        s: deps.matcher!.score(terms, `${r.heading} ${r.text}`),
-      })).sort((a, b) => b.s - a.s);
-      scored.forEach((x, r) => {
-        add(x.id, r, qi === 0 ? 1.5 : 0.8);
-        if (qi === 0) sig(x.id).soft = x.s;
-      });
+      const terms = m.terms(q);
+      const qv = embeddings[qi]!;
+      const scored = rows.map((r, i) => {
+        const words = m.rows(texts[i]!);
+        const cos = dot(qv, chunkVectors[i]!);
+        // Ranking: word-level match plus the sentence vectors; relevance: strict word match.
+        if (qi === 0) sig(r.id).soft = m.score(terms, words, { floor: RELEVANCE_FLOOR });
+        return { id: r.id, s: m.score(terms, words, { floor: RANK_FLOOR }) + 0.5 * cos };
+      }).sort((a, b) => b.s - a.s);
+      scored.forEach((x, r) => add(x.id, r, qi === 0 ? SEMANTIC_WEIGHT : SEMANTIC_WEIGHT / 2));
     });
   }
   const out: Passage[] = [];

@@ -23,7 +23,7 @@ export interface Knowledge extends BrainDeps {
  * Relevance thresholds: word-level semantic match for the word-vector default, cosine similarity
  * for a neural embedder.
  */
-export const MIN_RELEVANCE = { soft: 0.62, cosine: 0.5 };
+export const MIN_RELEVANCE = { soft: 0.5, cosine: 0.5 };
 
 export interface KnowledgeOptions {
   pool: pg.Pool;

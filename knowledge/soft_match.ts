@@ -40,7 +40,16 @@ export class SoftMatcher {
     return [...rows];
   }
 
-  score(question: string | ReturnType<SoftMatcher["terms"]>, passage: string | number[]): number {
+  /**
+   * Weighted mean over question words of their best match in the passage. Similarities below
+   * `floor` count as nothing (random GloVe pairs sit around 0.2–0.4), the rest are rescaled to
+   * [0, 1], so only real counterparts add up.
+   */
+  score(
+    question: string | ReturnType<SoftMatcher["terms"]>,
+    passage: string | number[],
+    { floor = 0 }: { floor?: number } = {},
+  ): number {
     const terms = typeof question === "string" ? this.terms(question) : question;
     const rows = typeof passage === "string" ? this.rows(passage) : passage;
     if (!terms.length || !rows.length) return 0;
@@ -52,7 +61,7 @@ export class SoftMatcher {
         const c = r === t.row ? 1 : this.cosine(t.row, r);
         if (c > best) best = c;
       }
-      total += t.weight * best;
+      total += t.weight * Math.max(0, (best - floor) / (1 - floor));
       weights += t.weight;
     }
     return total / weights;
