@@ -59,26 +59,29 @@ export interface LexicalHit extends ChunkRow {
 }
 
 /**
- * Full-text search with OR semantics over the question's lexemes (users rarely use every word of
- * a passage), ranked by cover density. Runs under the tenant's row-level security.
+ * Full-text search. Chunks holding every word of the question (AND) come first; when none do,
+ * chunks holding any of its words (OR, prefix match) are ranked by cover density, since users
+ * rarely use every word of a passage. Runs under the tenant's row-level security.
  */
 export async function lexicalSearch(
   client: pg.PoolClient,
   query: string,
   { k, knowledgeBaseIds }: { k: number; knowledgeBaseIds?: string[] },
-): Promise<LexicalHit[]> {
-  const { rows } = await client.query<LexicalHit>(
+): Promise<(LexicalHit & { all: boolean })[]> {
+  const { rows } = await client.query<LexicalHit & { all: boolean }>(
     `with q as (
-       select to_tsquery('english', string_agg(quote_literal(lexeme) || ':*', ' | ')) as q
+       select plainto_tsquery('english', $1) as q_all,
+              to_tsquery('english', string_agg(quote_literal(lexeme) || ':*', ' | ')) as q_any
        from unnest(to_tsvector('english', $1)) as t(lexeme, positions, weights)
        where length(lexeme) > 1
      )
      select c.id, c.knowledge_base_id, c.document_id, c.ordinal, c.heading, c.text,
-            c.start_offset, c.end_offset, c.page, ts_rank_cd(c.tsv, q.q, 1) as rank
+            c.start_offset, c.end_offset, c.page, ts_rank_cd(c.tsv, q.q_any, 1) as rank,
+            c.tsv @@ q.q_all as all
      from knowledge_chunks c, q
-     where q.q is not null and c.tsv @@ q.q
+     where q.q_any is not null and c.tsv @@ q.q_any
        and ($3::uuid[] is null or c.knowledge_base_id = any($3::uuid[]))
-     order by rank desc, c.id
+     order by c.tsv @@ q.q_all desc, rank desc, c.id
      limit $2`,
     [query, k, knowledgeBaseIds?.length ? knowledgeBaseIds : null],
   );

@@ -44,7 +44,8 @@ const RANK_FLOOR = 0.2;
 const RELEVANCE_FLOOR = 0.4;
 /** Fusion weights, chosen on tests/fixtures/coaching_dev.json (not on the eval questions). */
 const SEMANTIC_WEIGHT = 4;
-// Chroma hits are candidates; their sentence-vector similarity is part of the semantic score.
+// With the word-vector default, Chroma hits are candidates and their sentence-vector similarity
+// is part of the semantic score; a neural embedder's ranking votes with weight 1.
 const VECTOR_WEIGHT = 0;
 const LEXICAL_WEIGHT = 1;
 
@@ -63,7 +64,9 @@ function dot(a: number[], b: number[]): number {
 export async function retrieve(deps: RetrievalDeps, opts: RetrieveOptions): Promise<Passage[]> {
   const { creatorId, query, k = 5, knowledgeBaseIds, context } = opts;
   const pool = Math.max(30, k * 4);
+  // A follow-up is read with the question it follows; alone it counts for less.
   const queries = context ? [query, `${query} ${context}`] : [query];
+  const weightOf = (qi: number) => (context ? (qi === 0 ? 0.5 : 1) : 1);
   const embeddings = await deps.embedder.embed(queries);
   const vectorLists = await Promise.all(
     embeddings.map((e) => deps.store.query("chunks", e, { creatorId, k: pool, knowledgeBaseIds })),
@@ -85,13 +88,15 @@ export async function retrieve(deps: RetrievalDeps, opts: RetrieveOptions): Prom
   // The follow-up's combined query counts less than the question itself.
   vectorLists.forEach((list, qi) =>
     list.forEach((h, r) => {
-      add(h.id, r, (qi === 0 ? 1 : 0.6) * VECTOR_WEIGHT);
+      add(h.id, r, weightOf(qi) * (deps.matcher ? VECTOR_WEIGHT : 1));
       sig(h.id).vector = Math.max(sig(h.id).vector ?? 0, h.similarity);
     })
   );
+  // Every candidate gets its lexical rank as a signal, but only chunks holding all the
+  // question's words vote in the fusion: a chunk sharing one common word is no evidence.
   lexicalLists.forEach((list, qi) =>
     list.forEach((h, r) => {
-      add(h.id, r, (qi === 0 ? 1 : 0.6) * LEXICAL_WEIGHT);
+      if (h.all) add(h.id, r, weightOf(qi) * LEXICAL_WEIGHT);
       sig(h.id).lexical = Math.max(sig(h.id).lexical ?? 0, h.rank);
     })
   );
@@ -107,10 +112,10 @@ export async function retrieve(deps: RetrievalDeps, opts: RetrieveOptions): Prom
         const words = m.rows(texts[i]!);
         const cos = dot(qv, chunkVectors[i]!);
         // Ranking: word-level match plus the sentence vectors; relevance: strict word match.
-        if (qi === 0) sig(r.id).soft = m.score(terms, words, { floor: RELEVANCE_FLOOR });
+        if (qi === queries.length - 1) sig(r.id).soft = m.score(terms, words, { floor: RELEVANCE_FLOOR });
         return { id: r.id, s: m.score(terms, words, { floor: RANK_FLOOR }) + 0.5 * cos };
       }).sort((a, b) => b.s - a.s);
-      scored.forEach((x, r) => add(x.id, r, qi === 0 ? SEMANTIC_WEIGHT : SEMANTIC_WEIGHT / 2));
+      scored.forEach((x, r) => add(x.id, r, weightOf(qi) * SEMANTIC_WEIGHT));
     });
   }
   const out: Passage[] = [];
