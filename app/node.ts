@@ -5,15 +5,20 @@ import type { Config } from "./config.ts";
 import { migrate } from "./migrate.ts";
 import { startEmbeddedPostgres } from "./infra/embedded_postgres.ts";
 import { startLocalNats } from "./infra/local_nats.ts";
+import { startLocalChroma } from "./infra/chroma.ts";
 import { opsRoutes } from "./http.ts";
 import { ActorSystem, type AnyActorDefinition, type Logger } from "../runtime/mod.ts";
 
 export interface Infra extends AsyncDisposable {
   databaseUrl: string;
   natsUrl: string;
+  chromaUrl: string;
 }
 
-/** Uses DATABASE_URL / NATS_URL when set; otherwise starts embedded Postgres and a local NATS. */
+/**
+ * Uses DATABASE_URL / NATS_URL / CHROMA_URL when set; otherwise starts embedded Postgres, a local
+ * NATS and the `chromadb` package's Chroma server.
+ */
 export async function startInfra(config: Config, log: Logger): Promise<Infra> {
   const stack = new AsyncDisposableStack();
   try {
@@ -39,13 +44,38 @@ export async function startInfra(config: Config, log: Logger): Promise<Infra> {
       );
       natsUrl = natsHandle.url;
     }
+    let chromaUrl = config.CHROMA_URL;
+    if (!chromaUrl) {
+      const chromaHandle = stack.use(
+        await startLocalChroma({
+          dataDir: config.DATA_DIR,
+          port: config.EMBEDDED_CHROMA_PORT,
+          log: (line) => log.info(line),
+        }),
+      );
+      chromaUrl = chromaHandle.url;
+    }
     const moved = stack.move();
-    return { databaseUrl, natsUrl, [Symbol.asyncDispose]: () => moved.disposeAsync() };
+    return { databaseUrl, natsUrl, chromaUrl, [Symbol.asyncDispose]: () => moved.disposeAsync() };
   } catch (err) {
     await stack.disposeAsync();
     throw err;
   }
 }
+
+/**
+ * What a feature adds to a node once Postgres and NATS are connected: actor types, HTTP routes
+ * and background workers (started after the actor system, stopped before it).
+ */
+export interface NodeExtension {
+  actors?: AnyActorDefinition[];
+  routes?: (app: Hono, system: ActorSystem) => void;
+  start?: (system: ActorSystem) => Promise<AsyncDisposable>;
+}
+
+export type NodeExtensionFactory = (
+  env: { pool: pg.Pool; nc: NatsConnection; config: Config; log: Logger },
+) => Promise<NodeExtension>;
 
 export interface NodeHandle extends AsyncDisposable {
   system: ActorSystem;
@@ -59,14 +89,15 @@ export interface NodeHandle extends AsyncDisposable {
 
 /** Starts one node: migrations, the actor system with the given actors, and the HTTP server. */
 export async function startNode(
-  { config, databaseUrl, natsUrl, actors, log, routes, poolMax = 20 }: {
+  { config, databaseUrl, natsUrl, actors = [], log, routes, poolMax = 20, extensions = [] }: {
     config: Config;
     databaseUrl: string;
     natsUrl: string;
-    actors: AnyActorDefinition[];
+    actors?: AnyActorDefinition[];
     log: Logger;
     routes?: (app: Hono, system: ActorSystem, pool: pg.Pool) => void;
     poolMax?: number;
+    extensions?: NodeExtensionFactory[];
   },
 ): Promise<NodeHandle> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolMax });
@@ -75,10 +106,12 @@ export async function startNode(
   if (result.applied.length) log.info("migrations applied", { applied: result.applied });
   const nc = await connect({ servers: natsUrl, name: `coachd-${config.NODE_ID ?? "node"}` });
   const nodeId = config.NODE_ID ?? Deno.hostname().replace(/[^A-Za-z0-9_-]/g, "-");
+  const extended: NodeExtension[] = [];
+  for (const factory of extensions) extended.push(await factory({ pool, nc, config, log }));
   const system = await ActorSystem.start({
     pool,
     nc,
-    actors,
+    actors: [...actors, ...extended.flatMap((e) => e.actors ?? [])],
     nodeId,
     prefix: config.NATS_PREFIX,
     partitions: config.PARTITIONS,
@@ -88,6 +121,9 @@ export async function startNode(
   const app = new Hono();
   app.route("/", opsRoutes({ system, pool }));
   routes?.(app, system, pool);
+  for (const e of extended) e.routes?.(app, system);
+  const workers = new AsyncDisposableStack();
+  for (const e of extended) if (e.start) workers.use(await e.start(system));
   const server = Deno.serve({
     port: config.PORT,
     hostname: config.HOST,
@@ -97,6 +133,7 @@ export async function startNode(
   let stopping: Promise<void> | undefined;
   const stop = () =>
     stopping ??= (async () => {
+      await workers.disposeAsync();
       await system.stop();
       await server.shutdown();
       await nc.drain();

@@ -5,12 +5,16 @@ import { withTenant } from "../app/db/tenant.ts";
 
 export async function seedCreator(pool: pg.Pool, name = "Coach"): Promise<string> {
   const id = crypto.randomUUID();
-  await withTenant(pool, id, (c) =>
-    c.query("insert into creators (id, email, name) values ($1, $2, $3)", [
-      id,
-      `${id}@example.test`,
-      name,
-    ]));
+  await withTenant(
+    pool,
+    id,
+    (c) =>
+      c.query("insert into creators (id, email, name) values ($1, $2, $3)", [
+        id,
+        `${id}@example.test`,
+        name,
+      ]),
+  );
   return id;
 }
 
@@ -38,7 +42,9 @@ export async function seedDocument(
   },
 ): Promise<string> {
   const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
-  const sha = encodeHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+  const sha = encodeHex(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(bytes))),
+  );
   return await withTenant(pool, creatorId, async (c) => {
     if (documentId) {
       await c.query(

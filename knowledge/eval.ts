@@ -45,7 +45,9 @@ for await (const f of Deno.readDir(new URL("coaching_kb/", FIXTURES))) {
   if (outcome.status !== "ready") throw new Error(`${f.name}: ${JSON.stringify(outcome)}`);
 }
 const { questions } = JSON.parse(
-  await Deno.readTextFile(new URL(Deno.args.includes("--questions") ? questionsFile : "coaching_eval.json", FIXTURES)),
+  await Deno.readTextFile(
+    new URL(Deno.args.includes("--questions") ? questionsFile : "coaching_eval.json", FIXTURES),
+  ),
 ) as { questions: Question[] };
 
 interface Row {
@@ -84,7 +86,9 @@ for (const q of questions) {
     norm(text).includes(norm(q.expect.evidence));
   const idx = passages.findIndex((p) => hit(p.text, p.documentId));
   const answerHit = result.citations.some((c) =>
-    passages.some((p) => p.id === c.chunkId && hit(p.text, p.documentId))
+    passages.some((p) =>
+      p.id === c.chunkId && hit(p.text, p.documentId)
+    )
   ) || (!!q.expect && norm(result.answer).includes(norm(q.expect.evidence)));
   rows.push({
     q,
@@ -107,7 +111,9 @@ const report: Record<string, unknown> = {};
 console.log(`models: embedder=${knowledge.embedder.id} responder=${knowledge.responder.id}`);
 console.log("kind         n   recall@5   MRR     answered  answer-hit");
 for (const kind of [...kinds, "all in-scope"] as const) {
-  const rs = rows.filter((r) => kind === "all in-scope" ? r.q.kind !== "out_of_scope" : r.q.kind === kind);
+  const rs = rows.filter((r) =>
+    kind === "all in-scope" ? r.q.kind !== "out_of_scope" : r.q.kind === kind
+  );
   const recall = mean(rs.map((r) => (r.rank !== null ? 1 : 0)));
   const mrr = mean(rs.map((r) => (r.rank ? 1 / r.rank : 0)));
   const answered = mean(rs.map((r) => (r.refused ? 0 : 1)));
@@ -131,16 +137,24 @@ const summary = {
 };
 Object.assign(report, summary);
 console.log(
-  `out-of-scope refused: ${pct(summary.outOfScopeRefusal)} (${oos.filter((r) => r.refused).length}/${oos.length})` +
+  `out-of-scope refused: ${pct(summary.outOfScopeRefusal)} (${
+    oos.filter((r) => r.refused).length
+  }/${oos.length})` +
     ` | in-scope refused: ${pct(summary.inScopeFalseRefusal)} | overall refusal rate: ${
       pct(summary.refusalRate)
-    } | grounding rate: ${pct(summary.groundingRate)} | turn p50 ${summary.turnMsP50?.toFixed(0)} ms`,
+    } | grounding rate: ${pct(summary.groundingRate)} | turn p50 ${
+      summary.turnMsP50?.toFixed(0)
+    } ms`,
 );
 if (verbose) {
   for (const r of rows) {
-    const bad = r.q.kind === "out_of_scope" ? !r.refused : r.rank === null || r.refused || !r.answerHit;
+    const bad = r.q.kind === "out_of_scope"
+      ? !r.refused
+      : r.rank === null || r.refused || !r.answerHit;
     if (!bad) continue;
-    console.log(`\n✗ ${r.q.id} [${r.q.kind}] ${r.q.question}\n  rank=${r.rank} refused=${r.refused}`);
+    console.log(
+      `\n✗ ${r.q.id} [${r.q.kind}] ${r.q.question}\n  rank=${r.rank} refused=${r.refused}`,
+    );
     console.log(`  top: ${r.top.join(" | ")}`);
     console.log(`  answer: ${r.answer.slice(0, 240).replace(/\n/g, " ")}`);
   }

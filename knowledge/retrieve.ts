@@ -112,7 +112,9 @@ export async function retrieve(deps: RetrievalDeps, opts: RetrieveOptions): Prom
         const words = m.rows(texts[i]!);
         const cos = dot(qv, chunkVectors[i]!);
         // Ranking: word-level match plus the sentence vectors; relevance: strict word match.
-        if (qi === queries.length - 1) sig(r.id).soft = m.score(terms, words, { floor: RELEVANCE_FLOOR });
+        if (qi === queries.length - 1) {
+          sig(r.id).soft = m.score(terms, words, { floor: RELEVANCE_FLOOR });
+        }
         return { id: r.id, s: m.score(terms, words, { floor: RANK_FLOOR }) + 0.5 * cos };
       }).sort((a, b) => b.s - a.s);
       scored.forEach((x, r) => add(x.id, r, weightOf(qi) * SEMANTIC_WEIGHT));

@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { ChromaClient } from "chromadb";
 import type { Logger } from "../runtime/mod.ts";
 import type { BrainDeps } from "./brain.ts";
-import type { Embedder } from "./models.ts";
+import type { ChatModel, Embedder } from "./models.ts";
 import { OllamaChatModel, OllamaEmbedder } from "./ollama.ts";
 import { ChatModelResponder, ExtractiveResponder, type Responder } from "./responder.ts";
 import { SifEmbedder } from "./sif_embedder.ts";
@@ -17,6 +17,8 @@ export interface Knowledge extends BrainDeps {
   embedder: Embedder;
   store: VectorStore;
   responder: Responder;
+  /** The chat model behind the responder, when one is configured (content drafts use it). */
+  chat?: ChatModel;
 }
 
 /**
@@ -51,6 +53,7 @@ export async function createKnowledge(o: KnowledgeOptions): Promise<Knowledge> {
       embedder,
       store: new VectorStore(o.chroma, { prefix: o.prefix, embedder }),
       responder: new ChatModelResponder(chat),
+      chat,
       minRelevance: o.minRelevance ?? MIN_RELEVANCE.cosine,
     };
   }
