@@ -4,7 +4,14 @@
  */
 import { extractText as pdfText, getDocumentProxy } from "unpdf";
 import mammoth from "mammoth";
+// @ts-types="./_mammoth_promises.d.ts"
+import mammothPromises from "mammoth/lib/promises.js";
+import { Buffer } from "node:buffer";
 import { htmlToText } from "./html_text.ts";
+
+// mammoth wraps the promises it returns by assigning `__proto__`, which Deno disables; plain
+// promises carry the same results.
+mammothPromises.toExternalPromise = (p: Promise<unknown>) => Promise.resolve(p);
 
 export interface ExtractedText {
   text: string;
@@ -111,7 +118,7 @@ async function extractDocx(bytes: Uint8Array): Promise<ExtractedText> {
   let html: string;
   try {
     // mammoth maps Word's heading styles to <h1>…<h6>, which become Markdown headings.
-    const result = await mammoth.convertToHtml({ arrayBuffer: bytes.slice().buffer });
+    const result = await mammoth.convertToHtml({ buffer: Buffer.from(bytes) });
     html = result.value;
   } catch (err) {
     throw new ExtractionError(`The DOCX cannot be read: ${(err as Error).message}`, { cause: err });
