@@ -64,14 +64,26 @@ for (const size of sizes) {
       mimeType: "text/plain",
       content: "synthetic",
     });
-    const texts = Array.from({ length: perDoc }, () => [pick(sentencesPool), pick(sentencesPool), pick(sentencesPool)].join(" "));
+    const texts = Array.from(
+      { length: perDoc },
+      () => [pick(sentencesPool), pick(sentencesPool), pick(sentencesPool)].join(" "),
+    );
     const embeddings = await knowledge.embedder.embed(texts);
-    await knowledge.store.upsert("chunks", texts.map((text, i) => ({
-      id: chunkId(docId, i),
-      embedding: embeddings[i]!,
-      text,
-      meta: { creator_id: creatorId, knowledge_base_id: kb, document_id: docId, ordinal: i, heading: "" },
-    })));
+    await knowledge.store.upsert(
+      "chunks",
+      texts.map((text, i) => ({
+        id: chunkId(docId, i),
+        embedding: embeddings[i]!,
+        text,
+        meta: {
+          creator_id: creatorId,
+          knowledge_base_id: kb,
+          document_id: docId,
+          ordinal: i,
+          heading: "",
+        },
+      })),
+    );
     await withTenant(pool, creatorId, (c) =>
       c.query(
         `insert into knowledge_chunks (id, creator_id, knowledge_base_id, document_id, ordinal, text,
@@ -100,36 +112,61 @@ for (const size of sizes) {
 }
 
 // Ingestion throughput: a 20-page PDF through the real pipeline (extract, chunk, embed, index).
-const pageLines = (p: number) => Array.from({ length: 30 }, (_, i) => `${p}.${i} ${pick(sentencesPool).slice(0, 90)}`);
+const pageLines = (p: number) =>
+  Array.from({ length: 30 }, (_, i) => `${p}.${i} ${pick(sentencesPool).slice(0, 90)}`);
 const pdf = await makePdf(Array.from({ length: 20 }, (_, p) => pageLines(p)));
 const ingestCreator = await seedCreator(pool, "Ingest");
 const ingestKb = await seedKnowledgeBase(pool, ingestCreator);
 const runs = 5;
 const t0 = performance.now();
 for (let i = 0; i < runs; i++) {
-  const id = await seedDocument(pool, { creatorId: ingestCreator, knowledgeBaseId: ingestKb, title: `pdf ${i}`, mimeType: "application/pdf", content: pdf });
+  const id = await seedDocument(pool, {
+    creatorId: ingestCreator,
+    knowledgeBaseId: ingestKb,
+    title: `pdf ${i}`,
+    mimeType: "application/pdf",
+    content: pdf,
+  });
   const out = await ingestDocument(knowledge, ingestCreator, id);
   if (out.status !== "ready") throw new Error(`bench ingestion failed: ${JSON.stringify(out)}`);
 }
 const pagesPerS = (runs * 20) / ((performance.now() - t0) / 1000);
 report.ingestionPagesPerS = pagesPerS;
-console.log(`ingestion: ${pagesPerS.toFixed(1)} PDF pages/s (${runs} × 20-page PDF, 30 lines a page)`);
+console.log(
+  `ingestion: ${pagesPerS.toFixed(1)} PDF pages/s (${runs} × 20-page PDF, 30 lines a page)`,
+);
 
 // A chat turn on the eval knowledge base (retrieve, answer, QA).
 const chatCreator = await seedCreator(pool, "Chat");
 const chatKb = await seedKnowledgeBase(pool, chatCreator);
 for await (const f of Deno.readDir(fixtures)) {
-  const id = await seedDocument(pool, { creatorId: chatCreator, knowledgeBaseId: chatKb, title: f.name, mimeType: "text/markdown", content: await Deno.readTextFile(new URL(f.name, fixtures)) });
+  const id = await seedDocument(pool, {
+    creatorId: chatCreator,
+    knowledgeBaseId: chatKb,
+    title: f.name,
+    mimeType: "text/markdown",
+    content: await Deno.readTextFile(new URL(f.name, fixtures)),
+  });
   await ingestDocument(knowledge, chatCreator, id);
 }
 const turns: number[] = [];
 for (let round = 0; round < 5; round++) {
   for (const q of QUERIES) {
     const t = performance.now();
-    await runTurn(knowledge, { creatorId: chatCreator, message: q, history: [], summary: "", channel: "web" });
+    await runTurn(knowledge, {
+      creatorId: chatCreator,
+      message: q,
+      history: [],
+      summary: "",
+      channel: "web",
+    });
     turns.push(performance.now() - t);
   }
 }
 report.chatTurn = { p50Ms: pct(turns, 50), p99Ms: pct(turns, 99) };
-console.log(`chat turn (${knowledge.responder.id}): p50 ${pct(turns, 50).toFixed(1)} ms, p99 ${pct(turns, 99).toFixed(1)} ms`);
+console.log(
+  `chat turn (${knowledge.responder.id}): p50 ${pct(turns, 50).toFixed(1)} ms, p99 ${
+    pct(turns, 99).toFixed(1)
+  } ms`,
+);
 if (Deno.args.includes("--json")) console.log(JSON.stringify(report));

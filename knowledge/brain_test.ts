@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { testKnowledge, seedCoach } from "../tests/knowledge_env.ts";
+import { seedCoach, testKnowledge } from "../tests/knowledge_env.ts";
 import { asksForHuman, followUpContext, runTurn } from "./brain.ts";
 import { retrieve } from "./retrieve.ts";
 
@@ -22,10 +22,18 @@ Deno.test("retrieve() - a creator never gets another creator's chunks, even for 
   const k = env.knowledge;
   const a = await seedCoach(k, { Sleep: SLEEP }, "A");
   const b = await seedCoach(k, { Running: RUNNING }, "B");
-  const forA = await retrieve(k, { creatorId: a.creatorId, query: "How often should I replace running shoes?", k: 10 });
+  const forA = await retrieve(k, {
+    creatorId: a.creatorId,
+    query: "How often should I replace running shoes?",
+    k: 10,
+  });
   assert.ok(forA.length > 0);
   assert.ok(forA.every((p) => p.creatorId === a.creatorId && p.documentId === a.documentIds.Sleep));
-  const forB = await retrieve(k, { creatorId: b.creatorId, query: "Stop drinking coffee by 2 pm", k: 10 });
+  const forB = await retrieve(k, {
+    creatorId: b.creatorId,
+    query: "Stop drinking coffee by 2 pm",
+    k: 10,
+  });
   assert.ok(forB.every((p) => p.creatorId === b.creatorId));
   // Restricting to a knowledge base of another creator yields nothing rather than their chunks.
   const cross = await retrieve(k, {
@@ -40,7 +48,11 @@ Deno.test("retrieve() - returns chunks with document, heading, position and scor
   await using env = await testKnowledge();
   const k = env.knowledge;
   const coach = await seedCoach(k, { Sleep: SLEEP, Running: RUNNING });
-  const [top, ...rest] = await retrieve(k, { creatorId: coach.creatorId, query: "how long should a nap be", k: 3 });
+  const [top, ...rest] = await retrieve(k, {
+    creatorId: coach.creatorId,
+    query: "how long should a nap be",
+    k: 3,
+  });
   assert.equal(top?.documentTitle, "Sleep");
   assert.equal(top?.heading, "Sleep > Naps");
   assert.match(top!.text, /20 minutes at most/);
@@ -52,7 +64,13 @@ Deno.test("runTurn() - answers from the knowledge with a citation and passes QA"
   await using env = await testKnowledge();
   const k = env.knowledge;
   const coach = await seedCoach(k, { Sleep: SLEEP, Running: RUNNING });
-  const r = await runTurn(k, { creatorId: coach.creatorId, message: "How many times a week should I run?", history: [], summary: "", channel: "web" });
+  const r = await runTurn(k, {
+    creatorId: coach.creatorId,
+    message: "How many times a week should I run?",
+    history: [],
+    summary: "",
+    channel: "web",
+  });
   assert.equal(r.refused, false);
   assert.match(r.answer, /three times a week/);
   assert.match(r.answer, /\[1\]/);
@@ -66,13 +84,26 @@ Deno.test("runTurn() - refuses out-of-scope questions plainly, then hands off wh
   const k = env.knowledge;
   const coach = await seedCoach(k, { Sleep: SLEEP, Running: RUNNING });
   for (const q of ["What's the capital of Australia?", "How do I set up a VPN on my laptop?"]) {
-    const r = await runTurn(k, { creatorId: coach.creatorId, message: q, history: [], summary: "", channel: "web" });
+    const r = await runTurn(k, {
+      creatorId: coach.creatorId,
+      message: q,
+      history: [],
+      summary: "",
+      channel: "web",
+    });
     assert.equal(r.refused, true, q);
     assert.match(r.answer, /couldn't find anything about that/);
     assert.deepEqual(r.citations, []);
     assert.equal(r.handoff, undefined);
   }
-  const again = await runTurn(k, { creatorId: coach.creatorId, message: "Who won the 1998 Tour de France?", history: [], summary: "", channel: "web", refusalsInRow: 1 });
+  const again = await runTurn(k, {
+    creatorId: coach.creatorId,
+    message: "Who won the 1998 Tour de France?",
+    history: [],
+    summary: "",
+    channel: "web",
+    refusalsInRow: 1,
+  });
   assert.equal(again.refused, true);
   assert.deepEqual(again.handoff, { reason: "low_confidence" });
 });
@@ -81,7 +112,13 @@ Deno.test("runTurn() - a request for a human hands off at once", async () => {
   await using env = await testKnowledge();
   const k = env.knowledge;
   const coach = await seedCoach(k, { Sleep: SLEEP });
-  const r = await runTurn(k, { creatorId: coach.creatorId, message: "Can I talk to a real person please?", history: [], summary: "", channel: "telegram" });
+  const r = await runTurn(k, {
+    creatorId: coach.creatorId,
+    message: "Can I talk to a real person please?",
+    history: [],
+    summary: "",
+    channel: "telegram",
+  });
   assert.deepEqual(r.handoff, { reason: "asked" });
   assert.match(r.answer, /passing your message to your coach/);
 });
@@ -90,7 +127,13 @@ Deno.test("runTurn() - fits the answer to the channel's length", async () => {
   await using env = await testKnowledge();
   const k = env.knowledge;
   const coach = await seedCoach(k, { Sleep: SLEEP });
-  const r = await runTurn(k, { creatorId: coach.creatorId, message: "When should I stop drinking coffee?", history: [], summary: "", channel: "sms" });
+  const r = await runTurn(k, {
+    creatorId: coach.creatorId,
+    message: "When should I stop drinking coffee?",
+    history: [],
+    summary: "",
+    channel: "sms",
+  });
   assert.ok(r.answer.length <= 320);
   assert.equal(r.qa.lengthOk, true);
 });
@@ -99,8 +142,14 @@ Deno.test("asksForHuman() and followUpContext() recognise handoff requests and f
   assert.ok(asksForHuman("I want to speak to my coach"));
   assert.ok(asksForHuman("human please"));
   assert.ok(!asksForHuman("How do I coach myself to run faster?"));
-  const history = [{ role: "user" as const, text: "What is box breathing?" }, { role: "assistant" as const, text: "…" }];
+  const history = [{ role: "user" as const, text: "What is box breathing?" }, {
+    role: "assistant" as const,
+    text: "…",
+  }];
   assert.equal(followUpContext("How long should I do it?", history), "What is box breathing?");
-  assert.equal(followUpContext("What should I eat before a marathon race in hot weather conditions?", history), undefined);
+  assert.equal(
+    followUpContext("What should I eat before a marathon race in hot weather conditions?", history),
+    undefined,
+  );
   assert.equal(followUpContext("Anything?", []), undefined);
 });

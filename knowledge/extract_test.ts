@@ -27,7 +27,10 @@ Deno.test("extractText() reads HTML as readable text: headings kept, page chrome
 });
 
 Deno.test("extractText() reads a PDF page by page and records where each page starts", async () => {
-  const pdf = await makePdf([["Sleep basics", "Keep naps short."], ["Caffeine", "Stop coffee by 2 pm."]]);
+  const pdf = await makePdf([["Sleep basics", "Keep naps short."], [
+    "Caffeine",
+    "Stop coffee by 2 pm.",
+  ]]);
   const out = await extractText(pdf, { mimeType: "application/pdf" });
   assert.equal(out.pageStarts?.length, 2);
   assert.match(out.text, /Keep naps short/);
@@ -38,7 +41,12 @@ Deno.test("extractText() reads a PDF page by page and records where each page st
 });
 
 Deno.test("extractText() reads a DOCX with Word headings as Markdown headings", async () => {
-  const docx = await makeDocx(["# Habits", "Start tiny.", "## Stacking", "After coffee, plan the day."]);
+  const docx = await makeDocx([
+    "# Habits",
+    "Start tiny.",
+    "## Stacking",
+    "After coffee, plan the day.",
+  ]);
   const out = await extractText(docx, {
     mimeType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
   });
@@ -53,7 +61,11 @@ Deno.test("extractText() rejects corrupt, empty, textless and unsupported files 
     [enc("%PDF-1.7 this is not really a pdf"), "application/pdf", /The PDF cannot be read/],
     [new Uint8Array(), "text/plain", /The file is empty/],
     [enc("   \n\n  "), "text/markdown", /The document has no text/],
-    [enc("PK\u0003\u0004garbage"), "application/vnd.openxmlformats-officedocument.wordprocessingml.document", /The DOCX cannot be read/],
+    [
+      enc("PK\u0003\u0004garbage"),
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+      /The DOCX cannot be read/,
+    ],
     [new Uint8Array([0xff, 0xfe, 0x00, 0xd8]), "text/plain", /not valid UTF-8/],
     [enc("GIF89a"), "image/gif", /Unsupported file type image\/gif/],
   ];
@@ -65,7 +77,10 @@ Deno.test("extractText() rejects corrupt, empty, textless and unsupported files 
     });
   }
   const blank = await makePdf([[]]);
-  await assert.rejects(() => extractText(blank, { mimeType: "application/pdf" }), /no extractable text/);
+  await assert.rejects(
+    () => extractText(blank, { mimeType: "application/pdf" }),
+    /no extractable text/,
+  );
 });
 
 Deno.test("chunkText() keeps the heading path and exact source offsets", async () => {

@@ -46,19 +46,38 @@ Deno.test("ingestion queue - every format becomes ready; a corrupt or empty file
     ["notes", "text/plain", "Walk ten minutes after lunch to steady blood sugar.", "ten minutes"],
     ["guide", "text/markdown", "# Guide\n## Rest\nTake one full rest day a week.", "rest day"],
     ["page", "text/html", HTML_PAGE, "glass of water"],
-    ["plan", "application/pdf", await makePdf([["Week one", "Jog 60 seconds, walk 90."]]), "Jog 60"],
+    [
+      "plan",
+      "application/pdf",
+      await makePdf([["Week one", "Jog 60 seconds, walk 90."]]),
+      "Jog 60",
+    ],
     ["habits", DOCX, await makeDocx(["# Habits", "Never miss twice in a row."]), "miss twice"],
     ["broken", "application/pdf", "%PDF-1.4 truncated garbage", ""],
     ["empty", "text/plain", "", ""],
   ];
   const ids: Record<string, string> = {};
-  const queue = createIngestionQueue({ nc: nats.nc, prefix: nats.prefix, pool: k.pool, store: k.store });
+  const queue = createIngestionQueue({
+    nc: nats.nc,
+    prefix: nats.prefix,
+    pool: k.pool,
+    store: k.store,
+  });
   await using worker = await startIngestionWorker({ ...k, nc: nats.nc, prefix: nats.prefix, log });
   for (const [title, mimeType, content] of files) {
-    ids[title] = await seedDocument(k.pool, { creatorId, knowledgeBaseId: kb, title, mimeType, content });
+    ids[title] = await seedDocument(k.pool, {
+      creatorId,
+      knowledgeBaseId: kb,
+      title,
+      mimeType,
+      content,
+    });
     await queue.enqueue(creatorId, ids[title]!);
   }
-  await eventually(() => worker.processed >= files.length, { timeoutMs: 30_000, what: "all ingested" });
+  await eventually(() => worker.processed >= files.length, {
+    timeoutMs: 30_000,
+    what: "all ingested",
+  });
   for (const [title, , , phrase] of files) {
     const row = (await docRow(k, creatorId, ids[title]!))!;
     if (title === "broken") {
@@ -86,15 +105,35 @@ Deno.test("ingestion queue - re-ingestion replaces a document's chunks; deletion
   const k = env.knowledge;
   const creatorId = await seedCreator(k.pool);
   const kb = await seedKnowledgeBase(k.pool, creatorId);
-  const queue = createIngestionQueue({ nc: nats.nc, prefix: nats.prefix, pool: k.pool, store: k.store });
+  const queue = createIngestionQueue({
+    nc: nats.nc,
+    prefix: nats.prefix,
+    pool: k.pool,
+    store: k.store,
+  });
   await using worker = await startIngestionWorker({ ...k, nc: nats.nc, prefix: nats.prefix, log });
-  const long = Array.from({ length: 8 }, (_, i) => `## Part ${i}\nOld advice number ${i}.`).join("\n\n");
-  const id = await seedDocument(k.pool, { creatorId, knowledgeBaseId: kb, title: "v1", mimeType: "text/markdown", content: long });
+  const long = Array.from({ length: 8 }, (_, i) => `## Part ${i}\nOld advice number ${i}.`).join(
+    "\n\n",
+  );
+  const id = await seedDocument(k.pool, {
+    creatorId,
+    knowledgeBaseId: kb,
+    title: "v1",
+    mimeType: "text/markdown",
+    content: long,
+  });
   await queue.enqueue(creatorId, id);
   await eventually(() => worker.processed >= 1, { what: "v1 ingested" });
   assert.equal((await docRow(k, creatorId, id))?.chunk_count, 8);
 
-  await seedDocument(k.pool, { creatorId, knowledgeBaseId: kb, title: "v2", mimeType: "text/markdown", content: "# New\nFresh advice only.", documentId: id });
+  await seedDocument(k.pool, {
+    creatorId,
+    knowledgeBaseId: kb,
+    title: "v2",
+    mimeType: "text/markdown",
+    content: "# New\nFresh advice only.",
+    documentId: id,
+  });
   await queue.enqueue(creatorId, id);
   await eventually(() => worker.processed >= 2, { what: "v2 ingested" });
   assert.deepEqual(await pgChunks(k, creatorId, id), ["Fresh advice only."]);
@@ -113,9 +152,20 @@ Deno.test("ingestion queue - a job enqueued while no worker runs is done once on
   const k = env.knowledge;
   const creatorId = await seedCreator(k.pool);
   const kb = await seedKnowledgeBase(k.pool, creatorId);
-  const queue = createIngestionQueue({ nc: nats.nc, prefix: nats.prefix, pool: k.pool, store: k.store });
+  const queue = createIngestionQueue({
+    nc: nats.nc,
+    prefix: nats.prefix,
+    pool: k.pool,
+    store: k.store,
+  });
   // Enqueued while no worker runs (as during a restart): the job waits in the stream.
-  const id = await seedDocument(k.pool, { creatorId, knowledgeBaseId: kb, title: "t", mimeType: "text/plain", content: "Sleep eight hours." });
+  const id = await seedDocument(k.pool, {
+    creatorId,
+    knowledgeBaseId: kb,
+    title: "t",
+    mimeType: "text/plain",
+    content: "Sleep eight hours.",
+  });
   await queue.enqueue(creatorId, id);
   assert.equal((await docRow(k, creatorId, id))?.status, "queued");
   await using worker = await startIngestionWorker({ ...k, nc: nats.nc, prefix: nats.prefix, log });

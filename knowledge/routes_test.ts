@@ -20,7 +20,9 @@ function app(knowledge: Knowledge, creatorId: string) {
     await next();
   });
   a.onError((err, c) =>
-    err instanceof HTTPException ? c.json({ title: err.message }, err.status) : c.json({ title: String(err) }, 500)
+    err instanceof HTTPException
+      ? c.json({ title: err.message }, err.status)
+      : c.json({ title: String(err) }, 500)
   );
   knowledgeRoutes({ knowledge })(a);
   return a;
@@ -71,7 +73,10 @@ Deno.test("POST /v1/preview/chat streams retrieval, answer and a final event wit
     "/v1/preview/chat",
     post({
       message: "And after that?",
-      history: [{ role: "user", text: "How long should naps be?" }, { role: "assistant", text: "Short." }],
+      history: [{ role: "user", text: "How long should naps be?" }, {
+        role: "assistant",
+        text: "Short.",
+      }],
     }),
   );
   assert.equal(res.status, 200);
@@ -86,7 +91,10 @@ Deno.test("POST /v1/preview/chat streams retrieval, answer and a final event wit
   assert.equal(final.result.citations[0].documentTitle, "Sleep");
   assert.equal(final.result.qa.ok, true);
 
-  const oos = await app(env.knowledge, coach.creatorId).request("/v1/preview/chat", post({ message: "What is the capital of Peru?" }));
+  const oos = await app(env.knowledge, coach.creatorId).request(
+    "/v1/preview/chat",
+    post({ message: "What is the capital of Peru?" }),
+  );
   const last = (await oos.text()).trim().split("\n").map((l) => JSON.parse(l)).at(-1);
   assert.equal(last.result.refused, true);
 });
@@ -95,13 +103,19 @@ Deno.test("POST /v1/knowledge-bases/{id}/drafts drafts nudges and program steps 
   await using env = await testKnowledge();
   const coach = await seedCoach(env.knowledge, { Sleep: SLEEP });
   const a = app(env.knowledge, coach.creatorId);
-  const nudges = await a.request(`/v1/knowledge-bases/${coach.knowledgeBaseId}/drafts`, post({ kind: "nudges", topic: "coffee and sleep", count: 2 }));
+  const nudges = await a.request(
+    `/v1/knowledge-bases/${coach.knowledgeBaseId}/drafts`,
+    post({ kind: "nudges", topic: "coffee and sleep", count: 2 }),
+  );
   assert.equal(nudges.status, 200);
   const { drafts } = await nudges.json();
   assert.ok(drafts.length >= 1);
   assert.ok(drafts.every((d: { text: string }) => d.text.length <= 200));
   assert.equal(drafts[0].sources[0].documentId, coach.documentIds.Sleep);
-  const steps = await a.request(`/v1/knowledge-bases/${coach.knowledgeBaseId}/drafts`, post({ kind: "program_steps", topic: "better sleep habits", count: 2 }));
+  const steps = await a.request(
+    `/v1/knowledge-bases/${coach.knowledgeBaseId}/drafts`,
+    post({ kind: "program_steps", topic: "better sleep habits", count: 2 }),
+  );
   const body = await steps.json();
   assert.match(body.drafts[0].title, /^Step 1: /);
 });

@@ -34,7 +34,11 @@ Deno.test("ConversationActor - answers with stored citations, remembers turns, h
   const user = sys.ref(userActor(), tenantActorId(coach.creatorId, "u1"));
   await user.ask("updateProfile", { goals: ["sleep better"], language: "en" });
 
-  const first = await convo.ask("message", { userId: "u1", channel: "web", text: "How long should naps be?" }) as ConversationReply;
+  const first = await convo.ask("message", {
+    userId: "u1",
+    channel: "web",
+    text: "How long should naps be?",
+  }) as ConversationReply;
   assert.equal(first.type, "answer");
   if (first.type !== "answer") return;
   assert.equal(first.refused, false);
@@ -48,24 +52,43 @@ Deno.test("ConversationActor - answers with stored citations, remembers turns, h
   };
   assert.deepEqual(state.turns.map((t) => t.role), ["user", "assistant"]);
   assert.equal(state.turns[1]?.citations?.[0]?.chunkId, first.citations[0]?.chunkId);
-  await eventually(async () => (await user.ask("getProfile", null) as { topics: string[] }).topics[0] === "Sleep", { what: "topic noted on the profile" });
+  await eventually(
+    async () => (await user.ask("getProfile", null) as { topics: string[] }).topics[0] === "Sleep",
+    { what: "topic noted on the profile" },
+  );
   assert.equal(await k.store.count("memories", coach.creatorId), 1);
 
-  const handoff = await convo.ask("message", { userId: "u1", channel: "web", text: "I'd like to talk to a real person" }) as ConversationReply;
+  const handoff = await convo.ask("message", {
+    userId: "u1",
+    channel: "web",
+    text: "I'd like to talk to a real person",
+  }) as ConversationReply;
   assert.equal(handoff.type, "answer");
   assert.deepEqual(handoff.type === "answer" && handoff.handoff?.reason, "asked");
-  const waiting = await convo.ask("message", { userId: "u1", channel: "web", text: "Hello?" }) as ConversationReply;
+  const waiting = await convo.ask("message", {
+    userId: "u1",
+    channel: "web",
+    text: "Hello?",
+  }) as ConversationReply;
   assert.equal(waiting.type, "with_creator");
   await convo.ask("creatorReply", { text: "Hi, it's Dana. Let's talk." });
   await convo.ask("resume", null);
-  const after = await convo.ask("message", { userId: "u1", channel: "web", text: "When should I stop drinking coffee?" }) as ConversationReply;
+  const after = await convo.ask("message", {
+    userId: "u1",
+    channel: "web",
+    text: "When should I stop drinking coffee?",
+  }) as ConversationReply;
   assert.equal(after.type, "answer");
 
-  await eventually(() => events.some((e) => e.subject.endsWith("conversation.handoff")), { what: "handoff event" });
+  await eventually(() => events.some((e) => e.subject.endsWith("conversation.handoff")), {
+    what: "handoff event",
+  });
   const h = events.find((e) => e.subject.endsWith("conversation.handoff"))!;
   assert.equal(h.data.reason, "asked");
   assert.equal(h.data.creatorId, coach.creatorId);
-  assert.ok(events.some((e) => e.subject.endsWith("conversation.for_creator") && e.data.text === "Hello?"));
+  assert.ok(
+    events.some((e) => e.subject.endsWith("conversation.for_creator") && e.data.text === "Hello?"),
+  );
   assert.ok(events.some((e) => e.data.fromCreator === true));
   sub.unsubscribe();
 });
@@ -86,9 +109,17 @@ Deno.test("ConversationActor - a long conversation keeps recent turns and folds 
   });
   const convo = sys.ref(conversationActor({ brain: k }), tenantActorId(coach.creatorId, "long"));
   for (let i = 0; i < 7; i++) {
-    await convo.ask("message", { userId: "u", channel: "whatsapp", text: `How long should naps be? (${i})` });
+    await convo.ask("message", {
+      userId: "u",
+      channel: "whatsapp",
+      text: `How long should naps be? (${i})`,
+    });
   }
-  const s = await convo.ask("get", null) as { turns: unknown[]; summary: string; turnCount: number };
+  const s = await convo.ask("get", null) as {
+    turns: unknown[];
+    summary: string;
+    turnCount: number;
+  };
   assert.equal(s.turnCount, 14);
   assert.equal(s.turns.length, 10);
   assert.match(s.summary, /User asked: "How long should naps be\? \(0\)"/);
