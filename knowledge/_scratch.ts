@@ -61,10 +61,10 @@ export async function openScratch(
         : undefined,
     });
     stack.defer(async () => {
-      for (const kind of ["chunks", "memories", "profiles"] as const) {
-        await chroma.deleteCollection({ name: knowledge.store.collectionName(kind) }).catch(
-          () => {},
-        );
+      for (const c of await chroma.listCollections({ limit: 10_000 })) {
+        if (c.name.startsWith(knowledge.store.namePrefix)) {
+          await chroma.deleteCollection({ name: c.name }).catch(() => {});
+        }
       }
     });
     const moved = stack.move();

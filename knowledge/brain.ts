@@ -216,5 +216,13 @@ function summary(p: Passage): RetrievalSummary {
 /** Runs a whole turn and returns its result (for callers that do not stream). */
 export async function runTurn(deps: BrainDeps, input: TurnInput): Promise<TurnResult> {
   for await (const e of converse(deps, input)) if (e.type === "final") return e.result;
-  throw new Error("converse() ended without a result");
+  throw new BrainError("converse() ended without a final event");
+}
+
+/** The conversation pipeline broke its own contract (a bug, not a user or data problem). */
+export class BrainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BrainError";
+  }
 }

@@ -68,22 +68,34 @@ export async function lexicalSearch(
   query: string,
   { k, knowledgeBaseIds }: { k: number; knowledgeBaseIds?: string[] },
 ): Promise<(LexicalHit & { all: boolean })[]> {
+  // Built first, so the main query sees constant tsqueries and the planner uses the GIN index.
+  const { rows: [q] } = await client.query<{ q_all: string | null; q_any: string | null }>(
+    `select plainto_tsquery('english', $1)::text as q_all,
+            to_tsquery('english', string_agg(quote_literal(lexeme) || ':*', ' | '))::text as q_any
+     from unnest(to_tsvector('english', $1)) as t(lexeme, positions, weights)
+     where length(lexeme) > 1`,
+    [query],
+  );
+  if (!q?.q_any) return [];
+  // Chunks holding every word are ranked in full; any-word matches are ranked within a bounded
+  // sample so a common word cannot make the query scan a large corpus.
   const { rows } = await client.query<LexicalHit & { all: boolean }>(
-    `with q as (
-       select plainto_tsquery('english', $1) as q_all,
-              to_tsquery('english', string_agg(quote_literal(lexeme) || ':*', ' | ')) as q_any
-       from unnest(to_tsvector('english', $1)) as t(lexeme, positions, weights)
-       where length(lexeme) > 1
+    `with hits as (
+       (select c.*, true as every from knowledge_chunks c
+        where c.tsv @@ $2::tsquery
+          and ($4::uuid[] is null or c.knowledge_base_id = any($4::uuid[])))
+       union all
+       (select c.*, false as every from knowledge_chunks c
+        where c.tsv @@ $1::tsquery and not c.tsv @@ $2::tsquery
+          and ($4::uuid[] is null or c.knowledge_base_id = any($4::uuid[]))
+        limit $5)
      )
-     select c.id, c.knowledge_base_id, c.document_id, c.ordinal, c.heading, c.text,
-            c.start_offset, c.end_offset, c.page, ts_rank_cd(c.tsv, q.q_any, 1) as rank,
-            c.tsv @@ q.q_all as all
-     from knowledge_chunks c, q
-     where q.q_any is not null and c.tsv @@ q.q_any
-       and ($3::uuid[] is null or c.knowledge_base_id = any($3::uuid[]))
-     order by c.tsv @@ q.q_all desc, rank desc, c.id
-     limit $2`,
-    [query, k, knowledgeBaseIds?.length ? knowledgeBaseIds : null],
+     select id, knowledge_base_id, document_id, ordinal, heading, text, start_offset, end_offset,
+            page, ts_rank_cd(tsv, $1::tsquery, 1) as rank, every as "all"
+     from hits
+     order by every desc, rank desc, id
+     limit $3`,
+    [q.q_any, q.q_all || q.q_any, k, knowledgeBaseIds?.length ? knowledgeBaseIds : null, 2000],
   );
   return rows;
 }
