@@ -59,6 +59,7 @@ interface Row {
   ms: number;
   answer: string;
   top: string[];
+  confidence: number;
 }
 const rows: Row[] = [];
 for (const q of questions) {
@@ -98,6 +99,7 @@ for (const q of questions) {
     answerHit,
     ms,
     answer: result.answer,
+    confidence: result.confidence,
     top: passages.map((p) =>
       `${titles.get(p.documentId)}#${p.position.ordinal} rel=${p.relevance.toFixed(2)}`
     ),
@@ -157,6 +159,11 @@ if (verbose) {
     );
     console.log(`  top: ${r.top.join(" | ")}`);
     console.log(`  answer: ${r.answer.slice(0, 240).replace(/\n/g, " ")}`);
+  }
+}
+if (Deno.args.includes("--scores")) {
+  for (const r of rows) {
+    console.log(`${r.q.id} ${r.q.kind.padEnd(12)} rank=${r.rank ?? "-"} confidence=${r.confidence.toFixed(3)}`);
   }
 }
 if (Deno.args.includes("--json")) console.log(JSON.stringify(report));
