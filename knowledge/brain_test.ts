@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { seedCoach, testKnowledge } from "../tests/knowledge_env.ts";
 import { asksForHuman, followUpContext, runTurn } from "./brain.ts";
 import { retrieve } from "./retrieve.ts";
+import { ChatModelResponder } from "./responder.ts";
+import { OllamaChatModel } from "./ollama.ts";
+import { startFakeOllama } from "../tests/fakes/ollama.ts";
 
 const SLEEP = `# Sleep
 ## Caffeine
@@ -152,4 +155,38 @@ Deno.test("asksForHuman() and followUpContext() recognise handoff requests and f
     undefined,
   );
   assert.equal(followUpContext("Anything?", []), undefined);
+});
+
+Deno.test("runTurn() - with a chat model, an ungrounded answer fails QA and goes to the creator", async () => {
+  await using env = await testKnowledge();
+  await using fake = startFakeOllama();
+  const coach = await seedCoach(env.knowledge, { Sleep: SLEEP });
+  const k = {
+    ...env.knowledge,
+    responder: new ChatModelResponder(new OllamaChatModel({ host: fake.url, model: "m" })),
+  };
+  const ask = {
+    creatorId: coach.creatorId,
+    message: "How long should naps be?",
+    history: [],
+    summary: "",
+    channel: "web" as const,
+  };
+  fake.chatReply = "Keep naps short: 20 minutes at most, before 3 pm [1].";
+  const good = await runTurn(k, ask);
+  assert.equal(good.qa.ok, true);
+  assert.equal(good.answer, fake.chatReply);
+  assert.equal(good.citations[0]?.documentTitle, "Sleep");
+
+  fake.chatReply = "Take ten milligrams of melatonin with warm milk every evening [1].";
+  const bad = await runTurn(k, ask);
+  assert.equal(bad.qa.grounded, false);
+  assert.deepEqual(bad.handoff, { reason: "failed_qa" });
+  assert.match(bad.answer, /passing your question to your coach/);
+  assert.ok(!bad.answer.includes("melatonin"));
+
+  fake.chatReply = "Keep naps short: 20 minutes at most.";
+  const uncited = await runTurn(k, ask);
+  assert.equal(uncited.qa.citationsValid, false);
+  assert.deepEqual(uncited.handoff, { reason: "failed_qa" });
 });

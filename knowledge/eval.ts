@@ -163,7 +163,11 @@ if (verbose) {
 }
 if (Deno.args.includes("--scores")) {
   for (const r of rows) {
-    console.log(`${r.q.id} ${r.q.kind.padEnd(12)} rank=${r.rank ?? "-"} confidence=${r.confidence.toFixed(3)}`);
+    console.log(
+      `${r.q.id} ${r.q.kind.padEnd(12)} rank=${r.rank ?? "-"} confidence=${
+        r.confidence.toFixed(3)
+      }`,
+    );
   }
 }
 if (Deno.args.includes("--json")) console.log(JSON.stringify(report));
