@@ -105,6 +105,7 @@ export async function* converse(deps: BrainDeps, input: TurnInput): AsyncGenerat
     k: 5,
     knowledgeBaseIds: input.knowledgeBaseIds,
     context,
+    goals: input.profile?.goals,
   });
   const relevant = passages.filter((p) => p.relevance >= deps.minRelevance);
   const confidence = passages.reduce((m, p) => Math.max(m, p.relevance), 0);

@@ -190,3 +190,23 @@ Deno.test("runTurn() - with a chat model, an ungrounded answer fails QA and goes
   assert.equal(uncited.qa.citationsValid, false);
   assert.deepEqual(uncited.handoff, { reason: "failed_qa" });
 });
+
+Deno.test("retrieve() - the user's goals break ties between look-alike passages", async () => {
+  await using env = await testKnowledge();
+  const coach = await seedCoach(env.knowledge, {
+    Running: "# Running\n## Warm-up\nWarm up for five minutes with brisk walking before you jog.",
+    Strength:
+      "# Strength\n## Warm-up\nWarm up for five minutes with light sets before lifting weights.",
+  });
+  const q = { creatorId: coach.creatorId, query: "How should I warm up?", k: 2 };
+  const runner = await retrieve(env.knowledge, {
+    ...q,
+    goals: ["finish my first 5k race jogging"],
+  });
+  const lifter = await retrieve(env.knowledge, {
+    ...q,
+    goals: ["lift heavier weights at the gym"],
+  });
+  assert.equal(runner[0]?.documentTitle, "Running");
+  assert.equal(lifter[0]?.documentTitle, "Strength");
+});

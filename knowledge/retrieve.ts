@@ -36,6 +36,8 @@ export interface RetrieveOptions {
   knowledgeBaseIds?: string[];
   /** Earlier text that gives the query its meaning (a follow-up's previous question). */
   context?: string;
+  /** The user's goals: a light tie-breaker toward what this user is working on. */
+  goals?: string[];
 }
 
 const RRF_K = 60;
@@ -48,6 +50,7 @@ const SEMANTIC_WEIGHT = 4;
 // is part of the semantic score; a neural embedder's ranking votes with weight 1.
 const VECTOR_WEIGHT = 0;
 const LEXICAL_WEIGHT = 1;
+const GOALS_WEIGHT = 0.15;
 
 function dot(a: number[], b: number[]): number {
   let s = 0;
@@ -62,12 +65,16 @@ function dot(a: number[], b: number[]): number {
  * row-level security, so another creator's content cannot reach an answer.
  */
 export async function retrieve(deps: RetrievalDeps, opts: RetrieveOptions): Promise<Passage[]> {
-  const { creatorId, query, k = 5, knowledgeBaseIds, context } = opts;
+  const { creatorId, query, k = 5, knowledgeBaseIds, context, goals } = opts;
   const pool = Math.max(30, k * 4);
   // A follow-up is read with the question it follows; alone it counts for less.
   const queries = context ? [query, `${query} ${context}`] : [query];
+  const main = queries.length - 1;
   const weightOf = (qi: number) => (context ? (qi === 0 ? 0.5 : 1) : 1);
   const embeddings = await deps.embedder.embed(queries);
+  const goalsVector = goals?.length && deps.matcher
+    ? (await deps.embedder.embed([goals.join(". ")]))[0]
+    : undefined;
   const vectorLists = await Promise.all(
     embeddings.map((e) => deps.store.query("chunks", e, { creatorId, k: pool, knowledgeBaseIds })),
   );
@@ -115,7 +122,11 @@ export async function retrieve(deps: RetrievalDeps, opts: RetrieveOptions): Prom
         if (qi === queries.length - 1) {
           sig(r.id).soft = m.score(terms, words, { floor: RELEVANCE_FLOOR });
         }
-        return { id: r.id, s: m.score(terms, words, { floor: RANK_FLOOR }) + 0.5 * cos };
+        // The user's goals nudge near-equal passages toward what this user is working on.
+        const nudge = goalsVector && qi === main
+          ? GOALS_WEIGHT * dot(goalsVector, chunkVectors[i]!)
+          : 0;
+        return { id: r.id, s: m.score(terms, words, { floor: RANK_FLOOR }) + 0.5 * cos + nudge };
       }).sort((a, b) => b.s - a.s);
       scored.forEach((x, r) => add(x.id, r, weightOf(qi) * SEMANTIC_WEIGHT));
     });
