@@ -22,10 +22,11 @@ export interface Knowledge extends BrainDeps {
 }
 
 /**
- * Relevance thresholds: word-level semantic match for the word-vector default, cosine similarity
- * for a neural embedder.
+ * Relevance thresholds: hub-corrected word match for the word-vector default (set just above the
+ * most relevant-looking of the 20 off-topic dev questions), cosine similarity for a neural
+ * embedder.
  */
-export const MIN_RELEVANCE = { soft: 0.5, cosine: 0.5 };
+export const MIN_RELEVANCE = { soft: 0.48, cosine: 0.5 };
 
 export interface KnowledgeOptions {
   pool: pg.Pool;

@@ -10,6 +10,8 @@ import { STOPWORDS, tokenize } from "./tokens.ts";
 export class SoftMatcher {
   readonly #emb: SifEmbedder;
   readonly #norms = new Map<number, number>();
+  readonly #hubness = new Map<number, number>();
+  #reference?: number[];
 
   constructor(embedder: SifEmbedder) {
     this.#emb = embedder;
@@ -48,7 +50,7 @@ export class SoftMatcher {
   score(
     question: string | ReturnType<SoftMatcher["terms"]>,
     passage: string | number[],
-    { floor = 0 }: { floor?: number } = {},
+    { floor = 0, hubCorrected = false }: { floor?: number; hubCorrected?: boolean } = {},
   ): number {
     const terms = typeof question === "string" ? this.terms(question) : question;
     const rows = typeof passage === "string" ? this.rows(passage) : passage;
@@ -58,13 +60,33 @@ export class SoftMatcher {
     for (const t of terms) {
       let best = 0;
       for (const r of rows) {
-        const c = r === t.row ? 1 : this.cosine(t.row, r);
+        const c = r === t.row
+          ? 1
+          : hubCorrected
+          ? Math.min(1, 2 * this.cosine(t.row, r) - this.hubness(t.row) - this.hubness(r))
+          : this.cosine(t.row, r);
         if (c > best) best = c;
       }
       total += t.weight * Math.max(0, (best - floor) / (1 - floor));
       weights += t.weight;
     }
     return total / weights;
+  }
+
+  /**
+   * How close a word sits to words in general: the mean cosine of its 50 nearest words in a fixed
+   * sample of 2,000 frequent words. "Hub" words (time, way, thing) are near everything; the
+   * hub-corrected similarity 2·cos − h(a) − h(b) (CSLS, Conneau et al. 2018) discounts them.
+   */
+  hubness(row: number): number {
+    let h = this.#hubness.get(row);
+    if (h === undefined) {
+      this.#reference ??= referenceSample(this.#emb.wordVectors.words.length);
+      const sims = this.#reference.map((r) => this.cosine(row, r)).sort((a, b) => b - a);
+      h = sims.slice(0, 50).reduce((a, b) => a + b, 0) / 50;
+      this.#hubness.set(row, h);
+    }
+    return h;
   }
 
   cosine(a: number, b: number): number {
@@ -87,4 +109,15 @@ export class SoftMatcher {
     }
     return n;
   }
+}
+
+/** 2,000 deterministic rows among the 100th–30,100th most frequent words. */
+function referenceSample(vocabulary: number): number[] {
+  const out: number[] = [];
+  let seed = 7;
+  for (let i = 0; i < 2000; i++) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    out.push(Math.min(vocabulary - 1, 100 + (seed % 30000)));
+  }
+  return out;
 }
