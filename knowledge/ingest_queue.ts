@@ -114,14 +114,20 @@ export async function startIngestionWorker(
   await ensureWorkStream(nc, prefix);
   const jsm = await jetstreamManager(nc);
   const names = workNames(prefix);
-  await jsm.consumers.add(names.stream, {
+  const config = {
     durable_name: names.durable,
     filter_subject: names.subject,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(ackWaitMs),
     max_deliver: maxDeliver + 1,
-  });
+  };
+  try {
+    await jsm.consumers.add(names.stream, config);
+  } catch {
+    // The durable exists with other settings (an older node's): bring it to ours.
+    await jsm.consumers.update(names.stream, names.durable, config);
+  }
   const consumer = await jetstream(nc).consumers.get(names.stream, names.durable);
   const messages = await consumer.consume({ max_messages: 1 });
   let processed = 0;

@@ -5,7 +5,8 @@ import { testKnowledge } from "../tests/knowledge_env.ts";
 import { jsonLogger } from "../runtime/mod.ts";
 import { withTenant } from "../app/db/tenant.ts";
 import { seedCreator, seedDocument, seedKnowledgeBase } from "./_seed.ts";
-import { createIngestionQueue, startIngestionWorker } from "./ingest_queue.ts";
+import { createIngestionQueue, startIngestionWorker, workNames } from "./ingest_queue.ts";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { HTML_PAGE, makeDocx, makePdf } from "./testdata/documents.ts";
 import type { Knowledge } from "./services.ts";
 
@@ -171,4 +172,49 @@ Deno.test("ingestion queue - a job enqueued while no worker runs is done once on
   await using worker = await startIngestionWorker({ ...k, nc: nats.nc, prefix: nats.prefix, log });
   await eventually(() => worker.processed >= 1, { what: "ingested after start" });
   assert.equal((await docRow(k, creatorId, id))?.status, "ready");
+});
+
+Deno.test("ingestion queue - a job taken by a worker that died unacked is redone by the next worker", async () => {
+  await using env = await testKnowledge();
+  await using nats = await testNats();
+  const k = env.knowledge;
+  const creatorId = await seedCreator(k.pool);
+  const kb = await seedKnowledgeBase(k.pool, creatorId);
+  const queue = createIngestionQueue({
+    nc: nats.nc,
+    prefix: nats.prefix,
+    pool: k.pool,
+    store: k.store,
+  });
+  const id = await seedDocument(k.pool, {
+    creatorId,
+    knowledgeBaseId: kb,
+    title: "t",
+    mimeType: "text/plain",
+    content: "Walk after dinner.",
+  });
+  // First worker: takes the job, then its process dies before acking.
+  const first = await startIngestionWorker(
+    { ...k, nc: nats.nc, prefix: nats.prefix, log },
+    { ackWaitMs: 1000 },
+  );
+  await first.stop();
+  await queue.enqueue(creatorId, id);
+  const names = workNames(nats.prefix);
+  const consumer = await jetstream(nats.nc).consumers.get(names.stream, names.durable);
+  const taken = await consumer.next({ expires: 5000 });
+  assert.ok(taken, "the dead worker took the job");
+  assert.equal((await docRow(k, creatorId, id))?.status, "queued");
+  // Second worker: gets the job again once the ack wait runs out.
+  await using second = await startIngestionWorker(
+    { ...k, nc: nats.nc, prefix: nats.prefix, log },
+    { ackWaitMs: 1000 },
+  );
+  await eventually(() => second.processed >= 1, {
+    timeoutMs: 15_000,
+    what: "redelivered job done",
+  });
+  assert.equal((await docRow(k, creatorId, id))?.status, "ready");
+  const info = await (await jetstreamManager(nats.nc)).consumers.info(names.stream, names.durable);
+  assert.equal(info.num_pending + info.num_ack_pending, 0);
 });
