@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from "./app/config.ts";
 import { migrate } from "./app/migrate.ts";
 import { startInfra, startNode } from "./app/node.ts";
 import { jsonLogger } from "./runtime/mod.ts";
-import { actors } from "./actors/mod.ts";
+import { knowledgeExtension } from "./app/knowledge.ts";
 
 async function main(args: string[]) {
   let config;
@@ -28,7 +28,12 @@ async function main(args: string[]) {
     await pool.end();
     return;
   }
-  const node = await startNode({ config, ...infra, actors, log });
+  const node = await startNode({
+    config,
+    ...infra,
+    log,
+    extensions: [knowledgeExtension({ chromaUrl: infra.chromaUrl })],
+  });
   const done = Promise.withResolvers<void>();
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => {

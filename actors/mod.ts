@@ -1,4 +1,16 @@
 import type { AnyActorDefinition } from "../runtime/mod.ts";
+import type { Knowledge } from "../knowledge/services.ts";
+import { conversationActor } from "./conversation/conversation_actor.ts";
+import { userActor } from "./user/user_actor.ts";
 
-/** Every actor type a Coachd node hosts. */
-export const actors: AnyActorDefinition[] = [];
+export { conversationActor, type ConversationReply } from "./conversation/conversation_actor.ts";
+export { userActor } from "./user/user_actor.ts";
+export { parseTenantActorId, tenantActorId } from "./ids.ts";
+
+/** Every actor type a Coachd node hosts, wired to the node's knowledge services. */
+export function coachingActors({ knowledge }: { knowledge: Knowledge }): AnyActorDefinition[] {
+  return [
+    conversationActor({ brain: knowledge }),
+    userActor({ store: knowledge.store, embedder: knowledge.embedder }),
+  ];
+}

@@ -18,7 +18,10 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
         .json();
     const form = new FormData();
     form.append("file", new File(["hello"], "a.txt", { type: "text/plain" }));
-    await t.call("POST", `/knowledge-bases/${kb.id}/documents`, { token: s.token, body: form });
+    const doc = await (await t.call("POST", `/knowledge-bases/${kb.id}/documents`, {
+      token: s.token,
+      body: form,
+    })).json();
     const badge = await (await t.call("POST", "/badges", {
       token: s.token,
       json: { name: "b", criteria: "sessions > 0" },
@@ -51,6 +54,12 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
       await c.query(
         "insert into user_badges (creator_id, end_user_id, badge_id) values ($1, $2, $3)",
         [s.creatorId, u.endUserId, badge.id],
+      );
+      // What ingestion writes (the queue is not running in this test).
+      await c.query(
+        `insert into knowledge_chunks (id, creator_id, knowledge_base_id, document_id, ordinal,
+           text, start_offset, end_offset) values ($1, $2, $3, $4, 0, 'hello', 0, 5)`,
+        [`${doc.id}:0`, s.creatorId, kb.id, doc.id],
       );
     });
   }

@@ -16,6 +16,13 @@ export const Config = z.object({
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   EMBEDDED_PG_PORT: z.coerce.number().int().default(15432),
   EMBEDDED_NATS_PORT: z.coerce.number().int().default(14222),
+  /** Chroma URL; when absent the node starts the `chromadb` package's server under `dataDir`. */
+  CHROMA_URL: z.string().url().optional(),
+  EMBEDDED_CHROMA_PORT: z.coerce.number().int().default(18400),
+  /** Ollama URL; when absent the embedded default models (word vectors, extractive) are used. */
+  OLLAMA_HOST: z.string().url().optional(),
+  OLLAMA_CHAT_MODEL: z.string().default("llama3.1:8b"),
+  OLLAMA_EMBED_MODEL: z.string().default("nomic-embed-text"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** HS256 key for admin API access tokens; when absent one is generated under `DATA_DIR`. */
   JWT_SECRET: z.string().min(32, "at least 32 characters").optional(),

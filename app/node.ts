@@ -5,6 +5,7 @@ import type { Config } from "./config.ts";
 import { migrate } from "./migrate.ts";
 import { startEmbeddedPostgres } from "./infra/embedded_postgres.ts";
 import { startLocalNats } from "./infra/local_nats.ts";
+import { startLocalChroma } from "./infra/chroma.ts";
 import { opsRoutes } from "./http.ts";
 import { tracing } from "./tracing.ts";
 import { ActorSystem, type AnyActorDefinition, type Logger } from "../runtime/mod.ts";
@@ -20,9 +21,13 @@ export type ApiOptions = Pick<
 export interface Infra extends AsyncDisposable {
   databaseUrl: string;
   natsUrl: string;
+  chromaUrl: string;
 }
 
-/** Uses DATABASE_URL / NATS_URL when set; otherwise starts embedded Postgres and a local NATS. */
+/**
+ * Uses DATABASE_URL / NATS_URL / CHROMA_URL when set; otherwise starts embedded Postgres, a local
+ * NATS and the `chromadb` package's Chroma server.
+ */
 export async function startInfra(config: Config, log: Logger): Promise<Infra> {
   const stack = new AsyncDisposableStack();
   try {
@@ -48,13 +53,40 @@ export async function startInfra(config: Config, log: Logger): Promise<Infra> {
       );
       natsUrl = natsHandle.url;
     }
+    let chromaUrl = config.CHROMA_URL;
+    if (!chromaUrl) {
+      const chromaHandle = stack.use(
+        await startLocalChroma({
+          dataDir: config.DATA_DIR,
+          port: config.EMBEDDED_CHROMA_PORT,
+          log: (line) => log.info(line),
+        }),
+      );
+      chromaUrl = chromaHandle.url;
+    }
     const moved = stack.move();
-    return { databaseUrl, natsUrl, [Symbol.asyncDispose]: () => moved.disposeAsync() };
+    return { databaseUrl, natsUrl, chromaUrl, [Symbol.asyncDispose]: () => moved.disposeAsync() };
   } catch (err) {
     await stack.disposeAsync();
     throw err;
   }
 }
+
+/**
+ * What a feature adds to a node once Postgres and NATS are connected: actor types, HTTP routes
+ * and background workers (started after the actor system, stopped before it).
+ */
+export interface NodeExtension {
+  actors?: AnyActorDefinition[];
+  routes?: (app: Hono, system: ActorSystem) => void;
+  start?: (system: ActorSystem) => Promise<AsyncDisposable>;
+  /** What the feature gives the admin API: ingestion, deletion hooks, routes under `/v1`. */
+  api?: Partial<ApiOptions>;
+}
+
+export type NodeExtensionFactory = (
+  env: { pool: pg.Pool; nc: NatsConnection; config: Config; log: Logger },
+) => Promise<NodeExtension>;
 
 export interface NodeHandle extends AsyncDisposable {
   system: ActorSystem;
@@ -68,16 +100,28 @@ export interface NodeHandle extends AsyncDisposable {
 
 /** Starts one node: migrations, the actor system with the given actors, and the HTTP server. */
 export async function startNode(
-  { config, databaseUrl, natsUrl, actors, log, routes, api = {}, poolMax = 20 }: {
+  {
+    config,
+    databaseUrl,
+    natsUrl,
+    actors = [],
+    log,
+    routes,
+    api = {},
+    poolMax = 20,
+    extensions = [],
+  }: {
     config: Config;
     databaseUrl: string;
     natsUrl: string;
-    actors: AnyActorDefinition[];
+    actors?: AnyActorDefinition[];
     log: Logger;
     routes?: (app: Hono, system: ActorSystem, pool: pg.Pool) => void;
     /** Ingestion queue, deletion hooks and route extensions of the admin API at `/v1`. */
     api?: Partial<ApiOptions>;
     poolMax?: number;
+    /** Features (knowledge, channels…) that add actors, routes, workers and API pieces. */
+    extensions?: NodeExtensionFactory[];
   },
 ): Promise<NodeHandle> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolMax });
@@ -86,10 +130,13 @@ export async function startNode(
   if (result.applied.length) log.info("migrations applied", { applied: result.applied });
   const nc = await connect({ servers: natsUrl, name: `coachd-${config.NODE_ID ?? "node"}` });
   const nodeId = config.NODE_ID ?? Deno.hostname().replace(/[^A-Za-z0-9_-]/g, "-");
+  const extended: NodeExtension[] = [];
+  for (const factory of extensions) extended.push(await factory({ pool, nc, config, log }));
+  const apiParts = [api, ...extended.map((e) => e.api ?? {})];
   const system = await ActorSystem.start({
     pool,
     nc,
-    actors,
+    actors: [...actors, ...extended.flatMap((e) => e.actors ?? [])],
     nodeId,
     prefix: config.NATS_PREFIX,
     partitions: config.PARTITIONS,
@@ -104,10 +151,10 @@ export async function startNode(
     createApi({
       pool,
       actors: system.client,
-      ingestion: api.ingestion ?? queuedOnlyIngestion(log),
-      onDocumentDeleted: api.onDocumentDeleted,
-      onEndUserDeleted: api.onEndUserDeleted,
-      extensions: api.extensions,
+      ingestion: apiParts.find((p) => p.ingestion)?.ingestion ?? queuedOnlyIngestion(log),
+      onDocumentDeleted: each(apiParts.map((p) => p.onDocumentDeleted)),
+      onEndUserDeleted: each(apiParts.map((p) => p.onEndUserDeleted)),
+      extensions: apiParts.flatMap((p) => p.extensions ?? []),
       jwtSecret: config.JWT_SECRET
         ? new TextEncoder().encode(config.JWT_SECRET)
         : await loadOrCreateSecret({ dataDir: config.DATA_DIR, name: "jwt_secret" }),
@@ -128,6 +175,9 @@ export async function startNode(
     }),
   );
   routes?.(app, system, pool);
+  for (const e of extended) e.routes?.(app, system);
+  const workers = new AsyncDisposableStack();
+  for (const e of extended) if (e.start) workers.use(await e.start(system));
   const server = Deno.serve({
     port: config.PORT,
     hostname: config.HOST,
@@ -137,10 +187,22 @@ export async function startNode(
   let stopping: Promise<void> | undefined;
   const stop = () =>
     stopping ??= (async () => {
+      await workers.disposeAsync();
       await system.stop();
       await server.shutdown();
       await nc.drain();
       await pool.end();
     })();
   return { system, pool, nc, app, server, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** Calls every defined hook in turn, or is undefined when there is none. */
+function each(
+  hooks: (((creatorId: string, id: string) => Promise<void>) | undefined)[],
+): ((creatorId: string, id: string) => Promise<void>) | undefined {
+  const defined = hooks.filter((h) => h !== undefined);
+  if (defined.length === 0) return undefined;
+  return async (creatorId, id) => {
+    for (const hook of defined) await hook(creatorId, id);
+  };
 }

@@ -5,11 +5,17 @@
 import pg from "pg";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { ChromaClient } from "chromadb";
 import { migrate } from "../app/migrate.ts";
 
 export const DATABASE_URL = Deno.env.get("TEST_DATABASE_URL") ??
   "postgres://postgres@127.0.0.1:5432/test";
 export const NATS_URL = Deno.env.get("TEST_NATS_URL") ?? "nats://127.0.0.1:4222";
+/** Chroma for tests: `.ci/start_chroma.sh` starts one and exports TEST_CHROMA_URL. */
+export const CHROMA_URL = Deno.env.get("TEST_CHROMA_URL") ?? "http://127.0.0.1:18000";
+/** Where tests keep the word-vector cache (built once from the npm package, then reused). */
+export const VECTOR_CACHE_DIR = Deno.env.get("TEST_VECTOR_CACHE_DIR") ??
+  new URL("../.data/vectors", import.meta.url).pathname;
 
 export function uniqueName(prefix: string): string {
   return `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
@@ -73,9 +79,38 @@ export async function testNats(): Promise<TestNats> {
 
 export async function deleteStreams(nc: NatsConnection, prefix: string) {
   const jsm = await jetstreamManager(nc);
-  for (const suffix of ["mailbox", "dead", "events"]) {
+  for (const suffix of ["mailbox", "dead", "events", "work"]) {
     await jsm.streams.delete(`${prefix}_${suffix}`).catch(() => {});
   }
+}
+
+export interface TestChroma extends AsyncDisposable {
+  url: string;
+  client: ChromaClient;
+  /** Prefix for this test's collection names; its collections are deleted on dispose. */
+  prefix: string;
+}
+
+/** A client of the test Chroma server and a unique collection prefix, cleaned up on dispose. */
+export function testChroma(): TestChroma {
+  const url = new URL(CHROMA_URL);
+  const client = new ChromaClient({
+    host: url.hostname,
+    port: Number(url.port || 8000),
+    ssl: url.protocol === "https:",
+  });
+  const prefix = uniqueName("t");
+  return {
+    url: CHROMA_URL,
+    client,
+    prefix,
+    async [Symbol.asyncDispose]() {
+      const all = await client.listCollections({ limit: 1000 });
+      for (const c of all) {
+        if (c.name.startsWith(prefix)) await client.deleteCollection({ name: c.name });
+      }
+    },
+  };
 }
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */

@@ -80,16 +80,25 @@ Deno.test("failover - SIGKILL of one node among three moves its partitions; ever
     what: "partitions owned",
   });
   const actors = Array.from({ length: 24 }, (_, i) => `k${i}`);
-  const load = sendLoad(client, actors, 60);
-  await sleep(800);
+  let sent = 0;
+  const load = (async () => {
+    for (let i = 0; i < 100; i++) {
+      await Promise.all(actors.map((id) => client.ref(counter, id).tell("add", { by: 1, tag: i })));
+      sent = i + 1;
+      await sleep(20);
+    }
+  })();
+  await eventually(() => sent >= 20, { what: "load under way" });
   b.signal("SIGKILL");
+  const sentAtKill = sent;
   await load;
+  assert.ok(sentAtKill < 80, `the kill came too late in the load (${sentAtKill} of 100 rounds)`);
   const all = await eventually(async () => {
     const s = await states(db.pool);
-    return actors.every((id) => s.get(id)?.state.n === 60) ? s : null;
+    return actors.every((id) => s.get(id)?.state.n === 100) ? s : null;
   }, { timeoutMs: 30_000, what: "all messages applied" });
-  assertExactlyOnce(all, actors, 60);
-  // The dead node owns nothing now.
+  assertExactlyOnce(all, actors, 100);
+  // The dead node owns nothing now: its partitions moved to a and c.
   const { rows } = await db.pool.query(
     `select count(*)::int n from rt_partitions p join rt_nodes n on n.instance = p.owner
      where n.node_id = 'b' and p.lease_until > now()`,

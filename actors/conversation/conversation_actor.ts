@@ -1,0 +1,215 @@
+import { z } from "zod";
+import { defineActor, type TurnContext } from "../../runtime/mod.ts";
+import { parseTenantActorId, tenantActorId } from "../ids.ts";
+import { type BrainDeps, runTurn } from "../../knowledge/brain.ts";
+import type { Channel } from "../../knowledge/qa.ts";
+import { emptyProfile, Profile } from "../user/profile.ts";
+import { foldTurns, StoredTurn } from "./memory.ts";
+
+const Handoff = z.object({
+  reason: z.enum(["asked", "low_confidence", "failed_qa"]),
+  at: z.number(),
+});
+
+const ConversationState = z.object({
+  userId: z.string().nullable(),
+  channel: z.string().nullable(),
+  turns: z.array(StoredTurn),
+  summary: z.string(),
+  refusalsInRow: z.number(),
+  handoff: Handoff.nullable(),
+  turnCount: z.number(),
+});
+type ConversationState = z.infer<typeof ConversationState>;
+
+const CHANNELS = ["web", "app", "telegram", "whatsapp", "sms", "preview"] as const;
+
+export const UserMessage = z.object({
+  userId: z.string().min(1).max(200),
+  channel: z.enum(CHANNELS),
+  text: z.string().min(1).max(4000),
+  knowledgeBaseIds: z.array(z.string().uuid()).optional(),
+});
+
+export type ConversationReply =
+  | {
+    type: "answer";
+    answer: string;
+    refused: boolean;
+    handoff: z.infer<typeof Handoff> | null;
+    citations: NonNullable<StoredTurn["citations"]>;
+    qa: { ok: boolean; grounding: number; refused: boolean; problems: string[] };
+  }
+  | { type: "with_creator"; handoff: z.infer<typeof Handoff> };
+
+export interface ConversationDeps {
+  brain: BrainDeps;
+  /** Timeout of the profile lookup in the UserActor. */
+  profileTimeoutMs?: number;
+}
+
+/**
+ * ConversationActor, one per conversation (id `<creatorId>:<conversationId>`): recent turns plus
+ * a running summary, retrieval in the creator's knowledge, an answer checked before it is sent,
+ * citations stored with it, handoff to the human creator when asked or when confidence is low.
+ * Answers leave through the `conversation.answer` event; handoffs raise `conversation.handoff`.
+ */
+export function conversationActor(deps: ConversationDeps) {
+  return defineActor({
+    type: "conversation",
+    state: ConversationState,
+    initial: (): ConversationState => ({
+      userId: null,
+      channel: null,
+      turns: [],
+      summary: "",
+      refusalsInRow: 0,
+      handoff: null,
+      turnCount: 0,
+    }),
+    handlers: (h) => ({
+      message: h(UserMessage, async (ctx, m): Promise<ConversationReply> => {
+        const { creatorId } = parseTenantActorId(ctx.self.id);
+        const s = ctx.state;
+        s.userId = m.userId;
+        s.channel = m.channel;
+        const history = s.turns.filter((t) => t.role !== "creator").map((t) => ({
+          role: t.role === "user" ? "user" as const : "assistant" as const,
+          text: t.text,
+        }));
+        push(ctx, { role: "user", text: m.text, at: ctx.now() });
+        if (s.handoff) {
+          ctx.emit("conversation.for_creator", {
+            conversation: ctx.self.id,
+            creatorId,
+            userId: m.userId,
+            text: m.text,
+          });
+          return { type: "with_creator", handoff: s.handoff };
+        }
+        const profile = await loadProfile(ctx, creatorId, m.userId, deps.profileTimeoutMs);
+        const result = await runTurn(deps.brain, {
+          creatorId,
+          message: m.text,
+          history,
+          summary: s.summary,
+          profile,
+          channel: m.channel as Channel,
+          knowledgeBaseIds: m.knowledgeBaseIds,
+          refusalsInRow: s.refusalsInRow,
+        });
+        s.refusalsInRow = result.refused ? s.refusalsInRow + 1 : 0;
+        push(ctx, {
+          role: "assistant",
+          text: result.answer,
+          at: ctx.now(),
+          citations: result.citations,
+          qa: { ok: result.qa.ok, grounding: result.qa.grounding, refused: result.refused },
+        });
+        if (result.handoff) {
+          s.handoff = { reason: result.handoff.reason, at: ctx.now() };
+          ctx.emit("conversation.handoff", {
+            conversation: ctx.self.id,
+            creatorId,
+            userId: m.userId,
+            reason: result.handoff.reason,
+            lastMessage: m.text,
+          });
+        }
+        ctx.emit("conversation.answer", {
+          conversation: ctx.self.id,
+          creatorId,
+          userId: m.userId,
+          channel: m.channel,
+          text: result.answer,
+          citations: result.citations.map((c) => c.chunkId),
+        });
+        const topics = [...new Set(result.citations.map((c) => c.documentTitle))];
+        if (topics.length) {
+          ctx.tell({ type: "user", id: tenantActorId(creatorId, m.userId) }, "noteTopics", topics);
+        }
+        await remember(deps, ctx.self.id, creatorId, s.turnCount, m.text, result.answer);
+        return {
+          type: "answer",
+          answer: result.answer,
+          refused: result.refused,
+          handoff: s.handoff,
+          citations: result.citations,
+          qa: {
+            ok: result.qa.ok,
+            grounding: result.qa.grounding,
+            refused: result.refused,
+            problems: result.qa.problems,
+          },
+        };
+      }),
+      /** The creator answers personally; the reply goes out on the conversation's channel. */
+      creatorReply: h(z.object({ text: z.string().min(1).max(4000) }), (ctx, m) => {
+        const { creatorId } = parseTenantActorId(ctx.self.id);
+        push(ctx, { role: "creator", text: m.text, at: ctx.now() });
+        ctx.emit("conversation.answer", {
+          conversation: ctx.self.id,
+          creatorId,
+          userId: ctx.state.userId,
+          channel: ctx.state.channel,
+          text: m.text,
+          fromCreator: true,
+        });
+        return { ok: true };
+      }),
+      /** The creator hands the conversation back to the assistant. */
+      resume: h(z.null().optional(), (ctx) => {
+        ctx.state.handoff = null;
+        ctx.state.refusalsInRow = 0;
+        return { ok: true };
+      }),
+      get: h(z.null().optional(), (ctx) => ctx.state),
+    }),
+  });
+}
+
+function push(ctx: TurnContext<ConversationState>, turn: StoredTurn) {
+  const folded = foldTurns([...ctx.state.turns, turn], ctx.state.summary);
+  ctx.state.turns = folded.turns;
+  ctx.state.summary = folded.summary;
+  ctx.state.turnCount++;
+}
+
+async function loadProfile(
+  ctx: TurnContext<ConversationState>,
+  creatorId: string,
+  userId: string,
+  timeoutMs = 2000,
+): Promise<Profile> {
+  try {
+    const p = await ctx.ask<unknown>(
+      { type: "user", id: tenantActorId(creatorId, userId) },
+      "getProfile",
+      null,
+      { timeoutMs },
+    );
+    return Profile.parse(p);
+  } catch (err) {
+    ctx.log.warn("profile unavailable, answering without it", { error: String(err) });
+    return emptyProfile();
+  }
+}
+
+/** Embeds the exchange in the memories collection (idempotent: the id is the turn number). */
+async function remember(
+  deps: ConversationDeps,
+  conversation: string,
+  creatorId: string,
+  turn: number,
+  question: string,
+  answer: string,
+) {
+  const text = `User: ${question}\nCoach: ${answer}`;
+  const [embedding] = await deps.brain.embedder.embed([text]);
+  await deps.brain.store.upsert("memories", [{
+    id: `${conversation}:${turn}`,
+    embedding: embedding!,
+    text,
+    meta: { creator_id: creatorId, knowledge_base_id: "", document_id: conversation },
+  }]);
+}

@@ -1,0 +1,53 @@
+import { z } from "zod";
+
+/** What the coach knows about an end user; retrieval and prompts read it. */
+export const Profile = z.object({
+  name: z.string().optional(),
+  goals: z.array(z.string().max(300)).max(20),
+  preferences: z.record(z.string(), z.string().max(300)),
+  /** BCP 47 tag of the language the user writes in. */
+  language: z.string().max(35),
+  /** Topics (document titles) the user asked about most recently, newest first. */
+  topics: z.array(z.string()).max(20),
+});
+export type Profile = z.infer<typeof Profile>;
+
+export const ProfileUpdate = z.object({
+  name: z.string().max(200).optional(),
+  goals: z.array(z.string().max(300)).max(20).optional(),
+  preferences: z.record(z.string(), z.string().max(300)).optional(),
+  language: z.string().max(35).optional(),
+});
+export type ProfileUpdate = z.infer<typeof ProfileUpdate>;
+
+export function emptyProfile(): Profile {
+  return { goals: [], preferences: {}, language: "en", topics: [] };
+}
+
+/** Applies an update; lists replace, preferences merge. */
+export function applyProfileUpdate(profile: Profile, update: ProfileUpdate): Profile {
+  return {
+    ...profile,
+    ...(update.name !== undefined ? { name: update.name } : {}),
+    ...(update.goals ? { goals: update.goals } : {}),
+    ...(update.language ? { language: update.language } : {}),
+    preferences: { ...profile.preferences, ...update.preferences },
+  };
+}
+
+/** Moves topics to the front of the list, keeping it short. */
+export function noteTopics(profile: Profile, topics: string[]): Profile {
+  const next = [...topics, ...profile.topics.filter((t) => !topics.includes(t))];
+  return { ...profile, topics: next.slice(0, 10) };
+}
+
+/** The profile as one text, for its embedding in the profiles collection. */
+export function profileText(p: Profile): string {
+  return [
+    p.goals.length ? `Goals: ${p.goals.join("; ")}` : "",
+    Object.keys(p.preferences).length
+      ? `Preferences: ${Object.entries(p.preferences).map(([k, v]) => `${k}: ${v}`).join("; ")}`
+      : "",
+    p.topics.length ? `Interested in: ${p.topics.join(", ")}` : "",
+  ].filter(Boolean).join("\n");
+}

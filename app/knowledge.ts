@@ -1,0 +1,69 @@
+/** Wires the knowledge features into a node: services, actors, ingestion worker, routes. */
+import { resolve } from "node:path";
+import type { Config } from "./config.ts";
+import type { NodeExtensionFactory } from "./node.ts";
+import { coachingActors } from "../actors/mod.ts";
+import { createKnowledge, type Knowledge } from "../knowledge/services.ts";
+import { chromaClient } from "../knowledge/vector_store.ts";
+import { knowledgeRoutes } from "../knowledge/routes.ts";
+import {
+  createIngestionQueue,
+  type IngestionQueue,
+  startIngestionWorker,
+} from "../knowledge/ingest_queue.ts";
+
+/** Handles the admin API needs: the queue for uploads and deletes, and the services. */
+export interface KnowledgeHandle {
+  knowledge?: Knowledge;
+  queue?: IngestionQueue;
+}
+
+/**
+ * The node extension of the knowledge features. `handle` is filled in when the node starts, so
+ * the admin API (mounted by the caller) can reach the queue and the services.
+ */
+export function knowledgeExtension(
+  { chromaUrl, handle = {} }: { chromaUrl: string; handle?: KnowledgeHandle },
+): NodeExtensionFactory {
+  return async ({ pool, nc, config, log }) => {
+    const knowledge = await createKnowledge({
+      pool,
+      chroma: chromaClient(chromaUrl),
+      prefix: config.NATS_PREFIX,
+      vectorCacheDir: resolve(config.DATA_DIR, "vectors"),
+      ollama: ollamaOf(config),
+      log,
+    });
+    log.info("knowledge models", {
+      embedder: knowledge.embedder.id,
+      responder: knowledge.responder.id,
+    });
+    handle.knowledge = knowledge;
+    handle.queue = createIngestionQueue({
+      nc,
+      prefix: config.NATS_PREFIX,
+      pool,
+      store: knowledge.store,
+    });
+    return {
+      actors: coachingActors({ knowledge }),
+      api: {
+        ingestion: handle.queue,
+        onDocumentDeleted: (creatorId, documentId) =>
+          handle.queue!.onDocumentDeleted(creatorId, documentId),
+        extensions: [knowledgeRoutes({ knowledge })],
+      },
+      start: () => startIngestionWorker({ ...knowledge, nc, prefix: config.NATS_PREFIX, log }),
+    };
+  };
+}
+
+function ollamaOf(config: Config) {
+  return config.OLLAMA_HOST
+    ? {
+      host: config.OLLAMA_HOST,
+      chatModel: config.OLLAMA_CHAT_MODEL,
+      embedModel: config.OLLAMA_EMBED_MODEL,
+    }
+    : undefined;
+}

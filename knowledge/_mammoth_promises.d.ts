@@ -1,0 +1,2 @@
+declare const promises: { toExternalPromise: (p: Promise<unknown>) => Promise<unknown> };
+export default promises;

@@ -1,0 +1,88 @@
+import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
+import type { ExtractedText } from "./extract.ts";
+
+/** One piece of a document, with where it came from. */
+export interface Chunk {
+  ordinal: number;
+  /** Heading path above the chunk, e.g. `Sleep > Caffeine`. */
+  heading: string;
+  text: string;
+  /** Character offsets of `text` in the extracted document text. */
+  start: number;
+  end: number;
+  /** 1-based page (PDF only). */
+  page?: number;
+}
+
+interface Section {
+  heading: string;
+  body: string;
+  start: number;
+}
+
+/**
+ * Splits extracted text into chunks that keep their heading path and source position: first by
+ * Markdown headings, then each section with LangChain's recursive splitter (paragraphs, then
+ * lines, then sentences).
+ */
+export async function chunkText(
+  doc: ExtractedText,
+  { chunkSize = 700, chunkOverlap = 80 }: { chunkSize?: number; chunkOverlap?: number } = {},
+): Promise<Chunk[]> {
+  const splitter = new RecursiveCharacterTextSplitter({
+    chunkSize,
+    chunkOverlap,
+    separators: ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""],
+  });
+  const chunks: Chunk[] = [];
+  for (const section of sections(doc.text)) {
+    let cursor = 0;
+    for (const piece of await splitter.splitText(section.body)) {
+      const text = piece.trim();
+      if (!/[\p{L}\p{N}]/u.test(text)) continue;
+      let at = section.body.indexOf(text, cursor);
+      if (at < 0) at = section.body.indexOf(text);
+      if (at < 0) at = cursor;
+      cursor = at + 1;
+      const start = section.start + at;
+      chunks.push({
+        ordinal: chunks.length,
+        heading: section.heading,
+        text,
+        start,
+        end: start + text.length,
+        page: pageAt(doc.pageStarts, start),
+      });
+    }
+  }
+  return chunks;
+}
+
+function sections(text: string): Section[] {
+  const out: Section[] = [];
+  const path: string[] = [];
+  const heading = /^(#{1,6})[ \t]+(.+?)[ \t#]*$/gm;
+  let bodyStart = 0;
+  let current = "";
+  const push = (end: number) => {
+    const body = text.slice(bodyStart, end);
+    if (body.trim()) out.push({ heading: current, body, start: bodyStart });
+  };
+  for (const m of text.matchAll(heading)) {
+    push(m.index);
+    const level = m[1]!.length;
+    path.length = Math.min(path.length, level - 1);
+    path[level - 1] = m[2]!.trim();
+    current = path.filter(Boolean).join(" > ");
+    bodyStart = m.index + m[0].length;
+  }
+  push(text.length);
+  return out;
+}
+
+function pageAt(pageStarts: number[] | undefined, offset: number): number | undefined {
+  if (!pageStarts?.length) return undefined;
+  let page = 1;
+  for (let i = 0; i < pageStarts.length; i++) if (pageStarts[i]! <= offset) page = i + 1;
+  return page;
+}

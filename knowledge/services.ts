@@ -1,0 +1,75 @@
+/** Builds the knowledge services a node uses from its configuration. */
+import type pg from "pg";
+import type { ChromaClient } from "chromadb";
+import type { Logger } from "../runtime/mod.ts";
+import type { BrainDeps } from "./brain.ts";
+import type { ChatModel, Embedder } from "./models.ts";
+import { OllamaChatModel, OllamaEmbedder } from "./ollama.ts";
+import { ChatModelResponder, ExtractiveResponder, type Responder } from "./responder.ts";
+import { SifEmbedder } from "./sif_embedder.ts";
+import { SoftMatcher } from "./soft_match.ts";
+import { VectorStore } from "./vector_store.ts";
+import { loadWordVectors } from "./word_vectors.ts";
+
+/** Everything retrieval, ingestion and the conversation brain need. */
+export interface Knowledge extends BrainDeps {
+  pool: pg.Pool;
+  embedder: Embedder;
+  store: VectorStore;
+  responder: Responder;
+  /** The chat model behind the responder, when one is configured (content drafts use it). */
+  chat?: ChatModel;
+}
+
+/**
+ * Relevance thresholds: hub-corrected word match for the word-vector default (set just above the
+ * most relevant-looking of the 20 off-topic dev questions), cosine similarity for a neural
+ * embedder.
+ */
+export const MIN_RELEVANCE = { soft: 0.48, cosine: 0.5 };
+
+export interface KnowledgeOptions {
+  pool: pg.Pool;
+  chroma: ChromaClient;
+  /** Prefix of the Chroma collections (the NATS prefix in a node). */
+  prefix: string;
+  /** Where the word-vector cache lives. */
+  vectorCacheDir: string;
+  ollama?: { host: string; chatModel: string; embedModel: string };
+  /** Overrides the default threshold. */
+  minRelevance?: number;
+  log?: Logger;
+}
+
+/** Ollama models when configured, otherwise the embedded default (word vectors, extractive). */
+export async function createKnowledge(o: KnowledgeOptions): Promise<Knowledge> {
+  if (o.ollama) {
+    const embedder = await OllamaEmbedder.create({
+      host: o.ollama.host,
+      model: o.ollama.embedModel,
+    });
+    const chat = new OllamaChatModel({ host: o.ollama.host, model: o.ollama.chatModel });
+    return {
+      pool: o.pool,
+      embedder,
+      store: new VectorStore(o.chroma, { prefix: o.prefix, embedder }),
+      responder: new ChatModelResponder(chat),
+      chat,
+      minRelevance: o.minRelevance ?? MIN_RELEVANCE.cosine,
+    };
+  }
+  const wv = await loadWordVectors({
+    cacheDir: o.vectorCacheDir,
+    log: (line) => o.log?.info(line),
+  });
+  const embedder = new SifEmbedder(wv);
+  const matcher = new SoftMatcher(embedder);
+  return {
+    pool: o.pool,
+    embedder,
+    matcher,
+    store: new VectorStore(o.chroma, { prefix: o.prefix, embedder }),
+    responder: new ExtractiveResponder({ matcher }),
+    minRelevance: o.minRelevance ?? MIN_RELEVANCE.soft,
+  };
+}

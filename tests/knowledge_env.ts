@@ -1,0 +1,73 @@
+/**
+ * Test environment of the knowledge features: a migrated schema, a Chroma collection prefix and
+ * the default (word-vector, extractive) services on them.
+ */
+import { type TestChroma, testChroma, type TestDb, testDb, VECTOR_CACHE_DIR } from "./harness.ts";
+import { type Knowledge, MIN_RELEVANCE } from "../knowledge/services.ts";
+import { SifEmbedder } from "../knowledge/sif_embedder.ts";
+import { SoftMatcher } from "../knowledge/soft_match.ts";
+import { ExtractiveResponder } from "../knowledge/responder.ts";
+import { VectorStore } from "../knowledge/vector_store.ts";
+import { loadWordVectors, type WordVectors } from "../knowledge/word_vectors.ts";
+import { ingestDocument } from "../knowledge/ingest.ts";
+import { seedCreator, seedDocument, seedKnowledgeBase } from "../knowledge/_seed.ts";
+
+let vectors: Promise<WordVectors> | undefined;
+
+export interface TestKnowledge extends AsyncDisposable {
+  db: TestDb;
+  chroma: TestChroma;
+  knowledge: Knowledge;
+}
+
+/** Fresh schema + Chroma prefix with the default models (word vectors load once per process). */
+export async function testKnowledge(): Promise<TestKnowledge> {
+  const db = await testDb();
+  const chroma = testChroma();
+  vectors ??= loadWordVectors({ cacheDir: VECTOR_CACHE_DIR });
+  const embedder = new SifEmbedder(await vectors);
+  const matcher = new SoftMatcher(embedder);
+  // The same parts createKnowledge() assembles without Ollama, sharing one copy of the vectors.
+  const knowledge: Knowledge = {
+    pool: db.pool,
+    embedder,
+    matcher,
+    store: new VectorStore(chroma.client, { prefix: chroma.prefix, embedder }),
+    responder: new ExtractiveResponder({ matcher }),
+    minRelevance: MIN_RELEVANCE.soft,
+  };
+  return {
+    db,
+    chroma,
+    knowledge,
+    async [Symbol.asyncDispose]() {
+      await chroma[Symbol.asyncDispose]();
+      await db[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** A creator with one knowledge base holding the given Markdown documents, ingested. */
+export async function seedCoach(
+  knowledge: Knowledge,
+  docs: Record<string, string>,
+  name = "Coach",
+): Promise<{ creatorId: string; knowledgeBaseId: string; documentIds: Record<string, string> }> {
+  const creatorId = await seedCreator(knowledge.pool, name);
+  const knowledgeBaseId = await seedKnowledgeBase(knowledge.pool, creatorId);
+  const documentIds: Record<string, string> = {};
+  for (const [title, content] of Object.entries(docs)) {
+    const id = await seedDocument(knowledge.pool, {
+      creatorId,
+      knowledgeBaseId,
+      title,
+      filename: `${title}.md`,
+      mimeType: "text/markdown",
+      content,
+    });
+    const outcome = await ingestDocument(knowledge, creatorId, id);
+    if (outcome.status !== "ready") throw new Error(`${title}: ${JSON.stringify(outcome)}`);
+    documentIds[title] = id;
+  }
+  return { creatorId, knowledgeBaseId, documentIds };
+}
