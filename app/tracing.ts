@@ -1,7 +1,20 @@
 import type { MiddlewareHandler } from "hono";
-import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+} from "@opentelemetry/api";
 
 const tracer = trace.getTracer("coachd-http");
+
+// Reads only the headers a propagator asks for, instead of copying them all.
+const headerGetter: TextMapGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+  keys: (headers) => [...headers.keys()],
+};
 
 /**
  * Wraps each request in a server span (continuing an incoming `traceparent`) and makes it the
@@ -9,7 +22,7 @@ const tracer = trace.getTracer("coachd-http");
  */
 export function tracing(): MiddlewareHandler {
   return async (c, next) => {
-    const parent = propagation.extract(context.active(), Object.fromEntries(c.req.raw.headers));
+    const parent = propagation.extract(context.active(), c.req.raw.headers, headerGetter);
     const span = tracer.startSpan(`${c.req.method} ${c.req.routePath ?? c.req.path}`, {
       kind: SpanKind.SERVER,
       attributes: { "http.request.method": c.req.method, "url.path": c.req.path },

@@ -61,6 +61,11 @@ export interface ActorSystemOptions {
    * messages committed but not yet acknowledged when a node crashed or lost its connection.
    */
   dedupeWindow?: number;
+  /**
+   * Group commits in flight at once. 1 gives the largest batches (least Postgres CPU per turn);
+   * 2 overlaps one commit's round trip with the next batch filling.
+   */
+  commitConcurrency?: number;
   /** Test mode: every message is handled a second time after its commit (it must be a no-op). */
   deliverTwice?: boolean;
   adminService?: boolean;
@@ -132,6 +137,7 @@ export class ActorSystem implements AsyncDisposable {
       maxPayload: 256 * 1024,
       deliverTwice: false,
       dedupeWindow: 128,
+      commitConcurrency: 1,
       adminService: true,
       ...o,
     } as Resolved;
@@ -156,7 +162,9 @@ export class ActorSystem implements AsyncDisposable {
       leaseMs: this.#o.leaseMs,
       nodeTtlMs: this.#o.heartbeatMs * 3 + 500,
     });
-    this.#committer = new Committer(o.pool, this.instance, streams.mailboxId);
+    this.#committer = new Committer(o.pool, this.instance, streams.mailboxId, {
+      maxInFlight: this.#o.commitConcurrency,
+    });
     this.#committer.onBatch = (n) => this.metrics.commitBatch.observe(n);
     this.#outbox = new OutboxRelay(o.pool, js, this.#log);
     this.#reminders = new ReminderScheduler(o.pool, js, this.#clock, this.#log, {
@@ -525,7 +533,8 @@ export class ActorSystem implements AsyncDisposable {
       for (let attempt = 1;; attempt++) {
         const ctx = new TurnContextImpl(
           { type: act.type, id: act.id },
-          structuredClone(act.state),
+          // A JSON round trip is the cheapest deep copy of a JSON state (and all a state may hold).
+          JSON.parse(JSON.stringify(act.state)),
           item.msgId,
           item.headers[H.reminder]
             ? { name: item.headers[H.reminder]!, dueAt: Number(item.headers[H.due]) }
