@@ -11,6 +11,7 @@ import { machineInfo } from "./procfs.ts";
 import { runPgbench } from "./pgbench.ts";
 import { type BenchReport, renderMarkdown } from "./report.ts";
 import { runScenario, type ScenarioResult } from "./scenario.ts";
+import { wrkAvailable } from "./wrk.ts";
 
 const USAGE = `Usage:
   deno task bench [options]      full run: pgbench, then 1 node and 2 nodes
@@ -37,6 +38,7 @@ Options (defaults in brackets):
   --quick                  short validation run (2,000 calls, smaller phases)
   --out DIR                where results go [bench/results]
   --node-v8-flags FLAGS    extra V8 flags for the nodes, e.g. --prof (logs in .data/bench-logs)
+  --driver wrk|deno        load generator of the measured turns [wrk when installed, else deno]
 
 Environment: DATABASE_URL [postgres://postgres@127.0.0.1:5432/test], NATS_URL
 [nats://127.0.0.1:4222]. Postgres and NATS must be local for the CPU figures.`;
@@ -74,10 +76,15 @@ const BenchConfig = z.object({
   partitions: count.min(1),
   out: z.string(),
   nodeV8Flags: z.string().optional(),
+  driver: z.enum(["wrk", "deno"]),
 });
 type BenchConfig = z.infer<typeof BenchConfig>;
 
-function loadBenchConfig(args: string[], env: Record<string, string | undefined>): BenchConfig {
+function loadBenchConfig(
+  args: string[],
+  env: Record<string, string | undefined>,
+  hasWrk: boolean,
+): BenchConfig {
   const { values } = parseArgs({
     args,
     options: {
@@ -100,6 +107,7 @@ function loadBenchConfig(args: string[], env: Record<string, string | undefined>
       quick: { type: "boolean", default: false },
       out: { type: "string", default: new URL("./results", import.meta.url).pathname },
       "node-v8-flags": { type: "string" },
+      driver: { type: "string" },
     },
   });
   // --quick lowers the defaults; flags given explicitly still win.
@@ -131,6 +139,7 @@ function loadBenchConfig(args: string[], env: Record<string, string | undefined>
     partitions: v.partitions,
     out: v.out,
     nodeV8Flags: v["node-v8-flags"],
+    driver: v.driver ?? (hasWrk ? "wrk" : "deno"),
   });
 }
 
@@ -154,6 +163,7 @@ async function fullRun(c: BenchConfig) {
     pendingReminders: c.pending,
     pendingSettleMs: c.pendingSettleMs,
     memorySettleMs: c.memorySettleMs,
+    driver: c.driver,
   };
   const report: BenchReport = { startedAt, finishedAt: "", machine, settings, runs: [] };
   if (c.pgbenchSeconds > 0) {
@@ -221,7 +231,7 @@ async function main(args: string[]) {
   }
   let config;
   try {
-    config = loadBenchConfig(args, Deno.env.toObject());
+    config = loadBenchConfig(args, Deno.env.toObject(), await wrkAvailable());
   } catch (err) {
     const message = err instanceof z.ZodError ? z.prettifyError(err) : String(err);
     console.error(`${message}\n\n${USAGE}`);

@@ -52,12 +52,16 @@ export function renderMarkdown(r: BenchReport): string {
     ["CPU ms/turn of the load generator", (x) => fmt(x.turns.cpuMsPerTurn.loadGenerator, 3), ""],
     ["turns per group commit (mean)", (x) => fmt(x.turns.commitBatchMean, 1), ""],
     [
-      "Σ count = calls acknowledged",
-      (x) =>
-        `${fmt(x.turns.applied)} = ${fmt(x.turns.acknowledged)}${
-          mark(x.turns.applied === x.turns.acknowledged && x.turns.historyBounded)
-        }`,
-      "equal",
+      "Σ count vs calls acknowledged (+ in flight when wrk stopped)",
+      (x) => {
+        // wrk stops on time: calls in flight then were applied but never acknowledged to it.
+        const extra = x.turns.applied - x.turns.acknowledged;
+        const ok = extra >= 0 && extra <= (s.driver === "wrk" ? s.concurrency : 0);
+        return `${fmt(x.turns.applied)} vs ${fmt(x.turns.acknowledged)} (+${fmt(extra)})${
+          mark(ok && x.turns.historyBounded)
+        }`;
+      },
+      "every acknowledged call applied once",
     ],
     [
       "reminders fired exactly once",
@@ -138,7 +142,9 @@ export function renderMarkdown(r: BenchReport): string {
     `${s.concurrency} concurrent callers, ${fmt(s.keys)} keys round-robin, ${s.partitions} ` +
     `partitions; ${fmt(s.reminders)} one-shot reminders on ${fmt(s.reminderKeys)} keys due ` +
     `within ${fmt(s.reminderWindowMs)} ms; ${fmt(s.idleActivations)} idle activations; ` +
-    `${fmt(s.pendingReminders)} pending reminders. CPU from /proc: the node processes; the ` +
+    `${fmt(s.pendingReminders)} pending reminders. Measured turns driven by ` +
+    (s.driver === "wrk" ? "`wrk` (one process per node, 2 threads)" : "the in-process generator") +
+    ". CPU from /proc: the node processes; the " +
     "Postgres backends serving them plus the server's own processes (WAL writer, checkpointer, " +
     "...); the nats-server they use.",
     "",

@@ -8,11 +8,13 @@ import {
   cpuMs,
   groupCpuMs,
   postgresProcesses,
+  procStat,
   rssBytes,
   serverProcesses,
   trackCpu,
 } from "./procfs.ts";
 import { summarize, type Summary } from "./stats.ts";
+import { wrkTurns } from "./wrk.ts";
 import type { NudgeStats, UserState } from "./user_actor.ts";
 
 export interface ScenarioOptions {
@@ -40,6 +42,8 @@ export interface ScenarioOptions {
   /** Quiet time before each memory reading. */
   memorySettleMs: number;
   progress: (line: string) => void;
+  /** What drives the measured user turns: `wrk` (C, little CPU) or the in-process generator. */
+  driver: "wrk" | "deno";
 }
 
 export interface CpuPerOp {
@@ -161,11 +165,16 @@ async function turnsPhase(
   say(`measured: ${o.calls} calls, ${o.concurrency} callers, ${o.keys} keys`);
   const batch0 = await commitBatches(cluster.urls);
   const meter = cpuMeter(cluster);
-  const run = await userTurns({ ...load, calls: o.calls, offset: o.warmup });
+  // wrk runs for a time: sized from the warm-up's rate to make about `calls` calls.
+  const warmRate = (warm.calls - warm.errors) / (warm.elapsedMs / 1000);
+  const durationS = Math.min(120, Math.max(5, Math.round(o.calls / Math.max(1, warmRate))));
+  const run = o.driver === "wrk"
+    ? await wrkTurns({ ...load, calls: o.calls, offset: o.warmup, durationS })
+    : await userTurns({ ...load, calls: o.calls, offset: o.warmup });
   const cpu = meter.stop(run.calls - run.errors);
   const batch1 = await commitBatches(cluster.urls);
   const turnsPerSec = (run.calls - run.errors) / (run.elapsedMs / 1000);
-  const latencyMs = summarize(run.latenciesMs);
+  const latencyMs = "latenciesMs" in run ? summarize(run.latenciesMs) : run.latencyMs;
   say(
     `${turnsPerSec.toFixed(0)} turns/s, p50 ${latencyMs.p50.toFixed(1)} ms, p99 ${
       latencyMs.p99.toFixed(1)
@@ -392,7 +401,8 @@ function cpuMeter(cluster: BenchCluster) {
   const snap = () => ({
     node: cluster.nodes.reduce((sum, n) => sum + cpuMs(n.pid), 0),
     nats: groupCpuMs(serverProcesses("nats-server", natsPort)),
-    self: cpuMs(Deno.pid),
+    // With the wrk driver the load generator is a child process, counted once it has exited.
+    self: cpuMs(Deno.pid) + (procStat(Deno.pid)?.childCpuMs ?? 0),
   });
   const start = snap();
   return {
