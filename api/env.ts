@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { ActorAddress, Logger } from "../runtime/mod.ts";
+import type { ActorAddress, Logger, OutboxRow } from "../runtime/mod.ts";
 import type { AccessTokens, Role } from "./auth/credentials.ts";
 import type { SecretBox } from "./secrets.ts";
 
@@ -17,9 +17,19 @@ export interface Ingestion {
   enqueue(creatorId: string, documentId: string): Promise<void>;
 }
 
-/** The part of `ActorClient`/`ActorSystem` the API uses to tell actors about changes. */
+/**
+ * The part of `ActorSystem` the API uses to tell actors about changes: the message is written
+ * in the change's own transaction (outbox) and published once it commits.
+ */
 export interface ActorMessenger {
-  tell(to: ActorAddress, kind: string, data?: unknown, opts?: { msgId?: string }): Promise<void>;
+  tellWithin(
+    db: { query(text: string, values?: unknown[]): Promise<unknown> },
+    to: ActorAddress,
+    kind: string,
+    data?: unknown,
+    opts?: { msgId?: string },
+  ): Promise<OutboxRow>;
+  publishOutbox(rows: OutboxRow[]): Promise<void>;
 }
 
 export interface RateLimitOptions {

@@ -58,7 +58,13 @@ Deno.test("idempotency - a server error is not stored, so the retry with the sam
   let fail = true;
   await using t = await testApi({
     actors: {
-      tell: () => fail ? Promise.reject(new Error("NATS down")) : Promise.resolve(),
+      // The actor message is written in the request's transaction: if that write fails, so does
+      // the whole change.
+      tellWithin: () =>
+        fail
+          ? Promise.reject(new Error("outbox write failed"))
+          : Promise.resolve({ id: "m", p: 0, subject: "s", h: {}, b: "" }),
+      publishOutbox: () => Promise.resolve(),
     },
   });
   const { token } = await t.signup();

@@ -4,13 +4,7 @@
  */
 import { Hono } from "hono";
 import { jetstreamManager } from "@nats-io/jetstream";
-import {
-  type ActorAddress,
-  type ActorClient,
-  ActorSystem,
-  jsonLogger,
-  type Logger,
-} from "../runtime/mod.ts";
+import { type ActorAddress, ActorSystem, jsonLogger, type Logger } from "../runtime/mod.ts";
 import { withSystem } from "../app/db/tenant.ts";
 import { type TestDb, testDb, type TestNats, testNats } from "../tests/harness.ts";
 import { type ApiDeps, createApi } from "./app.ts";
@@ -32,7 +26,7 @@ export async function mailbox(
 ): Promise<Array<{ k: string; d: unknown }>> {
   const jsm = await jetstreamManager(t.nats.nc);
   const stream = `${t.nats.prefix}_mailbox`;
-  const subject = t.actors.subjectOf(to);
+  const subject = t.actors.client.subjectOf(to);
   const info = await jsm.streams.info(stream);
   const out: Array<{ k: string; d: unknown }> = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && seq > 0; seq++) {
@@ -86,7 +80,7 @@ export async function seedEndUser(
 export interface TestApi extends AsyncDisposable {
   db: TestDb;
   nats: TestNats;
-  actors: ActorClient;
+  actors: ActorSystem;
   ingestion: RecordingIngestion;
   deletedDocuments: string[];
   deletedEndUsers: string[];
@@ -133,7 +127,7 @@ export async function testApi(overrides: Partial<ApiDeps> = {}): Promise<TestApi
     adminService: false,
     log: quiet,
   });
-  const actors = system.client;
+  const actors = system;
   const ingestion = new RecordingIngestion();
   const deletedDocuments: string[] = [];
   const deletedEndUsers: string[] = [];

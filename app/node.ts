@@ -150,7 +150,7 @@ export async function startNode(
     "/v1",
     createApi({
       pool,
-      actors: system.client,
+      actors: system,
       ingestion: apiParts.find((p) => p.ingestion)?.ingestion ?? queuedOnlyIngestion(log),
       onDocumentDeleted: each(apiParts.map((p) => p.onDocumentDeleted)),
       onEndUserDeleted: each(apiParts.map((p) => p.onEndUserDeleted)),

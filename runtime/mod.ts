@@ -27,6 +27,7 @@ export {
   type TurnContext,
 } from "./actor.ts";
 export { ActorClient, ActorRef } from "./client.ts";
+export type { OutboxRow } from "./committer.ts";
 export { ActorSystem, type ActorSystemOptions } from "./system.ts";
 export { type Clock, ManualClock, realClock } from "./clock.ts";
 export { type DeadLetter, DeadLetterNotFoundError, DeadLetters } from "./dead_letters.ts";

@@ -772,7 +772,18 @@ export class ActorSystem implements AsyncDisposable {
     this.metrics.resident.set(this.#activations.size);
   }
 
-  /** Publishes outbox rows written by `client.tellWithin` once their transaction committed. */
+  /** See `ActorClient.tellWithin`: a message sent if and only if the caller's transaction commits. */
+  tellWithin(
+    db: { query(text: string, values?: unknown[]): Promise<unknown> },
+    to: ActorAddress,
+    kind: string,
+    data?: unknown,
+    opts?: { msgId?: string },
+  ): Promise<OutboxRow> {
+    return this.client.tellWithin(db, to, kind, data, opts);
+  }
+
+  /** Publishes outbox rows written by `tellWithin` once their transaction committed. */
   async publishOutbox(rows: OutboxRow[]): Promise<void> {
     await this.#outbox.publish(rows);
   }

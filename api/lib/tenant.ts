@@ -2,13 +2,46 @@ import type { Context } from "hono";
 import type pg from "pg";
 import { withTenant } from "../../app/db/tenant.ts";
 import type { ApiEnv } from "../env.ts";
+import type { ActorAddress, OutboxRow } from "../../runtime/mod.ts";
 
-/** Runs `fn` in one transaction as the calling creator (row-level security applies). */
-export function inTenant<T>(
+// Actor messages written in a transaction, published once it has committed.
+const pendingTells = new WeakMap<pg.PoolClient, OutboxRow[]>();
+
+/**
+ * Runs `fn` in one transaction as the calling creator (row-level security applies). Actor
+ * messages it sent with `tellActor` go out after the commit, and never if it rolls back.
+ */
+export async function inTenant<T>(
   c: Context<ApiEnv>,
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  return withTenant(c.get("services").pool, c.get("auth").creatorId, fn);
+  const { pool, actors } = c.get("services");
+  let rows: OutboxRow[] = [];
+  const result = await withTenant(pool, c.get("auth").creatorId, async (client) => {
+    pendingTells.set(client, rows = []);
+    try {
+      return await fn(client);
+    } finally {
+      pendingTells.delete(client);
+    }
+  });
+  // After the commit. Should this fail, the runtime's outbox sweep sends them within seconds.
+  if (rows.length > 0) await actors.publishOutbox(rows);
+  return result;
+}
+
+/** Tells an actor about a change, in the transaction of `inTenant` that makes the change. */
+export async function tellActor(
+  client: pg.PoolClient,
+  c: Context<ApiEnv>,
+  to: ActorAddress,
+  kind: string,
+  data: unknown,
+  opts: { msgId: string },
+): Promise<void> {
+  const rows = pendingTells.get(client);
+  if (!rows) throw new Error("tellActor() must run inside inTenant()");
+  rows.push(await c.get("services").actors.tellWithin(client, to, kind, data, opts));
 }
 
 /** Records a change in the audit log, in the caller's transaction so it commits with the change. */

@@ -14,7 +14,7 @@ import {
   protectedRoute,
   uuidParam,
 } from "../lib/route.ts";
-import { audit, inTenant } from "../lib/tenant.ts";
+import { audit, inTenant, tellActor } from "../lib/tenant.ts";
 
 const Kind = z.enum(["telegram", "whatsapp", "web_widget"]);
 const ChannelStatus = z.enum(["active", "disabled"]);
@@ -136,7 +136,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const body = c.req.valid("json");
-      const { secrets, actors } = c.get("services");
+      const { secrets } = c.get("services");
       const creatorId = c.get("auth").creatorId;
       const given: Record<string, string> = {};
       for (const field of SECRET_FIELDS[body.kind]) {
@@ -172,7 +172,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
         await audit(client, c, "channel.connect", { type: "channel", id: ch!.id }, {
           kind: body.kind,
         });
-        await actors.tell(creatorActor(creatorId), "channelConnected", {
+        await tellActor(client, c, creatorActor(creatorId), "channelConnected", {
           channelId: ch!.id,
           kind: body.kind,
         }, { msgId: `channelConnected:${ch!.id}` });
@@ -218,7 +218,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const { channelId } = c.req.valid("param");
       const patch = c.req.valid("json");
-      const { actors } = c.get("services");
+
       const creatorId = c.get("auth").creatorId;
       const row = await inTenant(c, async (client) => {
         const cur = await channels.find(client, channelId, { lock: true });
@@ -237,7 +237,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
         });
         if (patch.status && patch.status !== cur.status) {
           const kind = patch.status === "active" ? "channelConnected" : "channelDisconnected";
-          await actors.tell(creatorActor(creatorId), kind, { channelId, kind: cur.kind }, {
+          await tellActor(client, c, creatorActor(creatorId), kind, { channelId, kind: cur.kind }, {
             msgId: `${kind}:${channelId}:${ch.updated_at.getTime()}`,
           });
         }
@@ -258,11 +258,11 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { channelId } = c.req.valid("param");
-      const { actors } = c.get("services");
+
       const creatorId = c.get("auth").creatorId;
       await inTenant(c, async (client) => {
         const ch = await channels.remove(client, c, { id: channelId });
-        await actors.tell(creatorActor(creatorId), "channelDisconnected", {
+        await tellActor(client, c, creatorActor(creatorId), "channelDisconnected", {
           channelId,
           kind: ch.kind,
         }, { msgId: `channelDeleted:${channelId}` });

@@ -6,7 +6,7 @@ import { conversationActor, userActor } from "../lib/actors.ts";
 import { tenantTable } from "../lib/crud.ts";
 import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
 import { ADMINS, ALL_ROLES, jsonResponse, protectedRoute, uuidParam } from "../lib/route.ts";
-import { audit, inTenant } from "../lib/tenant.ts";
+import { audit, inTenant, tellActor } from "../lib/tenant.ts";
 
 const Channel = z.enum(["telegram", "whatsapp", "web_widget", "mobile"]);
 const EndUser = z.object({
@@ -218,7 +218,7 @@ export function registerEndUsers(app: OpenAPIHono<ApiEnv>) {
     }),
     async (c) => {
       const { endUserId } = c.req.valid("param");
-      const { actors, onEndUserDeleted } = c.get("services");
+      const { onEndUserDeleted } = c.get("services");
       const creatorId = c.get("auth").creatorId;
       await inTenant(c, async (client) => {
         const { rows: conversations } = await client.query<{ id: string }>(
@@ -233,11 +233,11 @@ export function registerEndUsers(app: OpenAPIHono<ApiEnv>) {
         // Inside the transaction: if the mailbox is unreachable nothing is deleted and the
         // caller retries, so no actor keeps state for a user the database forgot.
         const erase = { reason: "deleted_by_creator" };
-        await actors.tell(userActor(creatorId, endUserId), "erase", erase, {
+        await tellActor(client, c, userActor(creatorId, endUserId), "erase", erase, {
           msgId: `erase:${creatorId}:${endUserId}`,
         });
         for (const conv of conversations) {
-          await actors.tell(conversationActor(creatorId, conv.id), "erase", erase, {
+          await tellActor(client, c, conversationActor(creatorId, conv.id), "erase", erase, {
             msgId: `erase:${creatorId}:${conv.id}`,
           });
         }

@@ -13,7 +13,7 @@ import {
   uuidParam,
   WRITERS,
 } from "../lib/route.ts";
-import { audit, inTenant } from "../lib/tenant.ts";
+import { audit, inTenant, tellActor } from "../lib/tenant.ts";
 import { awardedBadges, FlowDefinition } from "../schemas/flow.ts";
 
 const Status = z.enum(["draft", "published", "unpublished"]);
@@ -209,7 +209,7 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const { programId } = c.req.valid("param");
       const auth = c.get("auth");
-      const { actors } = c.get("services");
+
       const row = await inTenant(c, async (client) => {
         const p = await programs.find(client, programId, { lock: true });
         const badges = awardedBadges(p.flow_definition);
@@ -246,7 +246,7 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
         // Told inside the transaction: if the mailbox is unreachable the publish rolls back and
         // the caller retries; the deterministic message id makes the retry's tells no-ops.
         for (const endUserId of await enrolledUsers(client, programId)) {
-          await actors.tell(userActor(auth.creatorId, endUserId), "programPublished", {
+          await tellActor(client, c, userActor(auth.creatorId, endUserId), "programPublished", {
             programId,
             version: v!.version,
           }, { msgId: `programPublished:${programId}:${v!.version}:${endUserId}` });
@@ -269,7 +269,7 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const { programId } = c.req.valid("param");
       const auth = c.get("auth");
-      const { actors } = c.get("services");
+
       const row = await inTenant(c, async (client) => {
         const { rows: [p] } = await client.query<Row>(
           `update programs set status = 'unpublished', updated_at = now() where id = $1
@@ -279,7 +279,7 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
         if (!p) return undefined;
         await audit(client, c, "program.unpublish", { type: "program", id: programId });
         for (const endUserId of await enrolledUsers(client, programId)) {
-          await actors.tell(userActor(auth.creatorId, endUserId), "programUnpublished", {
+          await tellActor(client, c, userActor(auth.creatorId, endUserId), "programUnpublished", {
             programId,
           }, { msgId: `programUnpublished:${programId}:${p.updated_at.getTime()}:${endUserId}` });
         }
