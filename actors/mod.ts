@@ -2,9 +2,11 @@ import type { AnyActorDefinition } from "../runtime/mod.ts";
 import type { Knowledge } from "../knowledge/services.ts";
 import { conversationActor } from "./conversation/conversation_actor.ts";
 import { userActor } from "./user/user_actor.ts";
+import { creatorActor } from "./creator/creator_actor.ts";
 
 export { conversationActor, type ConversationReply } from "./conversation/conversation_actor.ts";
 export { userActor } from "./user/user_actor.ts";
+export { creatorActor } from "./creator/creator_actor.ts";
 export { parseTenantActorId, tenantActorId } from "./ids.ts";
 
 /** Every actor type a Coachd node hosts, wired to the node's knowledge services. */
@@ -12,5 +14,6 @@ export function coachingActors({ knowledge }: { knowledge: Knowledge }): AnyActo
   return [
     conversationActor({ brain: knowledge }),
     userActor({ store: knowledge.store, embedder: knowledge.embedder }),
+    creatorActor,
   ];
 }

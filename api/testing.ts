@@ -4,7 +4,13 @@
  */
 import { Hono } from "hono";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { type ActorAddress, ActorSystem, jsonLogger, type Logger } from "../runtime/mod.ts";
+import {
+  type ActorAddress,
+  ActorSystem,
+  type AnyActorDefinition,
+  jsonLogger,
+  type Logger,
+} from "../runtime/mod.ts";
 import { withSystem } from "../app/db/tenant.ts";
 import { type TestDb, testDb, type TestNats, testNats } from "../tests/harness.ts";
 import { type ApiDeps, createApi } from "./app.ts";
@@ -111,19 +117,22 @@ export interface Session {
 const quiet: Logger = jsonLogger("error");
 
 /** A full API over a fresh schema and NATS prefix; dispose to drop them. */
-export async function testApi(overrides: Partial<ApiDeps> = {}): Promise<TestApi> {
+export async function testApi(
+  overrides: Partial<ApiDeps> = {},
+  { hostActors }: { hostActors?: AnyActorDefinition[] } = {},
+): Promise<TestApi> {
   const db = await testDb();
   const nats = await testNats();
-  // A client-only system: creates the mailbox streams, hosts no partitions, so told messages
-  // stay in the mailbox where tests can read them.
+  // By default a client-only system: creates the mailbox streams, hosts no partitions, so told
+  // messages stay in the mailbox where tests can read them. With `hostActors` it runs them.
   const system = await ActorSystem.start({
     pool: db.pool,
     nc: nats.nc,
-    actors: [],
+    actors: hostActors ?? [],
     nodeId: "api-test",
     prefix: nats.prefix,
     partitions: 8,
-    host: false,
+    host: hostActors !== undefined,
     adminService: false,
     log: quiet,
   });

@@ -164,6 +164,12 @@ export function conversationActor(deps: ConversationDeps) {
         return { ok: true };
       }),
       get: h(z.null().optional(), (ctx) => ctx.state),
+      /** The creator deleted the end user: forget the conversation and its embedded memories. */
+      erase: h(z.object({ reason: z.string() }), async (ctx) => {
+        const { creatorId } = parseTenantActorId(ctx.self.id);
+        await deps.brain.store.deleteDocument("memories", creatorId, ctx.self.id);
+        ctx.erase();
+      }),
     }),
   });
 }

@@ -12,7 +12,18 @@ import {
   ProfileUpdate,
 } from "./profile.ts";
 
-const UserState = z.object({ profile: Profile, updatedAt: z.number() });
+/** The published version of each program the user follows; null once it is unpublished. */
+const ProgramVersions = z.record(
+  z.string(),
+  z.object({ version: z.number().int().nullable(), at: z.number() }),
+);
+
+const UserState = z.object({
+  profile: Profile,
+  updatedAt: z.number(),
+  // Rows written before programs were tracked have no such field.
+  programs: ProgramVersions.default({}),
+});
 
 export interface UserActorDeps {
   store?: VectorStore;
@@ -42,7 +53,11 @@ export function userActor(deps: UserActorDeps = {}) {
   return defineActor({
     type: "user",
     state: UserState,
-    initial: () => ({ profile: emptyProfile(), updatedAt: 0 }),
+    initial: (): z.infer<typeof UserState> => ({
+      profile: emptyProfile(),
+      updatedAt: 0,
+      programs: {},
+    }),
     handlers: (h) => ({
       getProfile: h(z.null().optional(), (ctx) => ctx.state.profile),
       updateProfile: h(ProfileUpdate, async (ctx, update) => {
@@ -55,6 +70,26 @@ export function userActor(deps: UserActorDeps = {}) {
       noteTopics: h(z.array(z.string()).max(10), (ctx, topics) => {
         ctx.state.profile = noteTopics(ctx.state.profile, topics);
         ctx.state.updatedAt = ctx.now();
+      }),
+      /** A program the user is enrolled in has a new published version. */
+      programPublished: h(
+        z.object({ programId: z.string().uuid(), version: z.number().int().min(1) }),
+        (ctx, m) => {
+          const programs = ctx.state.programs ??= {};
+          // Messages may arrive late: never go back to an older version.
+          const known = programs[m.programId]?.version ?? 0;
+          if (m.version > known) programs[m.programId] = { version: m.version, at: ctx.now() };
+        },
+      ),
+      programUnpublished: h(z.object({ programId: z.string().uuid() }), (ctx, m) => {
+        (ctx.state.programs ??= {})[m.programId] = { version: null, at: ctx.now() };
+      }),
+      getPrograms: h(z.null().optional(), (ctx) => ctx.state.programs ?? {}),
+      /** The creator deleted the end user: forget the profile, its embedding and every reminder. */
+      erase: h(z.object({ reason: z.string() }), async (ctx) => {
+        const { creatorId } = parseTenantActorId(ctx.self.id);
+        await deps.store?.deleteDocument("profiles", creatorId, ctx.self.id);
+        ctx.erase();
       }),
     }),
   });

@@ -1,6 +1,7 @@
 /**
- * Messages the admin API tells actors when creators change something that affects them. The
- * actors (actors/) implement the handlers; until they do, the messages wait in their mailboxes.
+ * Messages the admin API tells actors when creators change something that affects them (handled
+ * by actors/user, actors/conversation and actors/creator). They are written in the change's own
+ * transaction (`tellActor`) and published once it commits.
  *
  * | address                                   | kind                  | data                                   |
  * | ----------------------------------------- | --------------------- | -------------------------------------- |
@@ -11,8 +12,7 @@
  * | `creator` `<creatorId>`                   | `channelConnected`    | `{ channelId, kind }`                  |
  * | `creator` `<creatorId>`                   | `channelDisconnected` | `{ channelId, kind }`                  |
  *
- * Each tell carries a deterministic message id, so a retried API call is deduplicated by the
- * mailbox stream.
+ * Each tell carries a deterministic message id, so a retried API call is deduplicated.
  */
 import type { ActorAddress } from "../../runtime/mod.ts";
 
