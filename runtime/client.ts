@@ -13,6 +13,7 @@ import { checkAddress, mailboxSubject, partitionOf } from "./address.ts";
 import { decodeJson, encodeEnvelope, H, makeHeaders, type ReplyBody } from "./envelope.ts";
 import { AskCycleError, AskTimeoutError, RemoteHandlerError } from "./errors.ts";
 import { encodeBase64 } from "./base64.ts";
+import { SendBatcher } from "./send_batcher.ts";
 import type { OutboxRow } from "./committer.ts";
 
 export interface ClientOptions {
@@ -41,6 +42,8 @@ export class ActorClient implements AsyncDisposable {
   #sub?: Subscription;
   #seq = 0;
   readonly #pending = new Map<string, (body: ReplyBody) => void>();
+  /** Shared with the system hosting actors: acks, replies and asks leave in one write. */
+  readonly sends = new SendBatcher();
 
   constructor(nc: NatsConnection, js: JetStreamClient, opts: ClientOptions) {
     this.#nc = nc;
@@ -122,14 +125,13 @@ export class ActorClient implements AsyncDisposable {
     });
     // A core publish is captured by the stream like a JetStream one; the reply (or its timeout)
     // is the acknowledgement, which saves a round trip per ask.
-    this.#nc.publish(subject, payload, {
-      headers: makeHeaders({
-        [H.msgId]: opts.msgId ?? crypto.randomUUID(),
-        [H.reply]: token,
-        [H.chain]: opts.chain?.length ? opts.chain.join(",") : undefined,
-        [H.traceparent]: carrier.traceparent,
-      }),
+    const headers = makeHeaders({
+      [H.msgId]: opts.msgId ?? crypto.randomUUID(),
+      [H.reply]: token,
+      [H.chain]: opts.chain?.length ? opts.chain.join(",") : undefined,
+      [H.traceparent]: carrier.traceparent,
     });
+    this.sends.defer(() => this.#nc.publish(subject, payload, { headers }));
     const body = await reply;
     if ("err" in body) throw new RemoteHandlerError(target, body.err.name, body.err.message);
     return body.ok as T;

@@ -725,17 +725,15 @@ export class ActorSystem implements AsyncDisposable {
 
   #finish(item: Item) {
     this.#held.delete(item);
-    item.js?.ack();
+    const js = item.js;
+    if (js) this.client.sends.defer(() => js.ack());
   }
 
   #sendReply(item: Item, body: unknown) {
     const to = item.headers[H.reply];
     if (!to || item.headers["Coachd-Test-Copy"]) return;
-    try {
-      this.#o.nc.publish(to, encodeJson(body));
-    } catch (err) {
-      this.#log.warn("reply failed", { error: String(err) });
-    }
+    const data = encodeJson(body);
+    this.client.sends.defer(() => this.#o.nc.publish(to, data));
   }
 
   async #deadLetter(item: Item, reason: string, label: string) {
@@ -815,6 +813,7 @@ export class ActorSystem implements AsyncDisposable {
         owned.stop?.();
       }
       await this.#idle([...this.#activations.all()], timeoutMs);
+      this.client.sends.flush();
       await this.#outbox.flushed();
     }
     this.#stopped = true;
