@@ -4,7 +4,8 @@
  * `createApi({ extensions: [knowledgeRoutes({ knowledge })] })`; each handler reads the tenant
  * from `c.get("auth").creatorId`, set by the admin API's authentication.
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { ALL_ROLES, protectedRoute, WRITERS } from "../api/lib/route.ts";
 import { HTTPException } from "hono/http-exception";
 import { withTenant } from "../app/db/tenant.ts";
 import { converse } from "./brain.ts";
@@ -43,9 +44,10 @@ const SearchResult = z.object({
   relevance: z.number(),
 }).openapi("KnowledgeSearchResult");
 
-const searchRoute = createRoute({
+// Viewers may search and preview (read-only); drafting is for those who can edit content.
+const searchRoute = protectedRoute(ALL_ROLES, {
   method: "post",
-  path: "/v1/knowledge-bases/{id}/search",
+  path: "/knowledge-bases/{id}/search",
   tags: ["knowledge"],
   summary: "Search a knowledge base the way the coach does",
   request: {
@@ -73,9 +75,9 @@ const PreviewBody = z.object({
   }).optional(),
 });
 
-const previewRoute = createRoute({
+const previewRoute = protectedRoute(ALL_ROLES, {
   method: "post",
-  path: "/v1/preview/chat",
+  path: "/preview/chat",
   tags: ["knowledge"],
   summary: "Try the coach on your knowledge before any channel is live",
   description: "Streams NDJSON events: `retrieval` (chunks and scores), `token` (answer text), " +
@@ -94,9 +96,9 @@ const GenerateBody = z.object({
   topic: z.string().min(1).max(500),
   count: z.number().int().min(1).max(10).default(3),
 });
-const generateRoute = createRoute({
+const generateRoute = protectedRoute(WRITERS, {
   method: "post",
-  path: "/v1/knowledge-bases/{id}/drafts",
+  path: "/knowledge-bases/{id}/drafts",
   tags: ["knowledge"],
   summary: "Draft program steps or nudges from a knowledge base",
   request: {

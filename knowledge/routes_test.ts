@@ -25,7 +25,8 @@ function app(knowledge: Knowledge, creatorId: string) {
       : c.json({ title: String(err) }, 500)
   );
   knowledgeRoutes({ knowledge })(a);
-  return a;
+  // Mounted like the admin API mounts its extensions.
+  return new OpenAPIHono().route("/v1", a);
 }
 
 const post = (body: unknown) => ({

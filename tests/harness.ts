@@ -92,14 +92,13 @@ export interface TestChroma extends AsyncDisposable {
 }
 
 /** A client of the test Chroma server and a unique collection prefix, cleaned up on dispose. */
-export function testChroma(): TestChroma {
+export function testChroma(prefix = uniqueName("t")): TestChroma {
   const url = new URL(CHROMA_URL);
   const client = new ChromaClient({
     host: url.hostname,
     port: Number(url.port || 8000),
     ssl: url.protocol === "https:",
   });
-  const prefix = uniqueName("t");
   return {
     url: CHROMA_URL,
     client,

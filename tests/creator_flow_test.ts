@@ -1,0 +1,124 @@
+/**
+ * A creator's first session against a real node over HTTP: sign up, create a knowledge base,
+ * upload a document, watch it become ready, search it, and try the coach in the preview chat —
+ * including a question the knowledge does not answer, and another creator trying to read it.
+ */
+import assert from "node:assert/strict";
+import { dirname } from "node:path";
+import { encodeBase64 } from "../runtime/base64.ts";
+import { loadConfig } from "../app/config.ts";
+import { startNode } from "../app/node.ts";
+import { knowledgeExtension } from "../app/knowledge.ts";
+import { jsonLogger } from "../runtime/mod.ts";
+import {
+  CHROMA_URL,
+  eventually,
+  NATS_URL,
+  testChroma,
+  testDb,
+  testNats,
+  VECTOR_CACHE_DIR,
+} from "./harness.ts";
+
+const GUIDE = `# Sleep guide
+
+## Caffeine
+Caffeine has a half-life of five to six hours. Stop drinking coffee by 2 pm so it does not keep
+you awake at night.
+
+## Naps
+Keep naps short: twenty minutes at most, and before 3 pm.
+`;
+
+Deno.test("creator flow - upload, ingestion, search and preview chat over HTTP on a real node", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using _chroma = testChroma(nats.prefix);
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    NODE_ID: "flow",
+    NATS_PREFIX: nats.prefix,
+    PARTITIONS: "4",
+    // The knowledge features find the word-vector cache under DATA_DIR/vectors.
+    DATA_DIR: dirname(VECTOR_CACHE_DIR),
+    JWT_SECRET: encodeBase64(crypto.getRandomValues(new Uint8Array(48))),
+    SECRETS_KEY: encodeBase64(crypto.getRandomValues(new Uint8Array(32))),
+    LOG_LEVEL: "error",
+  });
+  await using node = await startNode({
+    config,
+    databaseUrl: db.url,
+    natsUrl: NATS_URL,
+    log: jsonLogger("error"),
+    extensions: [knowledgeExtension({ chromaUrl: CHROMA_URL })],
+  });
+  const base = `http://127.0.0.1:${(node.server.addr as Deno.NetAddr).port}/v1`;
+  const call = async (method: string, path: string, token?: string, body?: unknown) => {
+    const res = await fetch(base + path, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body instanceof FormData ? {} : { "content-type": "application/json" }),
+      },
+      body: body instanceof FormData ? body : body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  const json = (r: { text: string }) => JSON.parse(r.text);
+  const signup = async (email: string) =>
+    json(
+      await call("POST", "/auth/signup", undefined, {
+        email,
+        password: "correct horse battery staple",
+        name: email,
+      }),
+    ).access_token as string;
+
+  const token = await signup("coach@example.test");
+  const kb = json(await call("POST", "/knowledge-bases", token, { name: "Sleep" }));
+  const form = new FormData();
+  form.append("file", new File([GUIDE], "sleep.md", { type: "text/markdown" }));
+  const doc = json(await call("POST", `/knowledge-bases/${kb.id}/documents`, token, form));
+  assert.equal(doc.status, "queued");
+  const ready = await eventually(async () => {
+    const d = json(await call("GET", `/documents/${doc.id}`, token));
+    if (d.status === "failed") throw new Error(`ingestion failed: ${d.error}`);
+    return d.status === "ready" ? d : null;
+  }, { timeoutMs: 30_000, what: "document ready" });
+  assert.ok(ready.chunk_count >= 2);
+
+  const search = json(
+    await call("POST", `/knowledge-bases/${kb.id}/search`, token, {
+      query: "until what time can I have an espresso?",
+      k: 2,
+    }),
+  );
+  assert.equal(search.results[0].documentId, doc.id);
+  assert.match(search.results[0].text, /coffee by 2 pm/);
+
+  const final = async (message: string, t = token) => {
+    const last = (await call("POST", "/preview/chat", t, { message })).text.trim().split("\n")
+      .map((l) => JSON.parse(l)).at(-1);
+    assert.equal(last.type, "final");
+    return last.result;
+  };
+  const answered = await final("When should I stop drinking coffee?");
+  assert.equal(answered.refused, false);
+  assert.match(answered.answer, /2 pm/);
+  assert.equal(answered.citations[0].documentId, doc.id);
+  assert.equal((await final("What is the capital of Australia?")).refused, true);
+
+  // Another creator sees nothing of it.
+  const other = await signup("other@example.test");
+  assert.equal((await call("GET", `/documents/${doc.id}`, other)).status, 404);
+  assert.equal(
+    (await call("POST", `/knowledge-bases/${kb.id}/search`, other, { query: "coffee", k: 2 }))
+      .status,
+    404,
+  );
+  const otherChat = await final("When should I stop drinking coffee?", other);
+  assert.equal(otherChat.refused, true, "another creator's coach must not answer from it");
+  // And without credentials, nothing at all.
+  assert.equal((await call("POST", "/preview/chat", undefined, { message: "hi" })).status, 401);
+});
