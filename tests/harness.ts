@@ -11,7 +11,7 @@ import { migrate } from "../app/migrate.ts";
 export const DATABASE_URL = Deno.env.get("TEST_DATABASE_URL") ??
   "postgres://postgres@127.0.0.1:5432/test";
 export const NATS_URL = Deno.env.get("TEST_NATS_URL") ?? "nats://127.0.0.1:4222";
-/** Chroma for tests: `.ci/start_chroma.sh` starts one and exports TEST_CHROMA_URL. */
+/** Chroma for tests: `deno task test` (tests/run_tests.ts) starts one there if none answers. */
 export const CHROMA_URL = Deno.env.get("TEST_CHROMA_URL") ?? "http://127.0.0.1:18000";
 /** Where tests keep the word-vector cache (built once from the npm package, then reused). */
 export const VECTOR_CACHE_DIR = Deno.env.get("TEST_VECTOR_CACHE_DIR") ??
