@@ -31,7 +31,18 @@ export async function startEmbeddedPostgres(
     log(`initialising embedded Postgres in ${databaseDir}`);
     await server.initialise();
   }
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    // The package rejects with undefined when postgres exits at start, e.g. on a busy port.
+    throw new EmbeddedPostgresError(
+      `Embedded Postgres did not start on 127.0.0.1:${port} (data in ${databaseDir})` +
+        (await portInUse(port)
+          ? `: port ${port} is in use; set EMBEDDED_PG_PORT or DATABASE_URL`
+          : ""),
+      { cause: err },
+    );
+  }
   if (fresh) await server.createDatabase("coachd");
   log(`embedded Postgres listening on 127.0.0.1:${port}`);
   return {
@@ -51,6 +62,22 @@ async function chownToPostgres(dir: string) {
 async function exists(path: string) {
   try {
     await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "EmbeddedPostgresError";
+  }
+}
+
+async function portInUse(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
     return true;
   } catch {
     return false;
