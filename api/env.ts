@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { ActorAddress, Logger, OutboxRow } from "../runtime/mod.ts";
+import type { ActorSystem, Logger } from "../runtime/mod.ts";
 import type { AccessTokens, Role } from "./auth/credentials.ts";
 import type { SecretBox } from "./secrets.ts";
 
@@ -21,16 +21,7 @@ export interface Ingestion {
  * The part of `ActorSystem` the API uses to tell actors about changes: the message is written
  * in the change's own transaction (outbox) and published once it commits.
  */
-export interface ActorMessenger {
-  tellWithin(
-    db: { query(text: string, values?: unknown[]): Promise<unknown> },
-    to: ActorAddress,
-    kind: string,
-    data?: unknown,
-    opts?: { msgId?: string },
-  ): Promise<OutboxRow>;
-  publishOutbox(rows: OutboxRow[]): Promise<void>;
-}
+export type ActorMessenger = Pick<ActorSystem, "tellWithin" | "publishOutbox">;
 
 export interface RateLimitOptions {
   windowMs: number;
