@@ -31,6 +31,8 @@ Deno.test("admin service - answers nats micro discovery and the operator endpoin
       `${p}.admin.${s}`
     ).sort(),
   );
+  // `nats micro ls` pings, `nats micro stats` asks for per-endpoint statistics.
+  assert.equal((await req(nats.nc, `$SRV.PING.${p}-admin`)).json.name, `${p}-admin`);
   const nodes = (await req(nats.nc, `${p}.admin.nodes`)).json.nodes;
   assert.equal(nodes.length, 1);
   assert.equal(nodes[0].partitions, 8);
@@ -58,4 +60,12 @@ Deno.test("admin service - answers nats micro discovery and the operator endpoin
   assert.equal(bad.headers?.get("Nats-Service-Error-Code"), "400");
   assert.match(bad.headers?.get("Nats-Service-Error") ?? "", /type: /);
   assert.deepEqual((await req(nats.nc, `${p}.admin.rebalance`)).json, { ok: true });
+  const stats = (await req(nats.nc, `$SRV.STATS.${p}-admin`)).json;
+  const byName = Object.fromEntries(
+    stats.endpoints.map((
+      e: { name: string; num_requests: number; num_errors: number },
+    ) => [e.name, e]),
+  );
+  assert.equal(byName["nodes"].num_requests, 1);
+  assert.equal(byName["actor"].num_requests, 2);
 });
