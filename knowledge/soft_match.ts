@@ -12,7 +12,11 @@ export interface Term {
 export interface PassageWords {
   rows: number[];
   tokens: Set<string>;
+  /** The passage states a number. */
+  numbers: boolean;
 }
+
+const isNumber = (token: string) => /\d/.test(token);
 
 /**
  * Word-level semantic overlap: for each content word of the question, its best cosine match among
@@ -55,13 +59,15 @@ export class SoftMatcher {
   words(text: string): PassageWords {
     const rows = new Set<number>();
     const tokens = new Set<string>();
+    let numbers = false;
     for (const token of tokenize(text)) {
       tokens.add(token);
+      if (isNumber(token)) numbers = true;
       if (STOPWORDS.has(token)) continue;
       const row = this.#emb.rowOf(token);
       if (row !== undefined) rows.add(row);
     }
-    return { rows: [...rows], tokens };
+    return { rows: [...rows], tokens, numbers };
   }
 
   /** Rows of a passage's distinct content words. */
@@ -88,8 +94,9 @@ export class SoftMatcher {
     for (const t of terms) {
       let best = 0;
       if (t.row < 0) {
-        // An unknown word (a name, a number) counts only where the passage has it literally.
-        best = words.tokens.has(t.token) ? 1 : 0;
+        // An unknown word (a name) counts only where the passage has it literally; a number
+        // counts half against a passage that states other numbers (the same kind of fact).
+        best = words.tokens.has(t.token) ? 1 : isNumber(t.token) && words.numbers ? 0.5 : 0;
         total += t.weight * Math.max(0, (best - floor) / (1 - floor));
         weights += t.weight;
         continue;
