@@ -116,13 +116,14 @@ export async function retrieve(deps: RetrievalDeps, opts: RetrieveOptions): Prom
     const chunkVectors = await deps.embedder.embed(texts);
     queries.forEach((q, qi) => {
       const terms = m.terms(q);
+      const allTerms = m.terms(q, { unknown: true });
       const qv = embeddings[qi]!;
       const scored = rows.map((r, i) => {
-        const words = m.rows(texts[i]!);
+        const words = m.words(texts[i]!);
         const cos = dot(qv, chunkVectors[i]!);
         // Ranking: word-level match plus the sentence vectors; relevance: hub-corrected match.
         if (qi === queries.length - 1) {
-          sig(r.id).soft = m.score(terms, words, { hubCorrected: true });
+          sig(r.id).soft = m.score(allTerms, words, { hubCorrected: true });
         }
         // The user's goals nudge near-equal passages toward what this user is working on.
         const nudge = goalsVector && qi === main

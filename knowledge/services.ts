@@ -23,10 +23,10 @@ export interface Knowledge extends BrainDeps {
 
 /**
  * Relevance thresholds: hub-corrected word match for the word-vector default (set just above the
- * most relevant-looking of the 20 off-topic dev questions), cosine similarity for a neural
+ * most relevant-looking of the 43 off-topic dev questions, 0.491), cosine similarity for a neural
  * embedder.
  */
-export const MIN_RELEVANCE = { soft: 0.48, cosine: 0.5 };
+export const MIN_RELEVANCE = { soft: 0.5, cosine: 0.5 };
 
 export interface KnowledgeOptions {
   pool: pg.Pool;

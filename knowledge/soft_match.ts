@@ -1,6 +1,23 @@
 import type { SifEmbedder } from "./sif_embedder.ts";
 import { STOPWORDS, tokenize } from "./tokens.ts";
 
+/** A question word: vocabulary row (-1 when unknown) and SIF weight. */
+export interface Term {
+  token: string;
+  row: number;
+  weight: number;
+}
+
+/** A passage's content words as vocabulary rows, plus its tokens for literal matches. */
+export interface PassageWords {
+  rows: number[];
+  tokens: Set<string>;
+  /** The passage states a number. */
+  numbers: boolean;
+}
+
+const isNumber = (token: string) => /\d/.test(token);
+
 /**
  * Word-level semantic overlap: for each content word of the question, its best cosine match among
  * the passage's words, weighted by how rare the question word is. Unlike a sentence average it
@@ -17,29 +34,45 @@ export class SoftMatcher {
     this.#emb = embedder;
   }
 
-  /** The question's content words with their vocabulary rows and SIF weights. */
-  terms(text: string): { token: string; row: number; weight: number }[] {
+  /**
+   * The question's content words with their vocabulary rows and SIF weights. With `unknown`, words
+   * outside the vocabulary (names, numbers, rare terms) are kept too, with row -1 and the weight of
+   * the rarest words: they can only be matched literally, and leaving them out would overstate how
+   * much of the question a passage answers ("the 2018 final" is not covered by "final").
+   */
+  terms(text: string, { unknown = false }: { unknown?: boolean } = {}): Term[] {
     const seen = new Set<string>();
-    const out = [];
-    for (const token of tokenize(text)) {
-      if (STOPWORDS.has(token) || seen.has(token)) continue;
+    const out: Term[] = [];
+    for (const raw of tokenize(text)) {
+      // Contractions ("can't", "when's") are function words; a possessive counts as its noun.
+      const token = raw.endsWith("'s") ? raw.slice(0, -2) : raw;
+      if (STOPWORDS.has(token) || token.includes("'") || seen.has(token)) continue;
       seen.add(token);
       const row = this.#emb.rowOf(token);
-      if (row === undefined) continue;
-      out.push({ token, row, weight: this.#emb.weightOf(row) });
+      if (row !== undefined) out.push({ token, row, weight: this.#emb.weightOf(row) });
+      else if (unknown) out.push({ token, row: -1, weight: 1 });
     }
     return out;
   }
 
-  /** Rows of a passage's distinct content words. */
-  rows(text: string): number[] {
+  /** A passage's distinct content words: vocabulary rows, and the tokens themselves. */
+  words(text: string): PassageWords {
     const rows = new Set<number>();
+    const tokens = new Set<string>();
+    let numbers = false;
     for (const token of tokenize(text)) {
+      tokens.add(token);
+      if (isNumber(token)) numbers = true;
       if (STOPWORDS.has(token)) continue;
       const row = this.#emb.rowOf(token);
       if (row !== undefined) rows.add(row);
     }
-    return [...rows];
+    return { rows: [...rows], tokens, numbers };
+  }
+
+  /** Rows of a passage's distinct content words. */
+  rows(text: string): number[] {
+    return this.words(text).rows;
   }
 
   /**
@@ -48,17 +81,26 @@ export class SoftMatcher {
    * [0, 1], so only real counterparts add up.
    */
   score(
-    question: string | ReturnType<SoftMatcher["terms"]>,
-    passage: string | number[],
+    question: string | Term[],
+    passage: string | PassageWords,
     { floor = 0, hubCorrected = false }: { floor?: number; hubCorrected?: boolean } = {},
   ): number {
     const terms = typeof question === "string" ? this.terms(question) : question;
-    const rows = typeof passage === "string" ? this.rows(passage) : passage;
+    const words = typeof passage === "string" ? this.words(passage) : passage;
+    const rows = words.rows;
     if (!terms.length || !rows.length) return 0;
     let total = 0;
     let weights = 0;
     for (const t of terms) {
       let best = 0;
+      if (t.row < 0) {
+        // An unknown word (a name) counts only where the passage has it literally; a number
+        // counts half against a passage that states other numbers (the same kind of fact).
+        best = words.tokens.has(t.token) ? 1 : isNumber(t.token) && words.numbers ? 0.5 : 0;
+        total += t.weight * Math.max(0, (best - floor) / (1 - floor));
+        weights += t.weight;
+        continue;
+      }
       for (const r of rows) {
         const c = r === t.row
           ? 1

@@ -49,3 +49,27 @@ Deno.test("SifEmbedder places paraphrases closer than unrelated sentences", asyn
       m.score("my legs hurt after jogging", "cancel your membership online", { floor: 0.4 }),
   );
 });
+
+Deno.test("SoftMatcher counts unknown words and numbers of the question, literally", async () => {
+  const wv = await loadWordVectors({ cacheDir: VECTOR_CACHE_DIR });
+  const m = new SoftMatcher(new SifEmbedder(wv));
+  const passage = "A palm-sized portion of chicken or a cup of lentils gives 25 to 30 grams.";
+  const opts = { hubCorrected: true };
+  // Left out, the year would leave "cup" to stand for the whole question.
+  assert.deepEqual(m.terms("the cup in 2018").map((t) => t.token), ["cup"]);
+  assert.deepEqual(m.terms("the cup in 2018", { unknown: true }).map((t) => t.token), [
+    "cup",
+    "2018",
+  ]);
+  const withYear = m.score(m.terms("the cup in 2018", { unknown: true }), passage, opts);
+  const without = m.score(m.terms("the cup", { unknown: true }), passage, opts);
+  assert.ok(withYear < without, `${withYear} vs ${without}`);
+  // The same number matches fully; another number half; no number at all, nothing.
+  const terms = m.terms("lentils 30", { unknown: true });
+  const same = m.score(terms, "lentils give 30 grams", opts);
+  const other = m.score(terms, "lentils give 12 grams", opts);
+  const none = m.score(terms, "lentils give protein", opts);
+  assert.ok(same > other && other > none, `${same} ${other} ${none}`);
+  // Contractions are function words, not unknown words.
+  assert.deepEqual(m.terms("when's it can't", { unknown: true }), []);
+});
