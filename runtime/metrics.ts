@@ -26,6 +26,12 @@ export function createRuntimeMetrics(labels: { node: string }) {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
       registers,
     }),
+    commitLatency: new Histogram({
+      name: "coachd_commit_seconds",
+      help: "Duration of one group commit (one Postgres round trip, one fsync)",
+      buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.5],
+      registers,
+    }),
     resident: new Gauge({ name: "coachd_resident_actors", help: "Actors in memory", registers }),
     ownedPartitions: new Gauge({
       name: "coachd_owned_partitions",

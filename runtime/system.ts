@@ -165,7 +165,10 @@ export class ActorSystem implements AsyncDisposable {
     this.#committer = new Committer(o.pool, this.instance, streams.mailboxId, {
       maxInFlight: this.#o.commitConcurrency,
     });
-    this.#committer.onBatch = (n) => this.metrics.commitBatch.observe(n);
+    this.#committer.onBatch = (n, ms) => {
+      this.metrics.commitBatch.observe(n);
+      this.metrics.commitLatency.observe(ms / 1000);
+    };
     this.#outbox = new OutboxRelay(o.pool, js, this.#log);
     this.#reminders = new ReminderScheduler(o.pool, js, this.#clock, this.#log, {
       prefix: this.#o.prefix,
