@@ -109,6 +109,32 @@ Deno.test("creator flow - upload, ingestion, search and preview chat over HTTP o
   assert.equal(answered.citations[0].documentId, doc.id);
   assert.equal((await final("What is the capital of Australia?")).refused, true);
 
+  // Roles hold on the knowledge routes too: a viewer's key may search but not draft content.
+  const viewer = json(
+    await call("POST", "/api-keys", token, { name: "dashboard", role: "viewer" }),
+  ).key as string;
+  assert.equal(
+    (await call("POST", `/knowledge-bases/${kb.id}/search`, viewer, { query: "naps", k: 1 }))
+      .status,
+    200,
+  );
+  assert.equal(
+    (await call("POST", `/knowledge-bases/${kb.id}/drafts`, viewer, {
+      kind: "nudges",
+      topic: "naps",
+      count: 2,
+    })).status,
+    403,
+  );
+  const drafts = json(
+    await call("POST", `/knowledge-bases/${kb.id}/drafts`, token, {
+      kind: "nudges",
+      topic: "naps",
+      count: 2,
+    }),
+  );
+  assert.ok(drafts.drafts.length > 0);
+
   // Another creator sees nothing of it.
   const other = await signup("other@example.test");
   assert.equal((await call("GET", `/documents/${doc.id}`, other)).status, 404);
