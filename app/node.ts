@@ -181,8 +181,15 @@ export async function startNode(
   const server = Deno.serve({
     port: config.PORT,
     hostname: config.HOST,
-    onListen: ({ hostname, port }) =>
-      log.info("http listening", { url: `http://${hostname}:${port}` }),
+    onListen: ({ hostname, port }) => {
+      const base = `http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}`;
+      log.info("http listening", {
+        url: base,
+        api_docs: `${base}/v1/docs`,
+        metrics: `${base}/metrics`,
+        node: nodeId,
+      });
+    },
   }, app.fetch);
   let stopping: Promise<void> | undefined;
   const stop = () =>
