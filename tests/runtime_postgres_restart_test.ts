@@ -2,13 +2,12 @@
  * A private embedded Postgres is killed with SIGKILL under load and started again: turns retry in
  * place, and every acknowledged tell is applied exactly once, in order.
  */
-import assert from "node:assert/strict";
 import pg from "pg";
 import { startEmbeddedPostgres } from "../app/infra/embedded_postgres.ts";
 import { migrate } from "../app/migrate.ts";
 import { eventually, freePort, sleep, testNats } from "./harness.ts";
-import { counter } from "../runtime/testdata/actors.ts";
 import { startTestSystem } from "../runtime/test_system.ts";
+import { assertAppliedExactlyOnce, startAckedLoad } from "./acked_load.ts";
 
 async function postmasterPid(dataDir: string): Promise<number> {
   const text = await Deno.readTextFile(`${dataDir}/pg/data/postmaster.pid`);
@@ -37,15 +36,7 @@ Deno.test("Postgres killed and restarted under load: every acknowledged tell is 
     await migrate(pool);
     const sys = await startTestSystem({ pool }, nats, { leaseMs: 3000, heartbeatMs: 300 });
     const actors = Array.from({ length: 6 }, (_, i) => `p${i}`);
-    const acked = new Map<string, number[]>(actors.map((id) => [id, []]));
-    let stop = false;
-    const senders = actors.map(async (id) => {
-      for (let i = 0; !stop; i++) {
-        await sys.ref(counter, id).tell("add", { by: 1, tag: i }, { msgId: `${id}:${i}` });
-        acked.get(id)!.push(i);
-        await sleep(10);
-      }
-    });
+    const load = startAckedLoad(sys.client, actors);
     await sleep(600);
     const pid = await postmasterPid(dataDir);
     Deno.kill(pid, "SIGKILL");
@@ -54,28 +45,7 @@ Deno.test("Postgres killed and restarted under load: every acknowledged tell is 
     await sleep(1500);
     pgHandle = await startEmbeddedPostgres({ dataDir, port, log });
     await sleep(1000);
-    stop = true;
-    await Promise.all(senders);
-    for (const id of actors) {
-      const tags = acked.get(id)!;
-      const state = await eventually(async () => {
-        try {
-          const { rows } = await pool.query(
-            "select state from rt_actor_state where actor_type = 'counter' and actor_id = $1",
-            [id],
-          );
-          const s = rows[0]?.state;
-          return s && s.log.length >= tags.length ? s : null;
-        } catch {
-          return null;
-        }
-      }, { timeoutMs: 30_000, what: `${id} caught up` });
-      assert.deepEqual(
-        state.log,
-        tags,
-        `${id}: applied ${state.log.length} of ${tags.length} acknowledged`,
-      );
-    }
+    await assertAppliedExactlyOnce(pool, await load.stop());
     await sys.stop();
   } finally {
     await pool.end().catch(() => {});
