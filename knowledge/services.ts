@@ -10,6 +10,7 @@ import { SifEmbedder } from "./sif_embedder.ts";
 import { SoftMatcher } from "./soft_match.ts";
 import { VectorStore } from "./vector_store.ts";
 import { loadWordVectors } from "./word_vectors.ts";
+import { loadPhraseLexicon } from "./phrases.ts";
 
 /** Everything retrieval, ingestion and the conversation brain need. */
 export interface Knowledge extends BrainDeps {
@@ -58,12 +59,10 @@ export async function createKnowledge(o: KnowledgeOptions): Promise<Knowledge> {
       minRelevance: o.minRelevance ?? MIN_RELEVANCE.cosine,
     };
   }
-  const wv = await loadWordVectors({
+  const { embedder, matcher } = await loadDefaultModels({
     cacheDir: o.vectorCacheDir,
     log: (line) => o.log?.info(line),
   });
-  const embedder = new SifEmbedder(wv);
-  const matcher = new SoftMatcher(embedder);
   return {
     pool: o.pool,
     embedder,
@@ -72,4 +71,22 @@ export async function createKnowledge(o: KnowledgeOptions): Promise<Knowledge> {
     responder: new ExtractiveResponder({ matcher }),
     minRelevance: o.minRelevance ?? MIN_RELEVANCE.soft,
   };
+}
+
+/**
+ * The embedded default's models: the SIF word-vector embedder and the soft matcher that reads
+ * questions word by word and WordNet phrase by phrase (both built once into `cacheDir`).
+ */
+export async function loadDefaultModels(
+  { cacheDir, log }: { cacheDir: string; log?: (line: string) => void },
+): Promise<{ embedder: SifEmbedder; matcher: SoftMatcher }> {
+  const wordVectors = await loadWordVectors({ cacheDir, log });
+  const embedder = new SifEmbedder(wordVectors);
+  const phrases = await loadPhraseLexicon({
+    cacheDir,
+    wordVectors,
+    weightOf: (row) => embedder.weightOf(row),
+    log,
+  });
+  return { embedder, matcher: new SoftMatcher(embedder, { phrases }) };
 }

@@ -1,7 +1,11 @@
 import type { SifEmbedder } from "./sif_embedder.ts";
+import { type PhraseLexicon, type Segment, segment } from "./phrases.ts";
 import { STOPWORDS, tokenize } from "./tokens.ts";
 
-/** A question word: vocabulary row (-1 when unknown) and SIF weight. */
+/**
+ * A question word or phrase: vocabulary row (-1 when unknown; phrases follow the vocabulary) and
+ * SIF weight.
+ */
 export interface Term {
   token: string;
   row: number;
@@ -26,12 +30,23 @@ const isNumber = (token: string) => /\d/.test(token);
  */
 export class SoftMatcher {
   readonly #emb: SifEmbedder;
+  readonly #phrases?: PhraseLexicon;
+  readonly #vocabulary: number;
   readonly #norms = new Map<number, number>();
   readonly #hubness = new Map<number, number>();
   #reference?: number[];
 
-  constructor(embedder: SifEmbedder) {
+  constructor(embedder: SifEmbedder, { phrases }: { phrases?: PhraseLexicon } = {}) {
     this.#emb = embedder;
+    this.#phrases = phrases;
+    this.#vocabulary = embedder.wordVectors.words.length;
+  }
+
+  /** Tokens read as words and WordNet phrases ("nod off" is one unit, meaning fall asleep). */
+  #segments(tokens: string[]): Segment[] {
+    return this.#phrases
+      ? segment(tokens, this.#phrases)
+      : tokens.map((text) => ({ text, span: 1 }));
   }
 
   /**
@@ -43,10 +58,19 @@ export class SoftMatcher {
   terms(text: string, { unknown = false }: { unknown?: boolean } = {}): Term[] {
     const seen = new Set<string>();
     const out: Term[] = [];
-    for (const raw of tokenize(text)) {
-      // Contractions ("can't", "when's") are function words; a possessive counts as its noun.
-      const token = raw.endsWith("'s") ? raw.slice(0, -2) : raw;
-      if (STOPWORDS.has(token) || token.includes("'") || seen.has(token)) continue;
+    // A possessive counts as its noun.
+    const tokens = tokenize(text).map((t) => (t.endsWith("'s") ? t.slice(0, -2) : t));
+    for (const seg of this.#segments(tokens)) {
+      const token = seg.text;
+      if (seen.has(token)) continue;
+      if (seg.phrase !== undefined) {
+        seen.add(token);
+        const weight = this.#phrases!.weights[seg.phrase]!;
+        out.push({ token, row: this.#vocabulary + seg.phrase, weight });
+        continue;
+      }
+      // Contractions ("can't", "when's") are function words.
+      if (STOPWORDS.has(token) || token.includes("'")) continue;
       seen.add(token);
       const row = this.#emb.rowOf(token);
       if (row !== undefined) out.push({ token, row, weight: this.#emb.weightOf(row) });
@@ -60,12 +84,19 @@ export class SoftMatcher {
     const rows = new Set<number>();
     const tokens = new Set<string>();
     let numbers = false;
-    for (const token of tokenize(text)) {
+    const all = tokenize(text);
+    for (const token of all) {
       tokens.add(token);
       if (isNumber(token)) numbers = true;
       if (STOPWORDS.has(token)) continue;
       const row = this.#emb.rowOf(token);
       if (row !== undefined) rows.add(row);
+    }
+    // A passage offers its phrases as well as their words: either may be what a question asks.
+    for (const seg of this.#segments(all)) {
+      if (seg.phrase === undefined) continue;
+      tokens.add(seg.text);
+      rows.add(this.#vocabulary + seg.phrase);
     }
     return { rows: [...rows], tokens, numbers };
   }
@@ -132,20 +163,28 @@ export class SoftMatcher {
   }
 
   cosine(a: number, b: number): number {
-    const { vectors, dims } = this.#emb.wordVectors;
+    const { dims } = this.#emb.wordVectors;
+    const [va, oa] = this.#vector(a);
+    const [vb, ob] = this.#vector(b);
     let dot = 0;
-    const oa = a * dims;
-    const ob = b * dims;
-    for (let d = 0; d < dims; d++) dot += vectors[oa + d]! * vectors[ob + d]!;
+    for (let d = 0; d < dims; d++) dot += va[oa + d]! * vb[ob + d]!;
     return dot / (this.#norm(a) * this.#norm(b) || 1);
+  }
+
+  /** The array holding a row's vector and the row's offset in it (phrases after words). */
+  #vector(row: number): [Float32Array, number] {
+    const { vectors, dims } = this.#emb.wordVectors;
+    if (row < this.#vocabulary) return [vectors, row * dims];
+    return [this.#phrases!.vectors, (row - this.#vocabulary) * dims];
   }
 
   #norm(row: number): number {
     let n = this.#norms.get(row);
     if (n === undefined) {
-      const { vectors, dims } = this.#emb.wordVectors;
+      const { dims } = this.#emb.wordVectors;
+      const [v, o] = this.#vector(row);
       let s = 0;
-      for (let d = 0; d < dims; d++) s += vectors[row * dims + d]! ** 2;
+      for (let d = 0; d < dims; d++) s += v[o + d]! ** 2;
       n = Math.sqrt(s);
       this.#norms.set(row, n);
     }

@@ -3,16 +3,13 @@
  * the default (word-vector, extractive) services on them.
  */
 import { type TestChroma, testChroma, type TestDb, testDb, VECTOR_CACHE_DIR } from "./harness.ts";
-import { type Knowledge, MIN_RELEVANCE } from "../knowledge/services.ts";
-import { SifEmbedder } from "../knowledge/sif_embedder.ts";
-import { SoftMatcher } from "../knowledge/soft_match.ts";
+import { type Knowledge, loadDefaultModels, MIN_RELEVANCE } from "../knowledge/services.ts";
 import { ExtractiveResponder } from "../knowledge/responder.ts";
 import { VectorStore } from "../knowledge/vector_store.ts";
-import { loadWordVectors, type WordVectors } from "../knowledge/word_vectors.ts";
 import { ingestDocument } from "../knowledge/ingest.ts";
 import { seedCreator, seedDocument, seedKnowledgeBase } from "../knowledge/_seed.ts";
 
-let vectors: Promise<WordVectors> | undefined;
+let models: ReturnType<typeof loadDefaultModels> | undefined;
 
 export interface TestKnowledge extends AsyncDisposable {
   db: TestDb;
@@ -20,13 +17,12 @@ export interface TestKnowledge extends AsyncDisposable {
   knowledge: Knowledge;
 }
 
-/** Fresh schema + Chroma prefix with the default models (word vectors load once per process). */
+/** Fresh schema + Chroma prefix with the default models (loaded once per process). */
 export async function testKnowledge(): Promise<TestKnowledge> {
   const db = await testDb();
   const chroma = testChroma();
-  vectors ??= loadWordVectors({ cacheDir: VECTOR_CACHE_DIR });
-  const embedder = new SifEmbedder(await vectors);
-  const matcher = new SoftMatcher(embedder);
+  models ??= loadDefaultModels({ cacheDir: VECTOR_CACHE_DIR });
+  const { embedder, matcher } = await models;
   // The same parts createKnowledge() assembles without Ollama, sharing one copy of the vectors.
   const knowledge: Knowledge = {
     pool: db.pool,

