@@ -60,6 +60,8 @@ interface Row {
   answer: string;
   top: string[];
   confidence: number;
+  /** Relevance of the passage that holds the answer, when it was retrieved. */
+  goldRelevance: number | null;
 }
 const rows: Row[] = [];
 for (const q of questions) {
@@ -100,6 +102,7 @@ for (const q of questions) {
     ms,
     answer: result.answer,
     confidence: result.confidence,
+    goldRelevance: idx >= 0 ? passages[idx]!.relevance : null,
     top: passages.map((p) =>
       `${titles.get(p.documentId)}#${p.position.ordinal} rel=${p.relevance.toFixed(2)}`
     ),
@@ -166,7 +169,7 @@ if (Deno.args.includes("--scores")) {
     console.log(
       `${r.q.id} ${r.q.kind.padEnd(12)} rank=${r.rank ?? "-"} confidence=${
         r.confidence.toFixed(3)
-      }`,
+      } gold=${r.goldRelevance?.toFixed(3) ?? "-"} refused=${r.refused}`,
     );
   }
 }
