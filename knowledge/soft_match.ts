@@ -34,7 +34,7 @@ export class SoftMatcher {
   readonly #vocabulary: number;
   readonly #norms = new Map<number, number>();
   readonly #hubness = new Map<number, number>();
-  #reference?: number[];
+  #reference?: Float64Array;
 
   constructor(embedder: SifEmbedder, { phrases }: { phrases?: PhraseLexicon } = {}) {
     this.#emb = embedder;
@@ -107,43 +107,55 @@ export class SoftMatcher {
   }
 
   /**
-   * Weighted mean over question words of their best match in the passage. Similarities below
-   * `floor` count as nothing (random GloVe pairs sit around 0.2–0.4), the rest are rescaled to
-   * [0, 1], so only real counterparts add up.
+   * Weighted mean over question words of their best match in the passage (see `matches`), so
+   * only real counterparts add up.
    */
   score(
     question: string | Term[],
     passage: string | PassageWords,
-    { floor = 0, hubCorrected = false }: { floor?: number; hubCorrected?: boolean } = {},
+    opts: { floor?: number; hubCorrected?: boolean } = {},
   ): number {
     const terms = typeof question === "string" ? this.terms(question) : question;
-    const words = typeof passage === "string" ? this.words(passage) : passage;
-    const rows = words.rows;
-    if (!terms.length || !rows.length) return 0;
+    const found = this.matches(terms, passage, opts);
     let total = 0;
     let weights = 0;
-    for (const t of terms) {
+    terms.forEach((t, i) => {
+      total += t.weight * found[i]!;
+      weights += t.weight;
+    });
+    return weights ? total / weights : 0;
+  }
+
+  /**
+   * Each question term's best match in the passage, in [0, 1]. Similarities below `floor` count
+   * as nothing (random GloVe pairs sit around 0.2–0.4), the rest are rescaled to [0, 1].
+   */
+  matches(
+    terms: Term[],
+    passage: string | PassageWords,
+    { floor = 0, hubCorrected = false }: { floor?: number; hubCorrected?: boolean } = {},
+  ): number[] {
+    const words = typeof passage === "string" ? this.words(passage) : passage;
+    const rows = words.rows;
+    if (!rows.length) return terms.map(() => 0);
+    return terms.map((t) => {
       let best = 0;
       if (t.row < 0) {
         // An unknown word (a name) counts only where the passage has it literally; a number
         // counts half against a passage that states other numbers (the same kind of fact).
         best = words.tokens.has(t.token) ? 1 : isNumber(t.token) && words.numbers ? 0.5 : 0;
-        total += t.weight * Math.max(0, (best - floor) / (1 - floor));
-        weights += t.weight;
-        continue;
+      } else {
+        for (const r of rows) {
+          const c = r === t.row
+            ? 1
+            : hubCorrected
+            ? Math.min(1, 2 * this.cosine(t.row, r) - this.hubness(t.row) - this.hubness(r))
+            : this.cosine(t.row, r);
+          if (c > best) best = c;
+        }
       }
-      for (const r of rows) {
-        const c = r === t.row
-          ? 1
-          : hubCorrected
-          ? Math.min(1, 2 * this.cosine(t.row, r) - this.hubness(t.row) - this.hubness(r))
-          : this.cosine(t.row, r);
-        if (c > best) best = c;
-      }
-      total += t.weight * Math.max(0, (best - floor) / (1 - floor));
-      weights += t.weight;
-    }
-    return total / weights;
+      return Math.max(0, (best - floor) / (1 - floor));
+    });
   }
 
   /**
@@ -154,12 +166,38 @@ export class SoftMatcher {
   hubness(row: number): number {
     let h = this.#hubness.get(row);
     if (h === undefined) {
-      this.#reference ??= referenceSample(this.#emb.wordVectors.words.length);
-      const sims = this.#reference.map((r) => this.cosine(row, r)).sort((a, b) => b - a);
-      h = sims.slice(0, 50).reduce((a, b) => a + b, 0) / 50;
+      const { dims } = this.#emb.wordVectors;
+      const reference = this.#reference ??= this.#unitRows(
+        referenceSample(this.#emb.wordVectors.words.length),
+      );
+      const [v, o] = this.#vector(row);
+      const norm = this.#norm(row) || 1;
+      const sims = new Float64Array(reference.length / dims);
+      for (let i = 0; i < sims.length; i++) {
+        let dot = 0;
+        const ro = i * dims;
+        for (let d = 0; d < dims; d++) dot += v[o + d]! * reference[ro + d]!;
+        sims[i] = dot / norm;
+      }
+      sims.sort(); // ascending: the 50 nearest are last
+      let sum = 0;
+      for (let i = sims.length - 50; i < sims.length; i++) sum += sims[i]!;
+      h = sum / 50;
       this.#hubness.set(row, h);
     }
     return h;
+  }
+
+  /** The rows' vectors scaled to unit length, one after another. */
+  #unitRows(rows: number[]): Float64Array {
+    const { dims } = this.#emb.wordVectors;
+    const out = new Float64Array(rows.length * dims);
+    rows.forEach((row, i) => {
+      const [v, o] = this.#vector(row);
+      const norm = this.#norm(row) || 1;
+      for (let d = 0; d < dims; d++) out[i * dims + d] = v[o + d]! / norm;
+    });
+    return out;
   }
 
   cosine(a: number, b: number): number {
