@@ -62,6 +62,8 @@ interface Row {
   confidence: number;
   /** Relevance of the passage that holds the answer, when it was retrieved. */
   goldRelevance: number | null;
+  /** How well general definitions cover the question, when the models measure it. */
+  background: number | null;
 }
 const rows: Row[] = [];
 for (const q of questions) {
@@ -103,6 +105,7 @@ for (const q of questions) {
     answer: result.answer,
     confidence: result.confidence,
     goldRelevance: idx >= 0 ? passages[idx]!.relevance : null,
+    background: result.background ?? null,
     top: passages.map((p) =>
       `${titles.get(p.documentId)}#${p.position.ordinal} rel=${p.relevance.toFixed(2)}`
     ),
@@ -169,7 +172,9 @@ if (Deno.args.includes("--scores")) {
     console.log(
       `${r.q.id} ${r.q.kind.padEnd(12)} rank=${r.rank ?? "-"} confidence=${
         r.confidence.toFixed(3)
-      } gold=${r.goldRelevance?.toFixed(3) ?? "-"} refused=${r.refused}`,
+      } gold=${r.goldRelevance?.toFixed(3) ?? "-"} background=${
+        r.background?.toFixed(3) ?? "-"
+      } refused=${r.refused}`,
     );
   }
 }

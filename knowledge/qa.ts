@@ -78,7 +78,9 @@ export function checkAnswer(
   const words = new Set(
     passages.flatMap((p) => tokenize(`${p.documentTitle} ${p.heading} ${p.text}`)),
   );
-  const claims = sentences(answer.replace(/^(?:Also, )?[Ff]rom "[^"]*": /gm, ""));
+  const claims = sentences(
+    answer.replace(/^(?:(?:Also, )?[Ff]rom|The closest I found is in) "[^"]*": /gm, ""),
+  );
   const supported = claims.filter((s) => support(s, words) >= MIN_SUPPORT).length;
   const grounding = claims.length ? supported / claims.length : 0;
   const grounded = grounding >= 0.8;

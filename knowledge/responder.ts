@@ -23,6 +23,8 @@ export interface AnswerInput {
   question: string;
   /** Passages judged relevant, best first; the answer may cite only these. */
   passages: Passage[];
+  /** No passage clears the answer threshold on its own: say the answer is the closest found. */
+  tentative?: boolean;
   history: Turn[];
   summary: string;
   profile?: Profile;
@@ -56,7 +58,11 @@ export class ExtractiveResponder implements Responder {
       const source = p.passage.heading
         ? `${p.passage.documentTitle} (${p.passage.heading.split(" > ").at(-1)})`
         : p.passage.documentTitle;
-      const intro = parts.length === 0 ? `From "${source}": ` : `Also, from "${source}": `;
+      const intro = parts.length > 0
+        ? `Also, from "${source}": `
+        : input.tentative
+        ? `The closest I found is in "${source}": `
+        : `From "${source}": `;
       const text = `${intro}${p.text} [${p.index + 1}]`;
       if (used + text.length > input.maxChars && parts.length) break;
       parts.push(text);

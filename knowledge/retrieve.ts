@@ -54,6 +54,11 @@ const VECTOR_WEIGHT = 0;
 const LEXICAL_WEIGHT = 1;
 const GOALS_WEIGHT = 0.15;
 
+/** The text whose match decides relevance: a follow-up is read with the question it follows. */
+export function relevanceQuery(query: string, context?: string): string {
+  return context ? `${query} ${context}` : query;
+}
+
 function dot(a: number[], b: number[]): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
@@ -70,7 +75,7 @@ export async function retrieve(deps: RetrievalDeps, opts: RetrieveOptions): Prom
   const { creatorId, query, k = 5, knowledgeBaseIds, context, goals } = opts;
   const pool = Math.max(30, k * 4);
   // A follow-up is read with the question it follows; alone it counts for less.
-  const queries = context ? [query, `${query} ${context}`] : [query];
+  const queries = context ? [query, relevanceQuery(query, context)] : [query];
   const main = queries.length - 1;
   const weightOf = (qi: number) => (context ? (qi === 0 ? 0.5 : 1) : 1);
   const embeddings = await deps.embedder.embed(queries);

@@ -11,6 +11,7 @@ import { SoftMatcher } from "./soft_match.ts";
 import { VectorStore } from "./vector_store.ts";
 import { loadWordVectors } from "./word_vectors.ts";
 import { loadPhraseLexicon } from "./phrases.ts";
+import { Background } from "./background.ts";
 
 /** Everything retrieval, ingestion and the conversation brain need. */
 export interface Knowledge extends BrainDeps {
@@ -59,7 +60,7 @@ export async function createKnowledge(o: KnowledgeOptions): Promise<Knowledge> {
       minRelevance: o.minRelevance ?? MIN_RELEVANCE.cosine,
     };
   }
-  const { embedder, matcher } = await loadDefaultModels({
+  const { embedder, matcher, background } = await loadDefaultModels({
     cacheDir: o.vectorCacheDir,
     log: (line) => o.log?.info(line),
   });
@@ -67,6 +68,7 @@ export async function createKnowledge(o: KnowledgeOptions): Promise<Knowledge> {
     pool: o.pool,
     embedder,
     matcher,
+    background,
     store: new VectorStore(o.chroma, { prefix: o.prefix, embedder }),
     responder: new ExtractiveResponder({ matcher }),
     minRelevance: o.minRelevance ?? MIN_RELEVANCE.soft,
@@ -74,12 +76,13 @@ export async function createKnowledge(o: KnowledgeOptions): Promise<Knowledge> {
 }
 
 /**
- * The embedded default's models: the SIF word-vector embedder and the soft matcher that reads
- * questions word by word and WordNet phrase by phrase (both built once into `cacheDir`).
+ * The embedded default's models: the SIF word-vector embedder, the soft matcher that reads
+ * questions word by word and WordNet phrase by phrase, and WordNet's definitions as the general
+ * knowledge a question is weighed against (each built once into `cacheDir`).
  */
 export async function loadDefaultModels(
   { cacheDir, log }: { cacheDir: string; log?: (line: string) => void },
-): Promise<{ embedder: SifEmbedder; matcher: SoftMatcher }> {
+): Promise<{ embedder: SifEmbedder; matcher: SoftMatcher; background: Background }> {
   const wordVectors = await loadWordVectors({ cacheDir, log });
   const embedder = new SifEmbedder(wordVectors);
   const phrases = await loadPhraseLexicon({
@@ -88,5 +91,7 @@ export async function loadDefaultModels(
     weightOf: (row) => embedder.weightOf(row),
     log,
   });
-  return { embedder, matcher: new SoftMatcher(embedder, { phrases }) };
+  const matcher = new SoftMatcher(embedder, { phrases });
+  const background = await Background.load({ cacheDir, embedder, matcher, log });
+  return { embedder, matcher, background };
 }

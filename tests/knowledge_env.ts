@@ -22,12 +22,13 @@ export async function testKnowledge(): Promise<TestKnowledge> {
   const db = await testDb();
   const chroma = testChroma();
   models ??= loadDefaultModels({ cacheDir: VECTOR_CACHE_DIR });
-  const { embedder, matcher } = await models;
+  const { embedder, matcher, background } = await models;
   // The same parts createKnowledge() assembles without Ollama, sharing one copy of the vectors.
   const knowledge: Knowledge = {
     pool: db.pool,
     embedder,
     matcher,
+    background,
     store: new VectorStore(chroma.client, { prefix: chroma.prefix, embedder }),
     responder: new ExtractiveResponder({ matcher }),
     minRelevance: MIN_RELEVANCE.soft,

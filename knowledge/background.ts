@@ -1,0 +1,161 @@
+/**
+ * General knowledge to measure a question against: WordNet's 118,000 definitions ("latte: strong
+ * espresso coffee with a topping of frothed steamed milk"). Word vectors rate "Who won the world
+ * cup?" against "a cup of lentils" about as high as a paraphrase against the passage it means, so
+ * an absolute relevance cannot tell them apart; but a question about something else is covered
+ * better by some general definition ("World Cup: a soccer tournament…") than by the creator's
+ * passages, while a question the knowledge answers is covered at least as well there. The
+ * definitions' SIF vectors are built once into a binary cache beside the word vectors.
+ */
+import { dirname, resolve } from "node:path";
+import type { SifEmbedder } from "./sif_embedder.ts";
+import type { SoftMatcher, Term } from "./soft_match.ts";
+import { definition, readSynsets, WORDNET_DICT } from "./wordnet.ts";
+
+const MAGIC = "CDBG0001";
+/** Definitions nearest the question by sentence vector that get the word-level match. */
+const CANDIDATES = 300;
+
+export interface Coverage {
+  /** Best hub-corrected word match of the question among the candidate definitions, 0..1. */
+  score: number;
+  /** The definition that covers it best. */
+  text: string;
+}
+
+export class Background {
+  readonly #texts: string[];
+  readonly #vectors: Float32Array;
+  readonly #dims: number;
+  readonly #matcher: SoftMatcher;
+
+  private constructor(texts: string[], vectors: Float32Array, dims: number, matcher: SoftMatcher) {
+    this.#texts = texts;
+    this.#vectors = vectors;
+    this.#dims = dims;
+    this.#matcher = matcher;
+  }
+
+  get size(): number {
+    return this.#texts.length;
+  }
+
+  /** Loads the definitions' cache under `cacheDir`, building it from WordNet on first use. */
+  static async load(
+    { cacheDir, embedder, matcher, dict = WORDNET_DICT, log }: {
+      cacheDir: string;
+      embedder: SifEmbedder;
+      matcher: SoftMatcher;
+      dict?: URL;
+      log?: (line: string) => void;
+    },
+  ): Promise<Background> {
+    const words = embedder.wordVectors.words.length;
+    const file = resolve(cacheDir, `wordnet-definitions-v1-${words}.bin`);
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await Deno.readFile(file);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    if (!bytes) {
+      log?.(`building definitions cache ${file} from WordNet (once)`);
+      const started = performance.now();
+      const texts = [...(await readSynsets(dict)).values()].map((s) =>
+        `${s.lemmas.join(", ").replaceAll("_", " ")}: ${definition(s.gloss)}`
+      );
+      const vectors = new Float32Array(texts.length * embedder.dimensions);
+      texts.forEach((t, i) => vectors.set(embedder.embedOne(t), i * embedder.dimensions));
+      bytes = encode(texts, vectors, embedder.dimensions);
+      await Deno.mkdir(dirname(file), { recursive: true });
+      const tmp = `${file}.${crypto.randomUUID()}.tmp`;
+      await Deno.writeFile(tmp, bytes);
+      await Deno.rename(tmp, file); // atomic: concurrent builders never see a half-written cache
+      log?.(
+        `definitions cache built in ${Math.round(performance.now() - started)} ms ` +
+          `(${texts.length} definitions)`,
+      );
+    }
+    const { texts, vectors, dims } = decode(bytes, file);
+    return new Background(texts, vectors, dims, matcher);
+  }
+
+  /**
+   * How well general definitions cover the question: the best word-level match among the
+   * definitions nearest its sentence vector (the same measure as a passage's relevance).
+   */
+  coverage(terms: Term[], questionVector: number[]): Coverage {
+    const dims = this.#dims;
+    const n = this.#texts.length;
+    const vectors = this.#vectors;
+    const q = Float32Array.from(questionVector);
+    const sims = new Float32Array(n);
+    for (let i = 0, o = 0; i < n; i++, o += dims) {
+      let s = 0;
+      for (let d = 0; d < dims; d++) s += vectors[o + d]! * q[d]!;
+      sims[i] = s;
+    }
+    const cut = kthLargest(sims.slice(), Math.min(CANDIDATES, n));
+    let best: Coverage = { score: 0, text: "" };
+    for (let i = 0; i < n; i++) {
+      if (sims[i]! < cut) continue;
+      const score = this.#matcher.score(terms, this.#texts[i]!, { hubCorrected: true });
+      if (score > best.score) best = { score, text: this.#texts[i]! };
+    }
+    return best;
+  }
+}
+
+/** The k-th largest value (quickselect; reorders `a`). */
+function kthLargest(a: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  const target = a.length - k; // index of the k-th largest in ascending order
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return a[target]!;
+}
+
+function encode(texts: string[], vectors: Float32Array, dims: number): Uint8Array {
+  const names = new TextEncoder().encode(texts.join("\n"));
+  const out = new Uint8Array(20 + vectors.byteLength + names.length);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  const view = new DataView(out.buffer);
+  view.setUint32(8, dims, true);
+  view.setUint32(12, texts.length, true);
+  view.setUint32(16, names.length, true);
+  out.set(new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength), 20);
+  out.set(names, 20 + vectors.byteLength);
+  return out;
+}
+
+function decode(bytes: Uint8Array, file: string) {
+  const magic = new TextDecoder().decode(bytes.subarray(0, 8));
+  if (magic !== MAGIC) throw new Error(`${file} is not a definitions cache (${magic})`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims = view.getUint32(8, true);
+  const count = view.getUint32(12, true);
+  const textBytes = view.getUint32(16, true);
+  const body = bytes.slice(20); // copy: aligned for the typed array
+  const vectors = new Float32Array(body.buffer, 0, count * dims);
+  const texts = new TextDecoder().decode(
+    body.subarray(count * dims * 4, count * dims * 4 + textBytes),
+  ).split("\n");
+  if (texts.length !== count) throw new Error(`${file}: ${texts.length} definitions for ${count}`);
+  return { texts, vectors, dims };
+}
