@@ -13,7 +13,7 @@ export { parseTenantActorId, tenantActorId } from "./ids.ts";
 export function coachingActors({ knowledge }: { knowledge: Knowledge }): AnyActorDefinition[] {
   return [
     conversationActor({ brain: knowledge }),
-    userActor({ store: knowledge.store, embedder: knowledge.embedder }),
+    userActor(),
     creatorActor,
   ];
 }

@@ -4,8 +4,8 @@ import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { ActorSystem, jsonLogger } from "../runtime/mod.ts";
 import { eventually, NATS_URL, sleep, testNats } from "../tests/harness.ts";
-import { testKnowledge } from "../tests/knowledge_env.ts";
-import { coachingActors } from "../actors/mod.ts";
+import { seedCoach, testKnowledge } from "../tests/knowledge_env.ts";
+import { coachingActors, conversationActor, tenantActorId, userActor } from "../actors/mod.ts";
 import type { Embedder } from "./models.ts";
 import { VectorStore } from "./vector_store.ts";
 import {
@@ -17,6 +17,13 @@ import {
   type VectorIndexOptions,
   type VectorIndexWorker,
 } from "./vector_index.ts";
+
+const SLEEP = `# Sleep
+## Naps
+Keep naps short: 20 minutes at most, and before 3 pm.
+
+## Caffeine
+Caffeine has a half-life of five to six hours. Stop drinking coffee by 2 pm.`;
 
 const quiet = jsonLogger("error");
 
@@ -91,6 +98,129 @@ async function setup() {
 }
 
 const handled = (w: VectorIndexWorker) => w.stats.applied + w.stats.dropped + w.stats.deadLettered;
+
+Deno.test("vector index - exchanges and profiles are indexed after their turn commits, once; erase removes them for good", async () => {
+  await using t = await setup();
+  await using worker = await t.startWorker();
+  const coach = await seedCoach(t.k, { Sleep: SLEEP });
+  const convoId = tenantActorId(coach.creatorId, "c1");
+  const userId = tenantActorId(coach.creatorId, "u1");
+  const convo = t.sys.ref(conversationActor({ brain: t.k }), convoId);
+  const user = t.sys.ref(userActor(), userId);
+
+  await user.ask("updateProfile", { goals: ["sleep better"] });
+  const [profile] = await eventually(async () => {
+    const list = await t.k.store.list("profiles", coach.creatorId);
+    return list.length ? list : null;
+  }, { what: "profile indexed" });
+  assert.match(profile!.text, /Goals: sleep better/);
+  assert.equal(profile!.meta.document_id, userId);
+
+  await convo.ask("message", { userId: "u1", channel: "web", text: "How long should naps be?" });
+  const [memory] = await eventually(async () => {
+    const list = await t.k.store.list("memories", coach.creatorId);
+    return list.length ? list : null;
+  }, { what: "exchange remembered" });
+  const gen = memory!.meta.gen as string;
+  assert.equal(memory!.id, `${convoId}:${gen}:2`);
+  assert.match(memory!.text, /^User: How long should naps be\?\nCoach: .*20 minutes at most/s);
+  assert.equal(memory!.meta.document_id, convoId);
+  assert.equal(memory!.meta.turn, 2);
+  const state = await convo.ask("get", null) as { indexGen?: string };
+  assert.equal(state.indexGen, gen);
+
+  // The same put delivered again rewrites the same record: still one.
+  const memoryPut = t.emitted.find((e) => e.subject.endsWith("index.memories.put"))!;
+  await t.idle();
+  const before = worker.stats.applied;
+  await t.publish(memoryPut.subject, memoryPut.data);
+  await eventually(() => worker.stats.applied === before + 1, { what: "repeat applied" });
+  assert.equal(await t.k.store.count("memories", coach.creatorId), 1);
+
+  // A newer profile replaces the record; the older version arriving late is dropped.
+  await user.ask("updateProfile", { goals: ["run a 10k"] });
+  await eventually(async () => {
+    const [p] = await t.k.store.list("profiles", coach.creatorId);
+    return p?.text.includes("run a 10k");
+  }, { what: "profile version 2 indexed" });
+  const profilePuts = t.emitted.filter((e) => e.subject.endsWith("index.profiles.put"));
+  assert.deepEqual(profilePuts.map((e) => e.data.version), [1, 2]);
+  await t.idle();
+  const dropped = worker.stats.dropped;
+  await t.publish(profilePuts[0]!.subject, profilePuts[0]!.data);
+  await eventually(() => worker.stats.dropped === dropped + 1, { what: "stale profile dropped" });
+  const profiles = await t.k.store.list("profiles", coach.creatorId);
+  assert.equal(profiles.length, 1);
+  assert.match(profiles[0]!.text, /run a 10k/);
+
+  // Erase: both gone; the puts committed before the erase, delivered after it, do not bring
+  // them back.
+  await user.ask("erase", { reason: "test" });
+  await convo.ask("erase", { reason: "test" });
+  await eventually(
+    async () =>
+      (await t.k.store.count("memories", coach.creatorId)) === 0 &&
+      (await t.k.store.count("profiles", coach.creatorId)) === 0,
+    { what: "memories and profile erased" },
+  );
+  await t.idle();
+  const late = worker.stats.dropped;
+  await t.publish(memoryPut.subject, memoryPut.data);
+  await t.publish(profilePuts[1]!.subject, profilePuts[1]!.data);
+  await eventually(() => worker.stats.dropped === late + 2, { what: "late puts dropped" });
+  assert.equal(await t.k.store.count("memories", coach.creatorId), 0);
+  assert.equal(await t.k.store.count("profiles", coach.creatorId), 0);
+
+  // The conversation starts a new life; the old erase delivered again leaves it alone.
+  await convo.ask("message", { userId: "u1", channel: "web", text: "When should I stop coffee?" });
+  const [fresh] = await eventually(async () => {
+    const list = await t.k.store.list("memories", coach.creatorId);
+    return list.length ? list : null;
+  }, { what: "new life remembered" });
+  assert.notEqual(fresh!.meta.gen, gen);
+  const oldErase = t.emitted.find((e) => e.subject.endsWith("index.memories.erase"))!;
+  assert.equal(oldErase.data.gen, gen);
+  await t.idle();
+  const applied = worker.stats.applied;
+  await t.publish(oldErase.subject, oldErase.data);
+  await eventually(() => worker.stats.applied === applied + 1, { what: "old erase applied" });
+  assert.equal(await t.k.store.count("memories", coach.creatorId), 1);
+  assert.equal(worker.stats.deadLettered, 0);
+});
+
+Deno.test("vector index - a stopped worker loses nothing, and workers on several nodes share the events", async () => {
+  await using t = await setup();
+  const coach = await seedCoach(t.k, { Sleep: SLEEP });
+  const convo = t.sys.ref(
+    conversationActor({ brain: t.k }),
+    tenantActorId(coach.creatorId, "restart"),
+  );
+  const ask = (i: number) =>
+    convo.ask("message", { userId: "u", channel: "web", text: `How long should naps be? (${i})` });
+  const count = () => t.k.store.count("memories", coach.creatorId);
+  {
+    await using _first = await t.startWorker();
+    for (let i = 0; i < 3; i++) await ask(i);
+    await eventually(async () => (await count()) === 3, { what: "first three remembered" });
+  }
+  // No worker: the turns commit, their events wait.
+  for (let i = 3; i < 8; i++) await ask(i);
+  await sleep(500);
+  assert.equal(await count(), 3);
+  // Two nodes' workers on the one durable consumer: each event is applied by one of them.
+  const other = await connect({ servers: NATS_URL });
+  try {
+    await using a = await t.startWorker();
+    await using b = await t.startWorker({}, { nc: other });
+    await eventually(async () => (await count()) === 8, { what: "all eight remembered" });
+    await t.idle();
+    assert.equal(a.stats.applied + b.stats.applied, 5);
+    const turns = (await t.k.store.list("memories", coach.creatorId)).map((r) => r.meta.turn);
+    assert.deepEqual(turns.sort((x, y) => Number(x) - Number(y)), [2, 4, 6, 8, 10, 12, 14, 16]);
+  } finally {
+    await other.close();
+  }
+});
 
 /** A store whose upserts wait at a gate (a slow or stalled Chroma write). */
 class GatedStore extends VectorStore {

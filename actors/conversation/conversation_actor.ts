@@ -3,6 +3,7 @@ import { defineActor, type TurnContext } from "../../runtime/mod.ts";
 import { parseTenantActorId, tenantActorId } from "../ids.ts";
 import { type BrainDeps, runTurn } from "../../knowledge/brain.ts";
 import type { Channel } from "../../knowledge/qa.ts";
+import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/vector_index.ts";
 import { emptyProfile, Profile } from "../user/profile.ts";
 import { foldTurns, StoredTurn } from "./memory.ts";
 
@@ -19,6 +20,11 @@ const ConversationState = z.object({
   refusalsInRow: z.number(),
   handoff: Handoff.nullable(),
   turnCount: z.number(),
+  /**
+   * This life of the conversation in the vector index (set with its first memory): its memories
+   * carry it, and an erase retires it, so nothing remembered before an erase comes back.
+   */
+  indexGen: z.string().uuid().optional(),
 });
 type ConversationState = z.infer<typeof ConversationState>;
 
@@ -53,6 +59,8 @@ export interface ConversationDeps {
  * a running summary, retrieval in the creator's knowledge, an answer checked before it is sent,
  * citations stored with it, handoff to the human creator when asked or when confidence is low.
  * Answers leave through the `conversation.answer` event; handoffs raise `conversation.handoff`.
+ * Each exchange is remembered in the creator's `memories` collection through the vector index
+ * (`index.memories.put`, applied by its worker after the turn commits).
  */
 export function conversationActor(deps: ConversationDeps) {
   return defineActor({
@@ -128,7 +136,7 @@ export function conversationActor(deps: ConversationDeps) {
         if (topics.length) {
           ctx.tell({ type: "user", id: tenantActorId(creatorId, m.userId) }, "noteTopics", topics);
         }
-        await remember(deps, ctx.self.id, creatorId, s.turnCount, m.text, result.answer);
+        remember(ctx, creatorId, m.text, result.answer);
         return {
           type: "answer",
           answer: result.answer,
@@ -165,9 +173,16 @@ export function conversationActor(deps: ConversationDeps) {
       }),
       get: h(z.null().optional(), (ctx) => ctx.state),
       /** The creator deleted the end user: forget the conversation and its embedded memories. */
-      erase: h(z.object({ reason: z.string() }), async (ctx) => {
+      erase: h(z.object({ reason: z.string() }), (ctx) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
-        await deps.brain.store.deleteDocument("memories", creatorId, ctx.self.id);
+        const erase: IndexErase = {
+          creatorId,
+          documentId: ctx.self.id,
+          // Without a generation nothing was indexed by this life; a fresh one still removes
+          // memories written before they carried one.
+          gen: ctx.state.indexGen ?? crypto.randomUUID(),
+        };
+        ctx.emit(indexSubject("memories", "erase"), erase);
         ctx.erase();
       }),
     }),
@@ -201,21 +216,25 @@ async function loadProfile(
   }
 }
 
-/** Embeds the exchange in the memories collection (idempotent: the id is the turn number). */
-async function remember(
-  deps: ConversationDeps,
-  conversation: string,
+/**
+ * Asks the vector index to remember the exchange once the turn commits (the worker embeds it).
+ * The record id is the conversation, its generation and the turn number: a repeat rewrites it.
+ */
+function remember(
+  ctx: TurnContext<ConversationState>,
   creatorId: string,
-  turn: number,
   question: string,
   answer: string,
 ) {
-  const text = `User: ${question}\nCoach: ${answer}`;
-  const [embedding] = await deps.brain.embedder.embed([text]);
-  await deps.brain.store.upsert("memories", [{
-    id: `${conversation}:${turn}`,
-    embedding: embedding!,
-    text,
-    meta: { creator_id: creatorId, knowledge_base_id: "", document_id: conversation },
-  }]);
+  const gen = ctx.state.indexGen ??= crypto.randomUUID();
+  const turn = ctx.state.turnCount;
+  const put: IndexPut = {
+    creatorId,
+    documentId: ctx.self.id,
+    gen,
+    id: `${ctx.self.id}:${gen}:${turn}`,
+    text: `User: ${question}\nCoach: ${answer}`,
+    meta: { turn },
+  };
+  ctx.emit(indexSubject("memories", "put"), put);
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ActorSystem, jsonLogger } from "../../runtime/mod.ts";
 import { eventually, testNats } from "../../tests/harness.ts";
 import { seedCoach, testKnowledge } from "../../tests/knowledge_env.ts";
+import { startVectorIndexWorker } from "../../knowledge/vector_index.ts";
 import { coachingActors, conversationActor, tenantActorId, userActor } from "../mod.ts";
 import type { ConversationReply } from "./conversation_actor.ts";
 
@@ -25,6 +26,13 @@ Deno.test("ConversationActor - answers with stored citations, remembers turns, h
     prefix: nats.prefix,
     partitions: 4,
     log: jsonLogger("error"),
+  });
+  await using _index = await startVectorIndexWorker({
+    ...k,
+    nc: nats.nc,
+    prefix: nats.prefix,
+    log: jsonLogger("error"),
+    deadLetters: sys.deadLetters,
   });
   const events: { subject: string; data: Record<string, unknown> }[] = [];
   const sub = nats.nc.subscribe(`${nats.prefix}.evt.conversation.>`, {
@@ -56,7 +64,10 @@ Deno.test("ConversationActor - answers with stored citations, remembers turns, h
     async () => (await user.ask("getProfile", null) as { topics: string[] }).topics[0] === "Sleep",
     { what: "topic noted on the profile" },
   );
-  assert.equal(await k.store.count("memories", coach.creatorId), 1);
+  // Remembered by the vector index once the turn committed.
+  await eventually(async () => (await k.store.count("memories", coach.creatorId)) === 1, {
+    what: "exchange remembered",
+  });
 
   const handoff = await convo.ask("message", {
     userId: "u1",
