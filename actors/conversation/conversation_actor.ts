@@ -5,7 +5,7 @@ import { type BrainDeps, runTurn } from "../../knowledge/brain.ts";
 import type { Channel } from "../../knowledge/qa.ts";
 import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/vector_index.ts";
 import { emptyProfile, Profile } from "../user/profile.ts";
-import { foldTurns, StoredTurn } from "./memory.ts";
+import { foldTurns, RECENT_TURNS, StoredTurn } from "./memory.ts";
 
 const Handoff = z.object({
   reason: z.enum(["asked", "low_confidence", "failed_qa"]),
@@ -52,6 +52,16 @@ export interface ConversationDeps {
   brain: BrainDeps;
   /** Timeout of the profile lookup in the UserActor. */
   profileTimeoutMs?: number;
+  /**
+   * Earlier exchanges of the conversation (older than the recent turns kept word for word) most
+   * similar to the message, added to the summary the responder reads; 0 (the default) recalls
+   * none.
+   */
+  recallMemories?: number;
+  /** Least cosine similarity of a recalled exchange to the message (default 0.5). */
+  recallMinSimilarity?: number;
+  /** Recall is skipped when it takes longer (default 1000 ms). */
+  recallTimeoutMs?: number;
 }
 
 /**
@@ -79,6 +89,7 @@ export function conversationActor(deps: ConversationDeps) {
       message: h(UserMessage, async (ctx, m): Promise<ConversationReply> => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const s = ctx.state;
+        const turnsBefore = s.turnCount;
         s.userId = m.userId;
         s.channel = m.channel;
         const history = s.turns.filter((t) => t.role !== "creator").map((t) => ({
@@ -96,11 +107,14 @@ export function conversationActor(deps: ConversationDeps) {
           return { type: "with_creator", handoff: s.handoff };
         }
         const profile = await loadProfile(ctx, creatorId, m.userId, deps.profileTimeoutMs);
+        const earlier = await recall(deps, ctx, creatorId, m.text, turnsBefore);
         const result = await runTurn(deps.brain, {
           creatorId,
           message: m.text,
           history,
-          summary: s.summary,
+          summary: earlier.length
+            ? [s.summary, "Earlier in this conversation:", ...earlier].filter(Boolean).join("\n")
+            : s.summary,
           profile,
           channel: m.channel as Channel,
           knowledgeBaseIds: m.knowledgeBaseIds,
@@ -237,4 +251,46 @@ function remember(
     meta: { turn },
   };
   ctx.emit(indexSubject("memories", "put"), put);
+}
+
+/**
+ * The remembered exchanges of this conversation's current life most similar to the message,
+ * among those no longer in the recent turns (`turn`, the turn count after an exchange, at most
+ * `turnsBefore - RECENT_TURNS`). A read: it changes nothing, and a failure only means no recall.
+ */
+async function recall(
+  deps: ConversationDeps,
+  ctx: TurnContext<ConversationState>,
+  creatorId: string,
+  message: string,
+  turnsBefore: number,
+): Promise<string[]> {
+  const k = deps.recallMemories ?? 0;
+  const gen = ctx.state.indexGen;
+  const cutoff = turnsBefore - RECENT_TURNS;
+  if (k <= 0 || !gen || cutoff < 2) return [];
+  const minSimilarity = deps.recallMinSimilarity ?? 0.5;
+  const timeoutMs = deps.recallTimeoutMs ?? 1000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const hits = await Promise.race([
+      (async () => {
+        const [embedding] = await deps.brain.embedder.embed([message]);
+        return await deps.brain.store.query("memories", embedding!, {
+          creatorId,
+          k,
+          where: { document_id: ctx.self.id, gen, turn: { $lte: cutoff } },
+        });
+      })(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return hits.filter((h) => h.similarity >= minSimilarity).map((h) => h.text);
+  } catch (err) {
+    ctx.log.warn("memory recall failed, answering without it", { error: String(err) });
+    return [];
+  } finally {
+    clearTimeout(timer);
+  }
 }
