@@ -12,8 +12,10 @@ export { parseTenantActorId, tenantActorId } from "./ids.ts";
 /** Every actor type a Coachd node hosts, wired to the node's knowledge services. */
 export function coachingActors({ knowledge }: { knowledge: Knowledge }): AnyActorDefinition[] {
   return [
-    conversationActor({ brain: knowledge }),
-    userActor({ store: knowledge.store, embedder: knowledge.embedder }),
+    // Only a chat model reads the summary that recalled exchanges join; the extractive default
+    // does not, so it is spared the query.
+    conversationActor({ brain: knowledge, recallMemories: knowledge.chat ? 2 : 0 }),
+    userActor(),
     creatorActor,
   ];
 }

@@ -1,4 +1,7 @@
-/** Wires the knowledge features into a node: services, actors, ingestion worker, routes. */
+/**
+ * Wires the knowledge features into a node: services, actors, the ingestion and vector index
+ * workers, routes.
+ */
 import { resolve } from "node:path";
 import type { Config } from "./config.ts";
 import type { NodeExtensionFactory } from "./node.ts";
@@ -11,6 +14,7 @@ import {
   type IngestionQueue,
   startIngestionWorker,
 } from "../knowledge/ingest_queue.ts";
+import { startVectorIndexWorker } from "../knowledge/vector_index.ts";
 
 /** Handles the admin API needs: the queue for uploads and deletes, and the services. */
 export interface KnowledgeHandle {
@@ -53,7 +57,27 @@ export function knowledgeExtension(
           handle.queue!.onDocumentDeleted(creatorId, documentId),
         extensions: [knowledgeRoutes({ knowledge })],
       },
-      start: () => startIngestionWorker({ ...knowledge, nc, prefix: config.NATS_PREFIX, log }),
+      start: async (system) => {
+        const workers = new AsyncDisposableStack();
+        try {
+          workers.use(
+            await startIngestionWorker({ ...knowledge, nc, prefix: config.NATS_PREFIX, log }),
+          );
+          workers.use(
+            await startVectorIndexWorker({
+              ...knowledge,
+              nc,
+              prefix: config.NATS_PREFIX,
+              log,
+              deadLetters: system.deadLetters,
+            }),
+          );
+          return workers.move();
+        } catch (err) {
+          await workers.disposeAsync();
+          throw err;
+        }
+      },
     };
   };
 }

@@ -30,6 +30,15 @@ export {
   workNames,
 } from "./ingest_queue.ts";
 export { ingestDocument, type IngestOutcome, removeDocument } from "./ingest.ts";
+export {
+  applyIndexEvent,
+  IndexErase,
+  IndexPut,
+  indexSubject,
+  startVectorIndexWorker,
+  vectorIndexNames,
+  type VectorIndexWorker,
+} from "./vector_index.ts";
 export { type AuthInfo, type KnowledgeEnv, knowledgeRoutes } from "./routes.ts";
 export { type Passage, retrieve, type RetrieveOptions } from "./retrieve.ts";
 export {

@@ -19,6 +19,16 @@ export interface VectorHit {
 
 export type CollectionKind = "chunks" | "memories" | "profiles";
 
+/** A metadata condition: a value to equal, or a comparison. */
+export type MetaCondition =
+  | string
+  | number
+  | boolean
+  | { $gt: number }
+  | { $gte: number }
+  | { $lt: number }
+  | { $lte: number };
+
 /** A Chroma client from a URL such as `http://127.0.0.1:8000`. */
 export function chromaClient(url: string): ChromaClient {
   const u = new URL(url);
@@ -105,6 +115,29 @@ export class VectorStore {
     await c.delete({ where: { $and: [{ creator_id: creatorId }, { document_id: documentId }] } });
   }
 
+  /**
+   * Removes a document's records written in one generation `gen` (metadata `gen`) and those
+   * written before records carried one; records of other generations stay. Returns how many.
+   */
+  async deleteGeneration(
+    kind: CollectionKind,
+    creatorId: string,
+    documentId: string,
+    gen: string,
+  ): Promise<number> {
+    const c = await this.#collection(kind, creatorId);
+    const res = await c.get({
+      where: { $and: [{ creator_id: creatorId }, { document_id: documentId }] },
+      include: ["metadatas"],
+    });
+    const ids = res.ids.filter((_, i) => {
+      const g = res.metadatas[i]?.gen;
+      return g === gen || g === undefined || g === null;
+    });
+    if (ids.length) await c.delete({ ids, where: { creator_id: creatorId } });
+    return ids.length;
+  }
+
   /** Removes records by id, but only the creator's own. */
   async deleteIds(kind: CollectionKind, creatorId: string, ids: string[]) {
     if (!ids.length) return;
@@ -120,7 +153,7 @@ export class VectorStore {
       creatorId: string;
       k: number;
       knowledgeBaseIds?: string[];
-      where?: Record<string, string>;
+      where?: Record<string, MetaCondition>;
     },
   ): Promise<VectorHit[]> {
     if (!embedding.some((x) => x !== 0)) return [];
@@ -128,7 +161,7 @@ export class VectorStore {
     // The collection is the creator's own; a metadata filter is only added when narrowing further.
     const clauses: Where[] = [];
     if (knowledgeBaseIds?.length) clauses.push({ knowledge_base_id: { $in: knowledgeBaseIds } });
-    for (const [key, value] of Object.entries(extra ?? {})) clauses.push({ [key]: value });
+    for (const [key, value] of Object.entries(extra ?? {})) clauses.push({ [key]: value } as Where);
     const res = await c.query({
       queryEmbeddings: [embedding],
       nResults: k,
@@ -146,6 +179,24 @@ export class VectorStore {
       text: res.documents[0]?.[i] ?? "",
       meta: res.metadatas[0]?.[i] as RecordMeta,
     })).filter((h) => h.meta?.creator_id === creatorId);
+  }
+
+  /** A creator's records of one document (or all of them), with their text and metadata. */
+  async list(
+    kind: CollectionKind,
+    creatorId: string,
+    documentId?: string,
+  ): Promise<{ id: string; text: string; meta: RecordMeta }[]> {
+    const c = await this.#collection(kind, creatorId);
+    const where: Where = documentId
+      ? { $and: [{ creator_id: creatorId }, { document_id: documentId }] }
+      : { creator_id: creatorId };
+    const res = await c.get({ where, include: ["documents", "metadatas"] });
+    return res.ids.map((id, i) => ({
+      id,
+      text: res.documents[i] ?? "",
+      meta: res.metadatas[i] as RecordMeta,
+    })).filter((r) => r.meta?.creator_id === creatorId);
   }
 
   async count(kind: CollectionKind, creatorId: string, documentId?: string): Promise<number> {

@@ -3,7 +3,7 @@ import { decodeJson, H, headersToRecord, makeHeaders } from "./envelope.ts";
 
 export interface DeadLetter {
   seq: number;
-  /** The mailbox subject the message was addressed to. */
+  /** The subject the message was addressed to: a mailbox, or an event a worker rejected. */
   subject: string;
   reason: string;
   deadAt: string;
@@ -14,7 +14,8 @@ export interface DeadLetter {
 
 /**
  * The dead-letter stream: messages a turn rejected (unknown kind, invalid input, a terminal
- * error, too many deliveries) are kept with their reason until an operator replays or drops them.
+ * error, too many deliveries), and events a durable event consumer could not apply, are kept with
+ * their reason until an operator replays or drops them.
  */
 export class DeadLetters {
   constructor(
@@ -33,8 +34,11 @@ export class DeadLetters {
       reason: string;
     },
   ): Promise<void> {
+    // Mailbox letters keep their `<partition>.<type>.<id>` tail; events keep `evt.<subject>`.
     const tail = subject.startsWith(`${this.prefix}.mbx.`)
       ? subject.slice(this.prefix.length + 5)
+      : subject.startsWith(`${this.prefix}.evt.`)
+      ? subject.slice(this.prefix.length + 1)
       : `unroutable.${subject.replaceAll(".", "_")}`;
     const { [H.msgId]: msgId, ...rest } = headers;
     await this.js.publish(`${this.prefix}.dlq.${tail}`, data, {
@@ -79,17 +83,22 @@ export class DeadLetters {
     return out;
   }
 
-  /** Publishes the dead letter back to its mailbox (as a new message) and removes it. */
+  /**
+   * Publishes the dead letter back to its mailbox or event subject (as a new message) and removes
+   * it.
+   */
   async replay(seq: number): Promise<{ subject: string }> {
     const m = await this.jsm.streams.getMessage(this.stream, { seq });
     if (!m) throw new DeadLetterNotFoundError(seq);
     const headers = headersToRecord(m.header);
     const subject = headers[H.deadSubject];
-    if (!subject || !subject.startsWith(`${this.prefix}.mbx.`)) {
-      throw new DeadLetterNotFoundError(seq, "it has no mailbox subject to return to");
+    const returnable = subject &&
+      (subject.startsWith(`${this.prefix}.mbx.`) || subject.startsWith(`${this.prefix}.evt.`));
+    if (!returnable) {
+      throw new DeadLetterNotFoundError(seq, "it has no mailbox or event subject to return to");
     }
     const keep: Record<string, string> = {};
-    for (const k of [H.chain, H.traceparent, H.due, H.reminder]) {
+    for (const k of [H.chain, H.traceparent, H.due, H.reminder, H.actor]) {
       if (headers[k]) keep[k] = headers[k]!;
     }
     await this.js.publish(subject, m.data, {

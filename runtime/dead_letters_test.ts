@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { headers } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import {
   InvalidActorAddressError,
   PayloadTooLargeError,
@@ -134,4 +134,45 @@ Deno.test("a handler that leaves an invalid state or throws a TerminalError is d
   );
   assert.ok(Date.now() - t0 < 1000, "a terminal error was retried");
   assert.equal((await sys.ref(counter, "s").ask("get", null)).n, 2);
+});
+
+Deno.test("an event a consumer rejects is kept under dlq.evt and replays to its event subject", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using sys = await startTestSystem(db, nats);
+  const subject = `${nats.prefix}.evt.thing.done`;
+  const data = new TextEncoder().encode(JSON.stringify({ n: 1 }));
+  await sys.deadLetters.put({
+    subject,
+    data,
+    headers: { "Nats-Msg-Id": "row-1", "Coachd-Actor": "counter/a" },
+    reason: "cannot apply",
+  });
+  // Two workers rejecting the same event leave one letter.
+  await sys.deadLetters.put({
+    subject,
+    data,
+    headers: { "Nats-Msg-Id": "row-1" },
+    reason: "again",
+  });
+  const [dead, ...more] = await sys.deadLetters.list();
+  assert.equal(more.length, 0);
+  assert.equal(dead!.subject, subject);
+  assert.equal(dead!.reason, "cannot apply");
+  assert.deepEqual(dead!.body, { n: 1 });
+  const jsm = await jetstreamManager(nats.nc);
+  const stored = await jsm.streams.getMessage(`${nats.prefix}_dead`, { seq: dead!.seq });
+  assert.equal(stored!.subject, `${nats.prefix}.dlq.evt.thing.done`);
+
+  const seen: { subject: string; actor?: string; body: unknown }[] = [];
+  const sub = nats.nc.subscribe(subject, {
+    callback: (_e, m) =>
+      void seen.push({ subject: m.subject, actor: m.headers?.get("Coachd-Actor"), body: m.json() }),
+  });
+  await nats.nc.flush();
+  assert.deepEqual(await sys.deadLetters.replay(dead!.seq), { subject });
+  await eventually(() => seen.length === 1, { what: "replayed event" });
+  assert.deepEqual(seen[0], { subject, actor: "counter/a", body: { n: 1 } });
+  assert.equal((await sys.deadLetters.list()).length, 0);
+  sub.unsubscribe();
 });

@@ -12,6 +12,8 @@ export const H = {
   deadSubject: "Coachd-Dead-Subject",
   deadAt: "Coachd-Dead-At",
   traceparent: "traceparent",
+  /** On events: the actor (`type/id`) whose committed turn emitted it. */
+  actor: "Coachd-Actor",
 } as const;
 
 /** Wire body of a mailbox message. */

@@ -615,7 +615,7 @@ export class ActorSystem implements AsyncDisposable {
         id: `${item.msgId}:${n++}`,
         p: act.partition,
         subject: `${this.#o.prefix}.evt.${e.subject}`,
-        h: { "Coachd-Actor": act.key, ...(traceparent ? { [H.traceparent]: traceparent } : {}) },
+        h: { [H.actor]: act.key, ...(traceparent ? { [H.traceparent]: traceparent } : {}) },
         b: encodeBase64(encodeJson(e.data)),
       });
     }

@@ -1,19 +1,32 @@
 /**
  * Changes made through the admin API reach the running actors: channel connections, published
- * programs and the erasure of an end user (actor state and reminders gone).
+ * programs and the erasure of an end user (actor state, reminders and embedded profile gone).
  */
 import assert from "node:assert/strict";
 import { withSystem } from "../app/db/tenant.ts";
 import { seedEndUser, testApi } from "../api/testing.ts";
 import { creatorActor } from "../actors/creator/creator_actor.ts";
 import { userActor } from "../actors/user/user_actor.ts";
+import { startVectorIndexWorker } from "../knowledge/vector_index.ts";
+import { jsonLogger } from "../runtime/mod.ts";
 import { eventually } from "./harness.ts";
+import { testKnowledge } from "./knowledge_env.ts";
 
 const FLOW = { start: "a", steps: [{ id: "a", type: "message", text: "Welcome" }] };
 
 Deno.test("admin API changes reach the actors: channels, published programs, erasure", async () => {
   const user = userActor();
+  await using env = await testKnowledge();
   await using t = await testApi({}, { hostActors: [user, creatorActor] });
+  await using _index = await startVectorIndexWorker({
+    pool: t.db.pool,
+    store: env.knowledge.store,
+    embedder: env.knowledge.embedder,
+    nc: t.nats.nc,
+    prefix: t.nats.prefix,
+    log: jsonLogger("error"),
+    deadLetters: t.actors.deadLetters,
+  });
   const s = await t.signup();
   const u = await seedEndUser(t, s.creatorId);
   const userRef = t.actors.ref(user, `${s.creatorId}:${u.endUserId}`);
@@ -42,6 +55,8 @@ Deno.test("admin API changes reach the actors: channels, published programs, era
     what: "user actor knows version 1",
   });
   await userRef.ask("updateProfile", { goals: ["sleep 8 hours"] });
+  const profiles = () => env.knowledge.store.count("profiles", s.creatorId);
+  await eventually(async () => (await profiles()) === 1, { what: "profile embedded" });
 
   const del = await t.call("DELETE", `/end-users/${u.endUserId}`, { token: s.token });
   assert.equal(del.status, 204);
@@ -52,6 +67,7 @@ Deno.test("admin API changes reach the actors: channels, published programs, era
     );
     return rows.length === 0;
   }, { what: "user actor state erased" });
+  await eventually(async () => (await profiles()) === 0, { what: "embedded profile erased" });
   // A fresh actor answers afterwards: nothing of the erased profile is left.
   const profile = await userRef.ask("getProfile", null);
   assert.deepEqual(profile.goals, []);

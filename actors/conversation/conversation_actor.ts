@@ -3,8 +3,9 @@ import { defineActor, type TurnContext } from "../../runtime/mod.ts";
 import { parseTenantActorId, tenantActorId } from "../ids.ts";
 import { type BrainDeps, runTurn } from "../../knowledge/brain.ts";
 import type { Channel } from "../../knowledge/qa.ts";
+import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/vector_index.ts";
 import { emptyProfile, Profile } from "../user/profile.ts";
-import { foldTurns, StoredTurn } from "./memory.ts";
+import { foldTurns, RECENT_TURNS, StoredTurn } from "./memory.ts";
 
 const Handoff = z.object({
   reason: z.enum(["asked", "low_confidence", "failed_qa"]),
@@ -19,6 +20,11 @@ const ConversationState = z.object({
   refusalsInRow: z.number(),
   handoff: Handoff.nullable(),
   turnCount: z.number(),
+  /**
+   * This life of the conversation in the vector index (set with its first memory): its memories
+   * carry it, and an erase retires it, so nothing remembered before an erase comes back.
+   */
+  indexGen: z.string().uuid().optional(),
 });
 type ConversationState = z.infer<typeof ConversationState>;
 
@@ -46,6 +52,16 @@ export interface ConversationDeps {
   brain: BrainDeps;
   /** Timeout of the profile lookup in the UserActor. */
   profileTimeoutMs?: number;
+  /**
+   * Earlier exchanges of the conversation (older than the recent turns kept word for word) most
+   * similar to the message, added to the summary the responder reads; 0 (the default) recalls
+   * none.
+   */
+  recallMemories?: number;
+  /** Least cosine similarity of a recalled exchange to the message (default 0.5). */
+  recallMinSimilarity?: number;
+  /** Recall is skipped when it takes longer (default 1000 ms). */
+  recallTimeoutMs?: number;
 }
 
 /**
@@ -53,6 +69,8 @@ export interface ConversationDeps {
  * a running summary, retrieval in the creator's knowledge, an answer checked before it is sent,
  * citations stored with it, handoff to the human creator when asked or when confidence is low.
  * Answers leave through the `conversation.answer` event; handoffs raise `conversation.handoff`.
+ * Each exchange is remembered in the creator's `memories` collection through the vector index
+ * (`index.memories.put`, applied by its worker after the turn commits).
  */
 export function conversationActor(deps: ConversationDeps) {
   return defineActor({
@@ -71,6 +89,7 @@ export function conversationActor(deps: ConversationDeps) {
       message: h(UserMessage, async (ctx, m): Promise<ConversationReply> => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const s = ctx.state;
+        const turnsBefore = s.turnCount;
         s.userId = m.userId;
         s.channel = m.channel;
         const history = s.turns.filter((t) => t.role !== "creator").map((t) => ({
@@ -88,11 +107,14 @@ export function conversationActor(deps: ConversationDeps) {
           return { type: "with_creator", handoff: s.handoff };
         }
         const profile = await loadProfile(ctx, creatorId, m.userId, deps.profileTimeoutMs);
+        const earlier = await recall(deps, ctx, creatorId, m.text, turnsBefore);
         const result = await runTurn(deps.brain, {
           creatorId,
           message: m.text,
           history,
-          summary: s.summary,
+          summary: earlier.length
+            ? [s.summary, "Earlier in this conversation:", ...earlier].filter(Boolean).join("\n")
+            : s.summary,
           profile,
           channel: m.channel as Channel,
           knowledgeBaseIds: m.knowledgeBaseIds,
@@ -128,7 +150,7 @@ export function conversationActor(deps: ConversationDeps) {
         if (topics.length) {
           ctx.tell({ type: "user", id: tenantActorId(creatorId, m.userId) }, "noteTopics", topics);
         }
-        await remember(deps, ctx.self.id, creatorId, s.turnCount, m.text, result.answer);
+        remember(ctx, creatorId, m.text, result.answer);
         return {
           type: "answer",
           answer: result.answer,
@@ -165,9 +187,16 @@ export function conversationActor(deps: ConversationDeps) {
       }),
       get: h(z.null().optional(), (ctx) => ctx.state),
       /** The creator deleted the end user: forget the conversation and its embedded memories. */
-      erase: h(z.object({ reason: z.string() }), async (ctx) => {
+      erase: h(z.object({ reason: z.string() }), (ctx) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
-        await deps.brain.store.deleteDocument("memories", creatorId, ctx.self.id);
+        const erase: IndexErase = {
+          creatorId,
+          documentId: ctx.self.id,
+          // Without a generation nothing was indexed by this life; a fresh one still removes
+          // memories written before they carried one.
+          gen: ctx.state.indexGen ?? crypto.randomUUID(),
+        };
+        ctx.emit(indexSubject("memories", "erase"), erase);
         ctx.erase();
       }),
     }),
@@ -201,21 +230,67 @@ async function loadProfile(
   }
 }
 
-/** Embeds the exchange in the memories collection (idempotent: the id is the turn number). */
-async function remember(
-  deps: ConversationDeps,
-  conversation: string,
+/**
+ * Asks the vector index to remember the exchange once the turn commits (the worker embeds it).
+ * The record id is the conversation, its generation and the turn number: a repeat rewrites it.
+ */
+function remember(
+  ctx: TurnContext<ConversationState>,
   creatorId: string,
-  turn: number,
   question: string,
   answer: string,
 ) {
-  const text = `User: ${question}\nCoach: ${answer}`;
-  const [embedding] = await deps.brain.embedder.embed([text]);
-  await deps.brain.store.upsert("memories", [{
-    id: `${conversation}:${turn}`,
-    embedding: embedding!,
-    text,
-    meta: { creator_id: creatorId, knowledge_base_id: "", document_id: conversation },
-  }]);
+  const gen = ctx.state.indexGen ??= crypto.randomUUID();
+  const turn = ctx.state.turnCount;
+  const put: IndexPut = {
+    creatorId,
+    documentId: ctx.self.id,
+    gen,
+    id: `${ctx.self.id}:${gen}:${turn}`,
+    text: `User: ${question}\nCoach: ${answer}`,
+    meta: { turn },
+  };
+  ctx.emit(indexSubject("memories", "put"), put);
+}
+
+/**
+ * The remembered exchanges of this conversation's current life most similar to the message,
+ * among those no longer in the recent turns (`turn`, the turn count after an exchange, at most
+ * `turnsBefore - RECENT_TURNS`). A read: it changes nothing, and a failure only means no recall.
+ */
+async function recall(
+  deps: ConversationDeps,
+  ctx: TurnContext<ConversationState>,
+  creatorId: string,
+  message: string,
+  turnsBefore: number,
+): Promise<string[]> {
+  const k = deps.recallMemories ?? 0;
+  const gen = ctx.state.indexGen;
+  const cutoff = turnsBefore - RECENT_TURNS;
+  if (k <= 0 || !gen || cutoff < 2) return [];
+  const minSimilarity = deps.recallMinSimilarity ?? 0.5;
+  const timeoutMs = deps.recallTimeoutMs ?? 1000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const hits = await Promise.race([
+      (async () => {
+        const [embedding] = await deps.brain.embedder.embed([message]);
+        return await deps.brain.store.query("memories", embedding!, {
+          creatorId,
+          k,
+          where: { document_id: ctx.self.id, gen, turn: { $lte: cutoff } },
+        });
+      })(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return hits.filter((h) => h.similarity >= minSimilarity).map((h) => h.text);
+  } catch (err) {
+    ctx.log.warn("memory recall failed, answering without it", { error: String(err) });
+    return [];
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { ActorSystem, jsonLogger } from "../../runtime/mod.ts";
 import { eventually, testNats } from "../../tests/harness.ts";
 import { seedCoach, testKnowledge } from "../../tests/knowledge_env.ts";
+import { startVectorIndexWorker } from "../../knowledge/vector_index.ts";
 import { coachingActors, conversationActor, tenantActorId, userActor } from "../mod.ts";
 import type { ConversationReply } from "./conversation_actor.ts";
+import type { Responder } from "../../knowledge/responder.ts";
 
 const SLEEP = `# Sleep
 ## Naps
@@ -25,6 +27,13 @@ Deno.test("ConversationActor - answers with stored citations, remembers turns, h
     prefix: nats.prefix,
     partitions: 4,
     log: jsonLogger("error"),
+  });
+  await using _index = await startVectorIndexWorker({
+    ...k,
+    nc: nats.nc,
+    prefix: nats.prefix,
+    log: jsonLogger("error"),
+    deadLetters: sys.deadLetters,
   });
   const events: { subject: string; data: Record<string, unknown> }[] = [];
   const sub = nats.nc.subscribe(`${nats.prefix}.evt.conversation.>`, {
@@ -56,7 +65,10 @@ Deno.test("ConversationActor - answers with stored citations, remembers turns, h
     async () => (await user.ask("getProfile", null) as { topics: string[] }).topics[0] === "Sleep",
     { what: "topic noted on the profile" },
   );
-  assert.equal(await k.store.count("memories", coach.creatorId), 1);
+  // Remembered by the vector index once the turn committed.
+  await eventually(async () => (await k.store.count("memories", coach.creatorId)) === 1, {
+    what: "exchange remembered",
+  });
 
   const handoff = await convo.ask("message", {
     userId: "u1",
@@ -124,4 +136,59 @@ Deno.test("ConversationActor - a long conversation keeps recent turns and folds 
   assert.equal(s.turns.length, 10);
   assert.match(s.summary, /User asked: "How long should naps be\? \(0\)"/);
   assert.match(s.summary, /Assistant answered from Sleep\./);
+});
+
+Deno.test("ConversationActor - recalls remembered exchanges older than the recent turns for the responder", async () => {
+  await using env = await testKnowledge();
+  await using nats = await testNats();
+  const k = env.knowledge;
+  const coach = await seedCoach(k, { Sleep: SLEEP });
+  const summaries: string[] = [];
+  const responder: Responder = {
+    id: "recording",
+    answer: (input) => {
+      summaries.push(input.summary);
+      return k.responder.answer(input);
+    },
+  };
+  const convo = conversationActor({
+    brain: { ...k, responder },
+    recallMemories: 2,
+    recallMinSimilarity: 0,
+  });
+  await using sys = await ActorSystem.start({
+    pool: env.db.pool,
+    nc: nats.nc,
+    actors: [convo, userActor()],
+    nodeId: "n1",
+    prefix: nats.prefix,
+    partitions: 4,
+    log: jsonLogger("error"),
+  });
+  await using _index = await startVectorIndexWorker({
+    ...k,
+    nc: nats.nc,
+    prefix: nats.prefix,
+    log: jsonLogger("error"),
+    deadLetters: sys.deadLetters,
+  });
+  const ref = sys.ref(convo, tenantActorId(coach.creatorId, "recall"));
+  const say = (text: string) => ref.ask("message", { userId: "u", channel: "web", text });
+  await say("How long should naps be?");
+  for (let i = 0; i < 5; i++) await say(`When should I stop drinking coffee? (${i})`);
+  await eventually(async () => (await k.store.count("memories", coach.creatorId)) === 6, {
+    what: "six exchanges remembered",
+  });
+  // Nothing was old enough to recall so far.
+  assert.ok(summaries.every((s) => !s.includes("Earlier in this conversation")));
+  await say("How long can a nap be?");
+  const last = summaries.at(-1)!;
+  const recalled = last.slice(last.indexOf("Earlier in this conversation:"));
+  // Only the first exchange has left the recent turns (the coffee ones are still there).
+  assert.match(
+    recalled,
+    /^Earlier in this conversation:\nUser: How long should naps be\?\nCoach: /,
+  );
+  assert.equal(recalled.match(/^User: /gm)?.length, 1);
+  assert.doesNotMatch(recalled, /coffee/);
 });

@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { defineActor } from "../../runtime/mod.ts";
 import { parseTenantActorId } from "../ids.ts";
-import type { VectorStore } from "../../knowledge/vector_store.ts";
-import type { Embedder } from "../../knowledge/models.ts";
+import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/vector_index.ts";
 import {
   applyProfileUpdate,
   emptyProfile,
@@ -23,33 +22,22 @@ const UserState = z.object({
   updatedAt: z.number(),
   // Rows written before programs were tracked have no such field.
   programs: ProgramVersions.default({}),
+  /**
+   * This life of the user in the vector index (set with the first indexed profile) and the
+   * version of the last profile sent there: an erase retires the generation, and an older
+   * version arriving late never replaces a newer one.
+   */
+  indexGen: z.string().uuid().optional(),
+  indexVersion: z.number().int().min(0).optional(),
 });
-
-export interface UserActorDeps {
-  store?: VectorStore;
-  embedder?: Embedder;
-}
 
 /**
  * UserActor, one per end user per creator (id `<creatorId>:<userId>`). This part holds the
- * profile (goals, preferences, language, recent topics) that retrieval and prompts use; the
- * profile is also embedded in the creator's `profiles` collection.
+ * profile (goals, preferences, language, recent topics) that retrieval and prompts use; an
+ * updated profile is also embedded in the creator's `profiles` collection through the vector
+ * index (`index.profiles.put`, applied by its worker after the turn commits).
  */
-export function userActor(deps: UserActorDeps = {}) {
-  const index = async (id: string, profile: Profile) => {
-    if (!deps.store || !deps.embedder) return;
-    const text = profileText(profile);
-    if (!text) return;
-    const { creatorId } = parseTenantActorId(id);
-    const [embedding] = await deps.embedder.embed([text]);
-    // Upsert by the actor id: a redelivered turn writes the same record again.
-    await deps.store.upsert("profiles", [{
-      id,
-      embedding: embedding!,
-      text,
-      meta: { creator_id: creatorId, knowledge_base_id: "", document_id: id },
-    }]);
-  };
+export function userActor() {
   return defineActor({
     type: "user",
     state: UserState,
@@ -60,12 +48,27 @@ export function userActor(deps: UserActorDeps = {}) {
     }),
     handlers: (h) => ({
       getProfile: h(z.null().optional(), (ctx) => ctx.state.profile),
-      updateProfile: h(ProfileUpdate, async (ctx, update) => {
-        parseTenantActorId(ctx.self.id);
-        ctx.state.profile = applyProfileUpdate(ctx.state.profile, update);
-        ctx.state.updatedAt = ctx.now();
-        await index(ctx.self.id, ctx.state.profile);
-        return ctx.state.profile;
+      updateProfile: h(ProfileUpdate, (ctx, update) => {
+        const { creatorId } = parseTenantActorId(ctx.self.id);
+        const s = ctx.state;
+        s.profile = applyProfileUpdate(s.profile, update);
+        s.updatedAt = ctx.now();
+        const text = profileText(s.profile);
+        if (text) {
+          const gen = s.indexGen ??= crypto.randomUUID();
+          s.indexVersion = (s.indexVersion ?? 0) + 1;
+          const put: IndexPut = {
+            creatorId,
+            documentId: ctx.self.id,
+            gen,
+            // One record per life of the user, replaced by each newer version.
+            id: `${ctx.self.id}:${gen}`,
+            version: s.indexVersion,
+            text,
+          };
+          ctx.emit(indexSubject("profiles", "put"), put);
+        }
+        return s.profile;
       }),
       noteTopics: h(z.array(z.string()).max(10), (ctx, topics) => {
         ctx.state.profile = noteTopics(ctx.state.profile, topics);
@@ -86,9 +89,16 @@ export function userActor(deps: UserActorDeps = {}) {
       }),
       getPrograms: h(z.null().optional(), (ctx) => ctx.state.programs ?? {}),
       /** The creator deleted the end user: forget the profile, its embedding and every reminder. */
-      erase: h(z.object({ reason: z.string() }), async (ctx) => {
+      erase: h(z.object({ reason: z.string() }), (ctx) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
-        await deps.store?.deleteDocument("profiles", creatorId, ctx.self.id);
+        const erase: IndexErase = {
+          creatorId,
+          documentId: ctx.self.id,
+          // Without a generation nothing was indexed by this life; a fresh one still removes a
+          // profile written before records carried one.
+          gen: ctx.state.indexGen ?? crypto.randomUUID(),
+        };
+        ctx.emit(indexSubject("profiles", "erase"), erase);
         ctx.erase();
       }),
     }),
