@@ -83,7 +83,10 @@ export class ExtractiveResponder implements Responder {
           : overlap(input.question, s);
         // The passage's own rank matters: sentences rarely carry the whole context.
         const score = match + 0.25 / (index + 1);
-        const window = [s, list[i + 1]].filter(Boolean).join(" ");
+        // The sentence with the one after it, or, for a passage's last, the one before it:
+        // a closing sentence ("Done for a week, this…") rarely stands on its own.
+        const pair = i + 1 < list.length ? [s, list[i + 1]] : [list[i - 1], s];
+        const window = pair.filter(Boolean).join(" ");
         scored.push({ index, passage, text: window.length <= 420 ? window : s, score });
       });
     });
