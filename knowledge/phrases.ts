@@ -73,9 +73,12 @@ export async function loadPhraseLexicon(
  */
 export function segment(tokens: string[], lexicon: PhraseLexicon): Segment[] {
   const out: Segment[] = [];
+  const starts = firstWords(lexicon);
   for (let i = 0; i < tokens.length;) {
     let found: Segment | undefined;
-    for (let n = Math.min(MAX_WORDS, tokens.length - i); n >= 2 && !found; n--) {
+    const token = tokens[i]!;
+    const canStart = starts.has(token) || starts.has(verbLemma(token));
+    for (let n = Math.min(MAX_WORDS, tokens.length - i); canStart && n >= 2 && !found; n--) {
       const words = tokens.slice(i, i + n);
       for (const key of phraseKeys(words)) {
         const phrase = lexicon.index.get(key);
@@ -92,12 +95,39 @@ export function segment(tokens: string[], lexicon: PhraseLexicon): Segment[] {
   return out;
 }
 
+const starts = new WeakMap<PhraseLexicon, Set<string>>();
+
+/** The words phrases start with: most tokens start none, and need no lookup. */
+function firstWords(lexicon: PhraseLexicon): Set<string> {
+  let set = starts.get(lexicon);
+  if (!set) {
+    set = new Set(lexicon.phrases.map((p) => p.slice(0, p.indexOf(" "))));
+    starts.set(lexicon, set);
+  }
+  return set;
+}
+
+/** Lemmas are asked for every word at every position: remembered (at most one per word form). */
+const MAX_REMEMBERED = 200_000;
+const verbLemmas = new Map<string, string>();
+const nounLemmas = new Map<string, string>();
+const remembered = (cache: Map<string, string>, lemma: (w: string) => string) => (w: string) => {
+  let l = cache.get(w);
+  if (l === undefined) {
+    l = lemma(w);
+    if (cache.size < MAX_REMEMBERED) cache.set(w, l);
+  }
+  return l;
+};
+const verbLemma = remembered(verbLemmas, lemmatizer.verb);
+const nounLemma = remembered(nounLemmas, lemmatizer.noun);
+
 function phraseKeys(words: string[]): string[] {
   const first = words[0]!;
   const last = words.at(-1)!;
   const middle = words.slice(1, -1);
-  const firsts = new Set([first, lemmatizer.verb(first)]);
-  const lasts = new Set([last, lemmatizer.noun(last)]);
+  const firsts = new Set([first, verbLemma(first)]);
+  const lasts = new Set([last, nounLemma(last)]);
   const keys: string[] = [];
   for (const f of firsts) for (const l of lasts) keys.push([f, ...middle, l].join(" "));
   return keys;
