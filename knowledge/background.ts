@@ -7,7 +7,8 @@
  * passages, while a question the knowledge answers is covered at least as well there. The
  * definitions' SIF vectors are built once into a binary cache beside the word vectors.
  */
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
+import { cachedFile } from "./cache_file.ts";
 import type { SifEmbedder } from "./sif_embedder.ts";
 import type { SoftMatcher, Term } from "./soft_match.ts";
 import { definition, readSynsets, WORDNET_DICT } from "./wordnet.ts";
@@ -52,30 +53,14 @@ export class Background {
   ): Promise<Background> {
     const words = embedder.wordVectors.words.length;
     const file = resolve(cacheDir, `wordnet-definitions-v1-${words}.bin`);
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = await Deno.readFile(file);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    }
-    if (!bytes) {
-      log?.(`building definitions cache ${file} from WordNet (once)`);
-      const started = performance.now();
+    const bytes = await cachedFile(file, async () => {
       const texts = [...(await readSynsets(dict)).values()].map((s) =>
         `${s.lemmas.join(", ").replaceAll("_", " ")}: ${definition(s.gloss)}`
       );
       const vectors = new Float32Array(texts.length * embedder.dimensions);
       texts.forEach((t, i) => vectors.set(embedder.embedOne(t), i * embedder.dimensions));
-      bytes = encode(texts, vectors, embedder.dimensions);
-      await Deno.mkdir(dirname(file), { recursive: true });
-      const tmp = `${file}.${crypto.randomUUID()}.tmp`;
-      await Deno.writeFile(tmp, bytes);
-      await Deno.rename(tmp, file); // atomic: concurrent builders never see a half-written cache
-      log?.(
-        `definitions cache built in ${Math.round(performance.now() - started)} ms ` +
-          `(${texts.length} definitions)`,
-      );
-    }
+      return encode(texts, vectors, embedder.dimensions);
+    }, { what: "definitions cache (from WordNet)", log });
     const { texts, vectors, dims } = decode(bytes, file);
     return new Background(texts, vectors, dims, matcher);
   }

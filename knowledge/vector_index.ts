@@ -29,18 +29,12 @@
  */
 import type pg from "pg";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { nanos } from "@nats-io/transport-node";
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type JsMsg,
-} from "@nats-io/jetstream";
+import { type JsMsg } from "@nats-io/jetstream";
 import { z } from "zod";
 import { type DeadLetters, type Logger, streamNames } from "../runtime/mod.ts";
 import type { Embedder } from "./models.ts";
 import type { VectorStore } from "./vector_store.ts";
+import { sharedDurable } from "./work_consumer.ts";
 
 /** The collections the index writes (chunks belong to ingestion). */
 export const INDEXED_COLLECTIONS = ["memories", "profiles"] as const;
@@ -238,24 +232,14 @@ export async function startVectorIndexWorker(
 ): Promise<VectorIndexWorker> {
   const { nc, prefix, deadLetters } = deps;
   const log = deps.log.child({ component: "vector-index" });
-  const jsm = await jetstreamManager(nc);
   const names = vectorIndexNames(prefix);
-  const config = {
-    durable_name: names.durable,
-    filter_subject: names.filter,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(ackWaitMs),
-    // One delivery beyond our attempts: an event whose last attempt crashed is dead-lettered.
-    max_deliver: maxDeliver + 1,
-  };
-  try {
-    await jsm.consumers.add(names.stream, config);
-  } catch {
-    // The durable exists with other settings (an older node's): bring it to ours.
-    await jsm.consumers.update(names.stream, names.durable, config);
-  }
-  const consumer = await jetstream(nc).consumers.get(names.stream, names.durable);
+  const consumer = await sharedDurable(nc, {
+    stream: names.stream,
+    durable: names.durable,
+    filter: names.filter,
+    ackWaitMs,
+    maxDeliver,
+  });
   const messages = await consumer.consume({ max_messages: batch });
   const stats = { applied: 0, dropped: 0, deadLettered: 0 };
   const subjectPrefix = `${prefix}.evt.index.`;

@@ -3,7 +3,8 @@
  * binary cache (Float32 vectors + vocabulary) so later starts load in milliseconds instead of
  * parsing a 294 MB JSON file.
  */
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
+import { cachedFile } from "./cache_file.ts";
 
 const MAGIC = "CDWV0001";
 const HEADER_BYTES = 20; // magic(8) dims(4) count(4) vocabBytes(4)
@@ -41,22 +42,10 @@ export async function loadWordVectors(
   },
 ): Promise<WordVectors> {
   const file = resolve(cacheDir, `glove-sg100d-${maxWords}.bin`);
-  let bytes: Uint8Array | undefined;
-  try {
-    bytes = await Deno.readFile(file);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  if (!bytes) {
-    log?.(`building word-vector cache ${file} from ${source.pathname} (once)`);
-    const started = performance.now();
-    bytes = await convert(source, maxWords);
-    await Deno.mkdir(dirname(file), { recursive: true });
-    const tmp = `${file}.${crypto.randomUUID()}.tmp`;
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, file); // atomic: concurrent builders never see a half-written cache
-    log?.(`word-vector cache built in ${Math.round(performance.now() - started)} ms`);
-  }
+  const bytes = await cachedFile(file, () => convert(source, maxWords), {
+    what: `word-vector cache (from ${source.pathname})`,
+    log,
+  });
   return decode(bytes, file);
 }
 
