@@ -198,9 +198,27 @@ export async function startNode(
       await system.stop();
       await server.shutdown();
       await nc.drain();
-      await pool.end();
+      await endPool(pool);
     })();
   return { system, pool, nc, app, server, stop, [Symbol.asyncDispose]: stop };
+}
+
+/**
+ * Ends the pool and waits (up to 2 s) for its connections to close: `end()` resolves once each
+ * client was asked to end, so a Postgres stopped right after (the embedded one) would still find
+ * them open and log their termination as errors.
+ */
+async function endPool(pool: pg.Pool): Promise<void> {
+  const open = pool.totalCount;
+  let removed = 0;
+  const closed = new Promise<void>((resolve) => {
+    if (open === 0) resolve();
+    pool.on("remove", () => ++removed >= open && resolve());
+  });
+  await pool.end();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+  clearTimeout(timer);
 }
 
 /** Calls every defined hook in turn, or is undefined when there is none. */

