@@ -60,7 +60,7 @@ export class Background {
       const vectors = new Float32Array(texts.length * embedder.dimensions);
       texts.forEach((t, i) => vectors.set(embedder.embedOne(t), i * embedder.dimensions));
       return encode(texts, vectors, embedder.dimensions);
-    }, { what: "definitions cache (from WordNet)", log });
+    }, { what: "definitions cache", from: "WordNet", log });
     const { texts, vectors, dims } = decode(bytes, file);
     return new Background(texts, vectors, dims, matcher);
   }

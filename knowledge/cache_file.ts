@@ -8,14 +8,14 @@ import { dirname } from "node:path";
 export async function cachedFile(
   file: string,
   build: () => Promise<Uint8Array>,
-  { what, log }: { what: string; log?: (line: string) => void },
+  { what, from, log }: { what: string; from: string; log?: (line: string) => void },
 ): Promise<Uint8Array> {
   try {
     return await Deno.readFile(file);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  log?.(`building ${what} ${file} (once)`);
+  log?.(`building the ${what} ${file} from ${from} (once)`);
   const started = performance.now();
   const bytes = await build();
   await Deno.mkdir(dirname(file), { recursive: true });

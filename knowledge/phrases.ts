@@ -53,7 +53,8 @@ export async function loadPhraseLexicon(
     file,
     async () => encode(await build(dict, wordVectors, weightOf)),
     {
-      what: "phrase cache (from WordNet)",
+      what: "phrase cache",
+      from: "WordNet",
       log,
     },
   );

@@ -43,7 +43,8 @@ export async function loadWordVectors(
 ): Promise<WordVectors> {
   const file = resolve(cacheDir, `glove-sg100d-${maxWords}.bin`);
   const bytes = await cachedFile(file, () => convert(source, maxWords), {
-    what: `word-vector cache (from ${source.pathname})`,
+    what: "word-vector cache",
+    from: source.pathname,
     log,
   });
   return decode(bytes, file);
