@@ -34,6 +34,7 @@ import { z } from "zod";
 import { type DeadLetters, type Logger, streamNames } from "../runtime/mod.ts";
 import type { Embedder } from "./models.ts";
 import type { VectorStore } from "./vector_store.ts";
+import { withSystem } from "../app/db/tenant.ts";
 import { sharedDurable } from "./work_consumer.ts";
 
 /** The collections the index writes (chunks belong to ingestion). */
@@ -107,7 +108,8 @@ async function put(
   // Embedding first, outside the lock: it is the slow part and needs no order.
   const [embedding] = await deps.embedder.embed([e.text]);
   if (!embedding?.length) throw new Error(`embedder ${deps.embedder.id} returned no vector`);
-  return await inTransaction(deps.pool, async (client) => {
+  return await withSystem(deps.pool, async (client) => {
+    await client.query(TX_LIMITS);
     // Takes (and holds until commit) the generation's row lock; an erase waits for it.
     const { rows: [mark] } = await client.query<{ erased: boolean; version: string | null }>(
       `insert into vector_index_marks (gen, version) values ($1, null)
@@ -147,40 +149,17 @@ async function erase(
 ): Promise<IndexOutcome> {
   // The mark is committed before the delete (waiting for any put holding the row), so no put of
   // this generation lands afterwards; a retry after a failed delete only deletes again.
-  await inTransaction(deps.pool, (client) =>
-    client.query(
+  await withSystem(deps.pool, async (client) => {
+    await client.query(TX_LIMITS);
+    await client.query(
       `insert into vector_index_marks (gen, erased_at) values ($1, now())
        on conflict (gen) do update
          set erased_at = coalesce(vector_index_marks.erased_at, now()), touched_at = now()`,
       [e.gen],
-    ));
+    );
+  });
   await deps.store.deleteGeneration(collection, e.creatorId, e.documentId, e.gen);
   return "applied";
-}
-
-async function inTransaction<T>(
-  pool: pg.Pool,
-  fn: (client: pg.PoolClient) => Promise<T>,
-): Promise<T> {
-  const client = await pool.connect();
-  // A connection lost mid-transaction (Postgres restarted, the session ended) fails the query
-  // in flight; without a listener its error event would be thrown at the process.
-  let broken: Error | undefined;
-  const onError = (err: Error) => (broken = err);
-  client.on("error", onError);
-  try {
-    await client.query("begin");
-    await client.query(TX_LIMITS);
-    const result = await fn(client);
-    await client.query("commit");
-    return result;
-  } catch (err) {
-    await client.query("rollback").catch((rollbackErr) => (broken ??= rollbackErr));
-    throw err;
-  } finally {
-    client.off("error", onError);
-    client.release(broken);
-  }
 }
 
 export function vectorIndexNames(prefix: string) {

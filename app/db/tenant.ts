@@ -29,15 +29,22 @@ export async function withSystem<T>(
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
+  // A connection lost mid-transaction (Postgres restarted, the session ended) fails the query in
+  // flight; without a listener its error event would be thrown at the process. A broken client
+  // is destroyed on release instead of going back to the pool.
+  let broken: Error | undefined;
+  const onError = (err: Error) => (broken = err);
+  client.on("error", onError);
   try {
     await client.query("begin");
     const result = await fn(client);
     await client.query("commit");
     return result;
   } catch (err) {
-    await client.query("rollback").catch(() => {});
+    await client.query("rollback").catch((rollbackErr) => (broken ??= rollbackErr));
     throw err;
   } finally {
-    client.release();
+    client.off("error", onError);
+    client.release(broken);
   }
 }
