@@ -149,14 +149,8 @@ export async function* converse(deps: BrainDeps, input: TurnInput): AsyncGenerat
   const background = await measureBackground(deps, relevanceQuery(query, context));
   const relevant = passages.filter((p) => answers(deps, p, background));
   const confidence = passages.reduce((m, p) => Math.max(m, p.relevance), 0);
-  yield {
-    type: "retrieval",
-    passages: passages.map(summary),
-    confidence,
-    ...(background === undefined ? {} : { background }),
-    query,
-  };
   const measured = background === undefined ? {} : { background };
+  yield { type: "retrieval", passages: passages.map(summary), confidence, ...measured, query };
   if (!relevant.length) {
     const lowConfidence = (input.refusalsInRow ?? 0) >= 1;
     const answer = lowConfidence

@@ -107,38 +107,22 @@ export class SoftMatcher {
   }
 
   /**
-   * Weighted mean over question words of their best match in the passage (see `matches`), so
-   * only real counterparts add up.
+   * Weighted mean over question words of their best match in the passage. Similarities below
+   * `floor` count as nothing (random GloVe pairs sit around 0.2–0.4), the rest are rescaled to
+   * [0, 1], so only real counterparts add up.
    */
   score(
     question: string | Term[],
     passage: string | PassageWords,
-    opts: { floor?: number; hubCorrected?: boolean } = {},
+    { floor = 0, hubCorrected = false }: { floor?: number; hubCorrected?: boolean } = {},
   ): number {
     const terms = typeof question === "string" ? this.terms(question) : question;
-    const found = this.matches(terms, passage, opts);
-    let total = 0;
-    let weights = 0;
-    terms.forEach((t, i) => {
-      total += t.weight * found[i]!;
-      weights += t.weight;
-    });
-    return weights ? total / weights : 0;
-  }
-
-  /**
-   * Each question term's best match in the passage, in [0, 1]. Similarities below `floor` count
-   * as nothing (random GloVe pairs sit around 0.2–0.4), the rest are rescaled to [0, 1].
-   */
-  matches(
-    terms: Term[],
-    passage: string | PassageWords,
-    { floor = 0, hubCorrected = false }: { floor?: number; hubCorrected?: boolean } = {},
-  ): number[] {
     const words = typeof passage === "string" ? this.words(passage) : passage;
     const rows = words.rows;
-    if (!rows.length) return terms.map(() => 0);
-    return terms.map((t) => {
+    if (!terms.length || !rows.length) return 0;
+    let total = 0;
+    let weights = 0;
+    for (const t of terms) {
       let best = 0;
       if (t.row < 0) {
         // An unknown word (a name) counts only where the passage has it literally; a number
@@ -154,8 +138,10 @@ export class SoftMatcher {
           if (c > best) best = c;
         }
       }
-      return Math.max(0, (best - floor) / (1 - floor));
-    });
+      total += t.weight * Math.max(0, (best - floor) / (1 - floor));
+      weights += t.weight;
+    }
+    return total / weights;
   }
 
   /**
