@@ -8,12 +8,12 @@
  * definitions' SIF vectors are built once into a binary cache beside the word vectors.
  */
 import { resolve } from "node:path";
-import { cachedFile } from "./cache_file.ts";
+import { cachedFile, packTexts, unpackTexts } from "./cache_file.ts";
 import type { SifEmbedder } from "./sif_embedder.ts";
 import type { SoftMatcher, Term } from "./soft_match.ts";
 import { definition, readSynsets, WORDNET_DICT } from "./wordnet.ts";
 
-const MAGIC = "CDBG0001";
+const MAGIC = "CDBG0002";
 /** Definitions nearest the question by sentence vector that get the word-level match. */
 const CANDIDATES = 300;
 
@@ -52,17 +52,17 @@ export class Background {
     },
   ): Promise<Background> {
     const words = embedder.wordVectors.words.length;
-    const file = resolve(cacheDir, `wordnet-definitions-v1-${words}.bin`);
+    const file = resolve(cacheDir, `wordnet-definitions-v2-${words}.bin`);
     const bytes = await cachedFile(file, async () => {
       const texts = [...(await readSynsets(dict)).values()].map((s) =>
         `${s.lemmas.join(", ").replaceAll("_", " ")}: ${definition(s.gloss)}`
       );
       const vectors = new Float32Array(texts.length * embedder.dimensions);
       texts.forEach((t, i) => vectors.set(embedder.embedOne(t), i * embedder.dimensions));
-      return encode(texts, vectors, embedder.dimensions);
+      return packTexts(MAGIC, texts, [vectors]);
     }, { what: "definitions cache", from: "WordNet", log });
-    const { texts, vectors, dims } = decode(bytes, file);
-    return new Background(texts, vectors, dims, matcher);
+    const { texts, arrays: [vectors] } = unpackTexts(bytes, MAGIC, file);
+    return new Background(texts, vectors!, embedder.dimensions, matcher);
   }
 
   /**
@@ -114,33 +114,4 @@ function kthLargest(a: Float32Array, k: number): number {
     else break;
   }
   return a[target]!;
-}
-
-function encode(texts: string[], vectors: Float32Array, dims: number): Uint8Array {
-  const names = new TextEncoder().encode(texts.join("\n"));
-  const out = new Uint8Array(20 + vectors.byteLength + names.length);
-  out.set(new TextEncoder().encode(MAGIC), 0);
-  const view = new DataView(out.buffer);
-  view.setUint32(8, dims, true);
-  view.setUint32(12, texts.length, true);
-  view.setUint32(16, names.length, true);
-  out.set(new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength), 20);
-  out.set(names, 20 + vectors.byteLength);
-  return out;
-}
-
-function decode(bytes: Uint8Array, file: string) {
-  const magic = new TextDecoder().decode(bytes.subarray(0, 8));
-  if (magic !== MAGIC) throw new Error(`${file} is not a definitions cache (${magic})`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dims = view.getUint32(8, true);
-  const count = view.getUint32(12, true);
-  const textBytes = view.getUint32(16, true);
-  const body = bytes.slice(20); // copy: aligned for the typed array
-  const vectors = new Float32Array(body.buffer, 0, count * dims);
-  const texts = new TextDecoder().decode(
-    body.subarray(count * dims * 4, count * dims * 4 + textBytes),
-  ).split("\n");
-  if (texts.length !== count) throw new Error(`${file}: ${texts.length} definitions for ${count}`);
-  return { texts, vectors, dims };
 }

