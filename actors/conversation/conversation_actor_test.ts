@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ActorSystem, jsonLogger } from "../../runtime/mod.ts";
-import { eventually, testNats } from "../../tests/harness.ts";
-import { seedCoach, testKnowledge } from "../../tests/knowledge_env.ts";
+import { ActorSystem, type AnyActorDefinition, jsonLogger } from "../../runtime/mod.ts";
+import { eventually, type TestNats, testNats } from "../../tests/harness.ts";
+import { seedCoach, type TestKnowledge, testKnowledge } from "../../tests/knowledge_env.ts";
 import { startVectorIndexWorker } from "../../knowledge/vector_index.ts";
 import { coachingActors, conversationActor, tenantActorId, userActor } from "../mod.ts";
 import type { ConversationReply } from "./conversation_actor.ts";
@@ -14,27 +14,49 @@ Keep naps short: 20 minutes at most, and before 3 pm.
 ## Caffeine
 Caffeine has a half-life of five to six hours. Stop drinking coffee by 2 pm.`;
 
+/** An actor system on the test database and NATS, with the vector index worker beside it. */
+async function startNode(
+  env: TestKnowledge,
+  nats: TestNats,
+  actors: AnyActorDefinition[],
+): Promise<{ system: ActorSystem } & AsyncDisposable> {
+  const stack = new AsyncDisposableStack();
+  try {
+    const system = stack.use(
+      await ActorSystem.start({
+        pool: env.db.pool,
+        nc: nats.nc,
+        actors,
+        nodeId: "n1",
+        prefix: nats.prefix,
+        partitions: 4,
+        log: jsonLogger("error"),
+      }),
+    );
+    stack.use(
+      await startVectorIndexWorker({
+        ...env.knowledge,
+        nc: nats.nc,
+        prefix: nats.prefix,
+        log: jsonLogger("error"),
+        deadLetters: system.deadLetters,
+      }),
+    );
+    const moved = stack.move();
+    return { system, [Symbol.asyncDispose]: () => moved.disposeAsync() };
+  } catch (err) {
+    await stack.disposeAsync();
+    throw err;
+  }
+}
+
 Deno.test("ConversationActor - answers with stored citations, remembers turns, hands off when asked", async () => {
   await using env = await testKnowledge();
   await using nats = await testNats();
   const k = env.knowledge;
   const coach = await seedCoach(k, { Sleep: SLEEP });
-  await using sys = await ActorSystem.start({
-    pool: env.db.pool,
-    nc: nats.nc,
-    actors: coachingActors({ knowledge: k }),
-    nodeId: "n1",
-    prefix: nats.prefix,
-    partitions: 4,
-    log: jsonLogger("error"),
-  });
-  await using _index = await startVectorIndexWorker({
-    ...k,
-    nc: nats.nc,
-    prefix: nats.prefix,
-    log: jsonLogger("error"),
-    deadLetters: sys.deadLetters,
-  });
+  await using node = await startNode(env, nats, coachingActors({ knowledge: k }));
+  const sys = node.system;
   const events: { subject: string; data: Record<string, unknown> }[] = [];
   const sub = nats.nc.subscribe(`${nats.prefix}.evt.conversation.>`, {
     callback: (_err, msg) => void events.push({ subject: msg.subject, data: msg.json() }),
@@ -110,15 +132,8 @@ Deno.test("ConversationActor - a long conversation keeps recent turns and folds 
   await using nats = await testNats();
   const k = env.knowledge;
   const coach = await seedCoach(k, { Sleep: SLEEP });
-  await using sys = await ActorSystem.start({
-    pool: env.db.pool,
-    nc: nats.nc,
-    actors: coachingActors({ knowledge: k }),
-    nodeId: "n1",
-    prefix: nats.prefix,
-    partitions: 4,
-    log: jsonLogger("error"),
-  });
+  await using node = await startNode(env, nats, coachingActors({ knowledge: k }));
+  const sys = node.system;
   const convo = sys.ref(conversationActor({ brain: k }), tenantActorId(coach.creatorId, "long"));
   for (let i = 0; i < 7; i++) {
     await convo.ask("message", {
@@ -156,22 +171,8 @@ Deno.test("ConversationActor - recalls remembered exchanges older than the recen
     recallMemories: 2,
     recallMinSimilarity: 0,
   });
-  await using sys = await ActorSystem.start({
-    pool: env.db.pool,
-    nc: nats.nc,
-    actors: [convo, userActor()],
-    nodeId: "n1",
-    prefix: nats.prefix,
-    partitions: 4,
-    log: jsonLogger("error"),
-  });
-  await using _index = await startVectorIndexWorker({
-    ...k,
-    nc: nats.nc,
-    prefix: nats.prefix,
-    log: jsonLogger("error"),
-    deadLetters: sys.deadLetters,
-  });
+  await using node = await startNode(env, nats, [convo, userActor()]);
+  const sys = node.system;
   const ref = sys.ref(convo, tenantActorId(coach.creatorId, "recall"));
   const say = (text: string) => ref.ask("message", { userId: "u", channel: "web", text });
   await say("How long should naps be?");
