@@ -5,7 +5,7 @@
  */
 import pg from "pg";
 import { ConfigError, loadConfig } from "./app/config.ts";
-import { migrate } from "./app/migrate.ts";
+import { migrate } from "./db/migrate.ts";
 import { startInfra, startNode } from "./app/node.ts";
 import { jsonLogger } from "./runtime/mod.ts";
 import { knowledgeExtension } from "./app/knowledge.ts";

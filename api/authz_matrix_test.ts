@@ -5,7 +5,7 @@
  * not in the fixtures below fails the test instead of being skipped.
  */
 import assert from "node:assert/strict";
-import { withSystem } from "../app/db/tenant.ts";
+import { withSystem } from "../db/tenant.ts";
 import { seedEndUser, testApi } from "./testing.ts";
 
 type Op = { method: string; path: string; roles: string[]; hasBody: boolean; form: boolean };

@@ -1,6 +1,6 @@
 /** What the API tells actors and hooks, and what it stores, observed in NATS and Postgres. */
 import assert from "node:assert/strict";
-import { withSystem } from "../app/db/tenant.ts";
+import { withSystem } from "../db/tenant.ts";
 import { readChannelSecrets } from "./lib/channel_secrets.ts";
 import { SecretBox } from "./secrets.ts";
 import { mailbox, seedEndUser, testApi } from "./testing.ts";

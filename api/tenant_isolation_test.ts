@@ -4,7 +4,7 @@
  * query under creator A's setting never sees or writes creator B's rows.
  */
 import assert from "node:assert/strict";
-import { withSystem, withTenant } from "../app/db/tenant.ts";
+import { withSystem, withTenant } from "../db/tenant.ts";
 import { seedEndUser, testApi } from "./testing.ts";
 
 Deno.test("tenant isolation - every creator_id table has RLS and A's setting never sees B's rows", async () => {

@@ -11,7 +11,7 @@ import {
   jsonLogger,
   type Logger,
 } from "../runtime/mod.ts";
-import { withSystem } from "../app/db/tenant.ts";
+import { withSystem } from "../db/tenant.ts";
 import { type TestDb, testDb, type TestNats, testNats } from "../tests/harness.ts";
 import { type ApiDeps, createApi } from "./app.ts";
 import type { Ingestion } from "./env.ts";

@@ -2,7 +2,7 @@ import pg from "pg";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Hono } from "hono";
 import type { Config } from "./config.ts";
-import { migrate } from "./migrate.ts";
+import { migrate } from "../db/migrate.ts";
 import { startEmbeddedPostgres } from "./infra/embedded_postgres.ts";
 import { startLocalNats } from "./infra/local_nats.ts";
 import { startLocalChroma } from "./infra/chroma.ts";

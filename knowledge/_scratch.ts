@@ -4,7 +4,7 @@
  * the knowledge services with the configured or default models.
  */
 import pg from "pg";
-import { migrate } from "../app/migrate.ts";
+import { migrate } from "../db/migrate.ts";
 import { startLocalChroma } from "../app/infra/chroma.ts";
 import { chromaClient } from "./vector_store.ts";
 import { createKnowledge, type Knowledge } from "./services.ts";

@@ -1,7 +1,7 @@
 /** Creates creators, knowledge bases and documents directly in Postgres (tests, eval, bench). */
 import type pg from "pg";
 import { encodeHex } from "./_hex.ts";
-import { withTenant } from "../app/db/tenant.ts";
+import { withTenant } from "../db/tenant.ts";
 
 export async function seedCreator(pool: pg.Pool, name = "Coach"): Promise<string> {
   const id = crypto.randomUUID();

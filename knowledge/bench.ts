@@ -5,7 +5,7 @@
  * default without OLLAMA_HOST). `--sizes 1000,10000` changes the corpus sizes, `--json` prints
  * one JSON line at the end.
  */
-import { withTenant } from "../app/db/tenant.ts";
+import { withTenant } from "../db/tenant.ts";
 import { openScratch } from "./_scratch.ts";
 import { seedCreator, seedDocument, seedKnowledgeBase } from "./_seed.ts";
 import { chunkId } from "./chunk_rows.ts";

@@ -1,6 +1,6 @@
 /** Ingests one document: extract, chunk, embed, index in Chroma and Postgres, report status. */
 import type pg from "pg";
-import { withTenant } from "../app/db/tenant.ts";
+import { withTenant } from "../db/tenant.ts";
 import { type Chunk, chunkText } from "./chunk.ts";
 import { chunkId, replaceChunks } from "./chunk_rows.ts";
 import { ExtractionError, extractText } from "./extract.ts";

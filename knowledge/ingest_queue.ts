@@ -14,7 +14,7 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { z } from "zod";
-import { withTenant } from "../app/db/tenant.ts";
+import { withTenant } from "../db/tenant.ts";
 import type { Logger } from "../runtime/mod.ts";
 import { type IngestDeps, ingestDocument, markFailed, removeDocument } from "./ingest.ts";
 import type { VectorStore } from "./vector_store.ts";

@@ -3,7 +3,7 @@ import { testNats } from "../tests/harness.ts";
 import { eventually } from "../tests/harness.ts";
 import { testKnowledge } from "../tests/knowledge_env.ts";
 import { jsonLogger } from "../runtime/mod.ts";
-import { withTenant } from "../app/db/tenant.ts";
+import { withTenant } from "../db/tenant.ts";
 import { seedCreator, seedDocument, seedKnowledgeBase } from "./_seed.ts";
 import { createIngestionQueue, startIngestionWorker, workNames } from "./ingest_queue.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { withTenant } from "../app/db/tenant.ts";
+import { withTenant } from "../db/tenant.ts";
 import { chunksById, lexicalSearch } from "./chunk_rows.ts";
 import type { Embedder } from "./models.ts";
 import type { SoftMatcher } from "./soft_match.ts";

@@ -7,7 +7,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { ALL_ROLES, protectedRoute, WRITERS } from "../api/lib/route.ts";
 import { HTTPException } from "hono/http-exception";
-import { withTenant } from "../app/db/tenant.ts";
+import { withTenant } from "../db/tenant.ts";
 import { converse } from "./brain.ts";
 import { generateDrafts } from "./generate.ts";
 import { retrieve } from "./retrieve.ts";

@@ -34,7 +34,7 @@ import { z } from "zod";
 import { type DeadLetters, type Logger, streamNames } from "../runtime/mod.ts";
 import type { Embedder } from "./models.ts";
 import type { VectorStore } from "./vector_store.ts";
-import { withSystem } from "../app/db/tenant.ts";
+import { withSystem } from "../db/tenant.ts";
 import { sharedDurable } from "./work_consumer.ts";
 
 /** The collections the index writes (chunks belong to ingestion). */

@@ -3,7 +3,7 @@
  * programs and the erasure of an end user (actor state, reminders and embedded profile gone).
  */
 import assert from "node:assert/strict";
-import { withSystem } from "../app/db/tenant.ts";
+import { withSystem } from "../db/tenant.ts";
 import { seedEndUser, testApi } from "../api/testing.ts";
 import { creatorActor } from "../actors/creator/creator_actor.ts";
 import { userActor } from "../actors/user/user_actor.ts";

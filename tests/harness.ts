@@ -6,7 +6,7 @@ import pg from "pg";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { ChromaClient } from "chromadb";
-import { migrate } from "../app/migrate.ts";
+import { migrate } from "../db/migrate.ts";
 
 export const DATABASE_URL = Deno.env.get("TEST_DATABASE_URL") ??
   "postgres://postgres@127.0.0.1:5432/test";

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { withTenant } from "../../app/db/tenant.ts";
+import { withTenant } from "../../db/tenant.ts";
 import type { SecretBox } from "../secrets.ts";
 
 /** The additional data a channel's secrets are sealed with: a ciphertext moved to another row fails. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Context } from "hono";
 import type pg from "pg";
-import { withTenant } from "../../app/db/tenant.ts";
+import { withTenant } from "../../db/tenant.ts";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError } from "../errors.ts";
 import { type Session, type TestApi, testApi } from "../testing.ts";

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type pg from "pg";
-import { withTenant } from "../../app/db/tenant.ts";
+import { withTenant } from "../../db/tenant.ts";
 import type { ApiEnv } from "../env.ts";
 import type { ActorAddress, OutboxRow } from "../../runtime/mod.ts";
 

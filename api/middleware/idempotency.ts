@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { withTenant } from "../../app/db/tenant.ts";
+import { withTenant } from "../../db/tenant.ts";
 import { sha256Hex } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
 import { ApiError, ConflictError } from "../errors.ts";

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type pg from "pg";
-import { withSystem } from "../../app/db/tenant.ts";
+import { withSystem } from "../../db/tenant.ts";
 import {
   DUMMY_HASH,
   hashPassword,

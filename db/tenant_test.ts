@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { testDb } from "../../tests/harness.ts";
+import { testDb } from "../tests/harness.ts";
 import { withSystem, withTenant } from "./tenant.ts";
 
 Deno.test("withTenant() sees only its creator's rows, even in a query without a filter", async () => {
