@@ -1,5 +1,5 @@
 import type { AnyActorDefinition } from "../runtime/mod.ts";
-import type { Knowledge } from "../knowledge/services.ts";
+import { type Knowledge } from "../knowledge/mod.ts";
 import { conversationActor } from "./conversation/conversation_actor.ts";
 import { userActor } from "./user/user_actor.ts";
 import { creatorActor } from "./creator/creator_actor.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { jsonLogger } from "../runtime/mod.ts";
-import { testApi } from "./testing.ts";
+import { testApi } from "../tests/api_harness.ts";
 
 Deno.test("audit log - changes are recorded with who, what and the request id, filterable", async () => {
   const lines: Array<Record<string, unknown>> = [];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
-import { testApi } from "./testing.ts";
+import { testApi } from "../tests/api_harness.ts";
 
 Deno.test("auth - sign-up, login, refresh rotation, and reuse of a rotated token revokes the family", async () => {
   await using t = await testApi();

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { withSystem } from "../db/tenant.ts";
-import { seedEndUser, testApi } from "./testing.ts";
+import { seedEndUser, testApi } from "../tests/api_harness.ts";
 
 type Op = { method: string; path: string; roles: string[]; hasBody: boolean; form: boolean };
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { testApi } from "./testing.ts";
+import { testApi } from "../tests/api_harness.ts";
 
 const EXPECTED_TYPE: Record<string, RegExp> = {
   ".js": /^text\/javascript; charset=utf-8$/,

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { withSystem } from "../db/tenant.ts";
 import { readChannelSecrets } from "./lib/channel_secrets.ts";
 import { SecretBox } from "./secrets.ts";
-import { mailbox, seedEndUser, testApi } from "./testing.ts";
+import { mailbox, seedEndUser, testApi } from "../tests/api_harness.ts";
 
 const FLOW = {
   start: "hi",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { type ApiEnv, requireRole } from "./app.ts";
 import { NotFoundError } from "./errors.ts";
-import { testApi } from "./testing.ts";
+import { testApi } from "../tests/api_harness.ts";
 
 /** What the knowledge engineer does: a route registered through `extensions`. */
 function searchExtension(app: OpenAPIHono<ApiEnv>) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { testApi } from "./testing.ts";
+import { testApi } from "../tests/api_harness.ts";
 
 Deno.test("idempotency - a retried POST with the same key returns the stored response and creates one row", async () => {
   await using t = await testApi();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { testApi } from "./testing.ts";
+import { testApi } from "../tests/api_harness.ts";
 
 Deno.test("pagination - cursor pages stay stable while rows are inserted between requests", async () => {
   await using t = await testApi();

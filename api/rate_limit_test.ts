@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { sleep } from "../tests/harness.ts";
-import { testApi } from "./testing.ts";
+import { testApi } from "../tests/api_harness.ts";
 
 /** Fixed windows: start a test well inside one so its requests are counted together. */
 async function awayFromWindowEdge(windowMs = 60_000) {

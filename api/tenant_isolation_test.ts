@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { withSystem, withTenant } from "../db/tenant.ts";
-import { seedEndUser, testApi } from "./testing.ts";
+import { seedEndUser, testApi } from "../tests/api_harness.ts";
 
 Deno.test("tenant isolation - every creator_id table has RLS and A's setting never sees B's rows", async () => {
   await using t = await testApi();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { testApi } from "./testing.ts";
+import { testApi } from "../tests/api_harness.ts";
 
 async function problemOf(res: Response) {
   assert.match(res.headers.get("content-type") ?? "", /^application\/problem\+json/);

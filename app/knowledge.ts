@@ -6,15 +6,16 @@ import { resolve } from "node:path";
 import type { Config } from "./config.ts";
 import type { NodeExtensionFactory } from "./node.ts";
 import { coachingActors } from "../actors/mod.ts";
-import { createKnowledge, type Knowledge } from "../knowledge/services.ts";
-import { chromaClient } from "../knowledge/vector_store.ts";
-import { knowledgeRoutes } from "../knowledge/routes.ts";
 import {
+  chromaClient,
   createIngestionQueue,
+  createKnowledge,
   type IngestionQueue,
+  type Knowledge,
   startIngestionWorker,
-} from "../knowledge/ingest_queue.ts";
-import { startVectorIndexWorker } from "../knowledge/vector_index.ts";
+  startVectorIndexWorker,
+} from "../knowledge/mod.ts";
+import { knowledgeRoutes } from "../api/routes/knowledge.ts";
 
 /** Handles the admin API needs: the queue for uploads and deletes, and the services. */
 export interface KnowledgeHandle {

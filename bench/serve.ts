@@ -1,6 +1,6 @@
 // deno-lint-ignore-file no-console -- entry point: talks to the terminal
 /**
- * `deno task bench serve`: one node hosting the benchmark's `user` actor behind a small HTTP
+ * `deno task bench serve`: one node hosting the benchmark's `bench_user` actor behind a small HTTP
  * adapter. Reads the same environment as `deno task start` (`PORT`, `NODE_ID`, `DATABASE_URL`,
  * `NATS_URL`, `NATS_PREFIX`, ...); nodes started with the same database, NATS and prefix form one
  * cluster.

@@ -31,7 +31,7 @@ export interface NudgeStats {
  * `nudge` records when it was due and when it fired.
  */
 export const userActor = defineActor({
-  type: "user",
+  type: "bench_user",
   state: UserState,
   initial: (): UserState => ({ count: 0, lastSeen: 0, history: [], nudges: 0, fired: [] }),
   handlers: (h) => ({

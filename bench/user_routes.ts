@@ -25,7 +25,7 @@ export class BadRequestError extends Error {
 }
 
 /**
- * The benchmark's HTTP adapter for the `user` actor, mounted at `/user`: any node answers for any
+ * The benchmark's HTTP adapter for the `bench_user` actor, mounted at `/user`: any node answers for any
  * key, since every call is an `ask` through the actor's JetStream mailbox.
  */
 export function userRoutes({ system, log }: { system: ActorSystem; log: Logger }) {

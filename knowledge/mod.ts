@@ -2,16 +2,19 @@
  * Coachd's knowledge features: ingestion of creators' documents, hybrid retrieval on Chroma and
  * Postgres, the models behind answers, and the conversation pipeline with its quality checks.
  *
- * The admin API uses three things: {@link createIngestionQueue} (on upload, update and delete of a
- * document), {@link knowledgeRoutes} (search, preview chat, drafts) and the {@link Knowledge}
- * services a node builds with {@link createKnowledge}.
+ * The one door into the knowledge layer: actors, the admin API and the node import from here, never
+ * from the rooms inside (`ingest/`, `store/`, `language/`, `models/`, `retrieval/`, `answer/`). A
+ * conversation needs {@link runTurn} (retrieve, answer, check in one call) with the
+ * {@link Knowledge} services a node builds with {@link createKnowledge}; the admin API needs
+ * {@link createIngestionQueue} (on upload, update and delete of a document), {@link retrieve},
+ * {@link converse} and {@link generateDrafts}.
  *
  * @example
  * ```ts ignore
- * import { createIngestionQueue, knowledgeRoutes } from "./knowledge/mod.ts";
+ * import { createIngestionQueue, createKnowledge } from "./knowledge/mod.ts";
+ * const knowledge = await createKnowledge({ pool, chroma });
  * const queue = createIngestionQueue({ nc, prefix: "coachd", pool, store: knowledge.store });
  * await queue.enqueue(creatorId, documentId); // after inserting the document row
- * const api = createApi({ extensions: [knowledgeRoutes({ knowledge })] });
  * ```
  * @module
  */
@@ -28,8 +31,8 @@ export {
   type IngestionWorker,
   startIngestionWorker,
   workNames,
-} from "./ingest_queue.ts";
-export { ingestDocument, type IngestOutcome, removeDocument } from "./ingest.ts";
+} from "./ingest/ingest_queue.ts";
+export { ingestDocument, type IngestOutcome, removeDocument } from "./ingest/ingest.ts";
 export {
   applyIndexEvent,
   IndexErase,
@@ -38,9 +41,8 @@ export {
   startVectorIndexWorker,
   vectorIndexNames,
   type VectorIndexWorker,
-} from "./vector_index.ts";
-export { type AuthInfo, type KnowledgeEnv, knowledgeRoutes } from "./routes.ts";
-export { type Passage, retrieve, type RetrieveOptions } from "./retrieve.ts";
+} from "./store/vector_index.ts";
+export { type Passage, retrieve, type RetrieveOptions } from "./retrieval/retrieve.ts";
 export {
   asksForHuman,
   type BrainDeps,
@@ -51,13 +53,13 @@ export {
   runTurn,
   type TurnInput,
   type TurnResult,
-} from "./brain.ts";
-export { type Channel, CHANNEL_RULES, checkAnswer, type QaVerdict } from "./qa.ts";
-export { type ChatMessage, type ChatModel, type Embedder, ModelError } from "./models.ts";
-export { OllamaChatModel, OllamaEmbedder } from "./ollama.ts";
-export { ChatModelResponder, ExtractiveResponder, type Responder } from "./responder.ts";
-export { SifEmbedder } from "./sif_embedder.ts";
-export { loadWordVectors, type WordVectors, WordVectorsError } from "./word_vectors.ts";
-export { chromaClient, VectorStore } from "./vector_store.ts";
-export { ExtractionError, extractText } from "./extract.ts";
-export { type Draft, generateDrafts } from "./generate.ts";
+} from "./answer/brain.ts";
+export { type Channel, CHANNEL_RULES, checkAnswer, type QaVerdict } from "./answer/qa.ts";
+export { type ChatMessage, type ChatModel, type Embedder, ModelError } from "./models/models.ts";
+export { OllamaChatModel, OllamaEmbedder } from "./models/ollama.ts";
+export { ChatModelResponder, ExtractiveResponder, type Responder } from "./answer/responder.ts";
+export { SifEmbedder } from "./language/sif_embedder.ts";
+export { loadWordVectors, type WordVectors, WordVectorsError } from "./language/word_vectors.ts";
+export { chromaClient, VectorStore } from "./store/vector_store.ts";
+export { ExtractionError, extractText } from "./ingest/extract.ts";
+export { type Draft, generateDrafts } from "./answer/generate.ts";

@@ -2,16 +2,16 @@
 import type pg from "pg";
 import type { ChromaClient } from "chromadb";
 import type { Logger } from "../runtime/mod.ts";
-import type { BrainDeps } from "./brain.ts";
-import type { ChatModel, Embedder } from "./models.ts";
-import { OllamaChatModel, OllamaEmbedder } from "./ollama.ts";
-import { ChatModelResponder, ExtractiveResponder, type Responder } from "./responder.ts";
-import { SifEmbedder } from "./sif_embedder.ts";
-import { SoftMatcher } from "./soft_match.ts";
-import { VectorStore } from "./vector_store.ts";
-import { loadWordVectors } from "./word_vectors.ts";
-import { loadPhraseLexicon } from "./phrases.ts";
-import { Background } from "./background.ts";
+import type { BrainDeps } from "./answer/brain.ts";
+import type { ChatModel, Embedder } from "./models/models.ts";
+import { OllamaChatModel, OllamaEmbedder } from "./models/ollama.ts";
+import { ChatModelResponder, ExtractiveResponder, type Responder } from "./answer/responder.ts";
+import { SifEmbedder } from "./language/sif_embedder.ts";
+import { SoftMatcher } from "./language/soft_match.ts";
+import { VectorStore } from "./store/vector_store.ts";
+import { loadWordVectors } from "./language/word_vectors.ts";
+import { loadPhraseLexicon } from "./language/phrases.ts";
+import { Background } from "./language/background.ts";
 
 /** Everything retrieval, ingestion and the conversation brain need. */
 export interface Knowledge extends BrainDeps {

@@ -4,10 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { withSystem } from "../db/tenant.ts";
-import { seedEndUser, testApi } from "../api/testing.ts";
+import { seedEndUser, testApi } from "./api_harness.ts";
 import { creatorActor } from "../actors/creator/creator_actor.ts";
 import { userActor } from "../actors/user/user_actor.ts";
-import { startVectorIndexWorker } from "../knowledge/vector_index.ts";
+import { startVectorIndexWorker } from "../knowledge/store/vector_index.ts";
 import { jsonLogger } from "../runtime/mod.ts";
 import { eventually } from "./harness.ts";
 import { testKnowledge } from "./knowledge_env.ts";

@@ -4,10 +4,10 @@
  */
 import { type TestChroma, testChroma, type TestDb, testDb, VECTOR_CACHE_DIR } from "./harness.ts";
 import { type Knowledge, loadDefaultModels, MIN_RELEVANCE } from "../knowledge/services.ts";
-import { ExtractiveResponder } from "../knowledge/responder.ts";
-import { VectorStore } from "../knowledge/vector_store.ts";
-import { ingestDocument } from "../knowledge/ingest.ts";
-import { seedCreator, seedDocument, seedKnowledgeBase } from "../knowledge/_seed.ts";
+import { ExtractiveResponder } from "../knowledge/answer/responder.ts";
+import { VectorStore } from "../knowledge/store/vector_store.ts";
+import { ingestDocument } from "../knowledge/ingest/ingest.ts";
+import { seedCreator, seedDocument, seedKnowledgeBase } from "./knowledge_seed.ts";
 
 let models: ReturnType<typeof loadDefaultModels> | undefined;
 

@@ -1,9 +1,14 @@
 import { z } from "zod";
 import { defineActor, type TurnContext } from "../../runtime/mod.ts";
 import { parseTenantActorId, tenantActorId } from "../ids.ts";
-import { type BrainDeps, runTurn } from "../../knowledge/brain.ts";
-import type { Channel } from "../../knowledge/qa.ts";
-import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/vector_index.ts";
+import {
+  type BrainDeps,
+  type Channel,
+  type IndexErase,
+  type IndexPut,
+  indexSubject,
+  runTurn,
+} from "../../knowledge/mod.ts";
 import { emptyProfile, Profile } from "../user/profile.ts";
 import { foldTurns, RECENT_TURNS, StoredTurn } from "./memory.ts";
 

@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { ActorSystem, type AnyActorDefinition, jsonLogger } from "../../runtime/mod.ts";
 import { eventually, type TestNats, testNats } from "../../tests/harness.ts";
 import { seedCoach, type TestKnowledge, testKnowledge } from "../../tests/knowledge_env.ts";
-import { startVectorIndexWorker } from "../../knowledge/vector_index.ts";
+import { type Responder, startVectorIndexWorker } from "../../knowledge/mod.ts";
 import { coachingActors, conversationActor, tenantActorId, userActor } from "../mod.ts";
 import type { ConversationReply } from "./conversation_actor.ts";
-import type { Responder } from "../../knowledge/responder.ts";
 
 const SLEEP = `# Sleep
 ## Naps

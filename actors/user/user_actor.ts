@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineActor } from "../../runtime/mod.ts";
 import { parseTenantActorId } from "../ids.ts";
-import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/vector_index.ts";
+import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/mod.ts";
 import {
   applyProfileUpdate,
   emptyProfile,

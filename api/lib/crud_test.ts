@@ -4,7 +4,7 @@ import type pg from "pg";
 import { withTenant } from "../../db/tenant.ts";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError } from "../errors.ts";
-import { type Session, type TestApi, testApi } from "../testing.ts";
+import { type Session, type TestApi, testApi } from "../../tests/api_harness.ts";
 import { tenantTable } from "./crud.ts";
 
 interface Row {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ChromaStartError, startLocalChroma, waitForHeartbeat } from "./chroma.ts";
-import { chromaClient } from "../../knowledge/vector_store.ts";
+import { chromaClient } from "../../knowledge/mod.ts";
 
 Deno.test("startLocalChroma() runs the chromadb package's server with data under <dataDir>/chroma", async () => {
   const dataDir = await Deno.makeTempDir();
