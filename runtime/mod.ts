@@ -31,6 +31,12 @@ export type { OutboxRow } from "./committer.ts";
 export { ActorSystem, type ActorSystemOptions } from "./system.ts";
 export { type Clock, ManualClock, realClock } from "./clock.ts";
 export { type DeadLetter, DeadLetterNotFoundError, DeadLetters } from "./dead_letters.ts";
+export {
+  type EventConsumer,
+  type EventConsumerOptions,
+  type EventMeta,
+  startEventConsumer,
+} from "./event_consumer.ts";
 export { jsonLogger, type Logger, type LogLevel } from "./logger.ts";
 export { streamNames } from "./streams.ts";
 export {
