@@ -24,7 +24,7 @@ import { rateLimit } from "./middleware/rate_limit.ts";
 import { requestContext } from "./middleware/request_context.ts";
 import { validateResponses } from "./middleware/validate_responses.ts";
 import { registerDocs } from "./docs.ts";
-import { SecretBox } from "./secrets.ts";
+import { SecretBox } from "../db/secrets.ts";
 import { limitBody } from "./lib/uploads.ts";
 import { registerAuth } from "./routes/auth.ts";
 import { registerMembers } from "./routes/members.ts";

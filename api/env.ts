@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { ActorSystem, Logger } from "../runtime/mod.ts";
 import type { AccessTokens, Role } from "./auth/credentials.ts";
-import type { SecretBox } from "./secrets.ts";
+import type { SecretBox } from "../db/secrets.ts";
 
 /** Who is calling: set by the auth middleware, read with `c.get("auth")`. */
 export interface AuthContext {

@@ -10,7 +10,7 @@ import { opsRoutes } from "./http.ts";
 import { tracing } from "./tracing.ts";
 import { ActorSystem, type AnyActorDefinition, type Logger } from "../runtime/mod.ts";
 import { type ApiDeps, createApi, queuedOnlyIngestion } from "../api/app.ts";
-import { loadOrCreateSecret } from "../api/secrets.ts";
+import { loadOrCreateSecret } from "../db/secrets.ts";
 
 /** What the node passes on to the admin API beyond what it builds itself. */
 export type ApiOptions = Pick<

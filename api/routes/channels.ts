@@ -3,7 +3,7 @@ import { randomToken } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
 import { ValidationError } from "../errors.ts";
 import { creatorActor } from "../lib/actors.ts";
-import { channelContext } from "../lib/channel_secrets.ts";
+import { channelContext } from "../../channels/core/connection_secrets.ts";
 import { tenantTable } from "../lib/crud.ts";
 import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
 import {
