@@ -98,3 +98,11 @@ create table channel_rate_slots (
 
 -- Conversations a creator must answer personally are found by status.
 create index conversations_status on conversations (creator_id, status, last_message_at);
+
+-- Messages are written by a projection of the conversation events: the event id makes a
+-- redelivered event a no-op, and an outbound message names its delivery.
+alter table messages add column source_event text unique;
+alter table messages add column delivery_id text;
+create index messages_delivery on messages (creator_id, delivery_id) where delivery_id is not null;
+-- When the conversation's status last changed (a late event never undoes a newer one).
+alter table conversations add column status_at timestamptz;

@@ -28,10 +28,16 @@ export const PROACTIVE_PURPOSES: readonly DeliveryPurpose[] = ["nudge", "program
 
 export const QuickReply = z.object({
   label: z.string().min(1).max(60),
-  payload: z.string().min(1).max(200),
+  /** Comes back as the button reply's payload (64 bytes: Telegram's callback data limit). */
+  payload: z.string().min(1).max(64),
 });
 
 export const DeliveryRequest = z.object({
+  /**
+   * The delivery's idempotency key, chosen by the actor so other records can name it (the
+   * conversation's message row); defaults to the event's id.
+   */
+  id: z.string().min(1).max(300).optional(),
   creatorId: z.uuid(),
   endUserId: z.uuid(),
   /** The conversation the message belongs to, when there is one. */

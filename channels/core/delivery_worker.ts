@@ -65,7 +65,11 @@ export async function startDeliveryWorker(o: DeliveryWorkerOptions) {
     log,
     concurrency: o.concurrency ?? 256,
     handle: (req, meta) =>
-      deliver({ ...o, clock, senders, log, maxAttempts: o.maxAttempts ?? 8 }, req, meta.id),
+      deliver(
+        { ...o, clock, senders, log, maxAttempts: o.maxAttempts ?? 8 },
+        req,
+        req.id ?? meta.id,
+      ),
   });
 }
 
