@@ -9,6 +9,7 @@ import { migrate } from "./db/migrate.ts";
 import { startInfra, startNode } from "./app/node.ts";
 import { jsonLogger } from "./runtime/mod.ts";
 import { knowledgeExtension } from "./app/knowledge.ts";
+import { channelsExtension } from "./app/channels.ts";
 
 async function main(args: string[]) {
   let config;
@@ -32,7 +33,7 @@ async function main(args: string[]) {
     config,
     ...infra,
     log,
-    extensions: [knowledgeExtension({ chromaUrl: infra.chromaUrl })],
+    extensions: [knowledgeExtension({ chromaUrl: infra.chromaUrl }), channelsExtension()],
   });
   const done = Promise.withResolvers<void>();
   for (const sig of ["SIGTERM", "SIGINT"] as const) {

@@ -36,6 +36,18 @@ export const Config = z.object({
   RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(1200),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
   MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  /** Telegram Bot API base URL (a loopback fake in tests). */
+  TELEGRAM_API_URL: z.string().url().default("https://api.telegram.org"),
+  /** WhatsApp Cloud API (Graph API) base URL and version. */
+  WHATSAPP_API_URL: z.string().url().default("https://graph.facebook.com"),
+  WHATSAPP_GRAPH_VERSION: z.string().regex(/^v\d+\.\d+$/, "like v23.0").default("v23.0"),
+  /**
+   * The node's public base URL (https://coach.example.com), used to register webhooks; unset:
+   * Telegram bots connect by long polling, and WhatsApp cannot be connected.
+   */
+  PUBLIC_URL: z.string().url().optional(),
+  /** Messages from one person within this window get one answer (burst debounce). */
+  INBOUND_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(1500),
   /** Take client IPs from X-Forwarded-For (set only behind a proxy that overwrites it). */
   TRUST_PROXY: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
 });

@@ -1,9 +1,17 @@
 import { Hono } from "hono";
+import { Registry } from "prom-client";
 import type { ActorSystem } from "../runtime/mod.ts";
 import type pg from "pg";
 
 /** Health, readiness and metrics routes every node serves. */
-export function opsRoutes({ system, pool }: { system: ActorSystem; pool: pg.Pool }) {
+export function opsRoutes(
+  { system, pool, registries = [] }: {
+    system: ActorSystem;
+    pool: pg.Pool;
+    /** Features' own registries, merged with the runtime's. */
+    registries?: Registry[];
+  },
+) {
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
@@ -23,7 +31,9 @@ export function opsRoutes({ system, pool }: { system: ActorSystem; pool: pg.Pool
     }, ok ? 200 : 503);
   });
   app.get("/metrics", async (c) => {
-    const registry = system.metrics.registry;
+    const registry = registries.length
+      ? Registry.merge([system.metrics.registry, ...registries])
+      : system.metrics.registry;
     return c.text(await registry.metrics(), 200, { "content-type": registry.contentType });
   });
   return app;

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Hono } from "hono";
+import type { Registry } from "prom-client";
 import type { Config } from "./config.ts";
 import { migrate } from "../db/migrate.ts";
 import { startEmbeddedPostgres } from "./infra/embedded_postgres.ts";
@@ -80,6 +81,8 @@ export interface NodeExtension {
   actors?: AnyActorDefinition[];
   routes?: (app: Hono, system: ActorSystem) => void;
   start?: (system: ActorSystem) => Promise<AsyncDisposable>;
+  /** Prometheus metrics of the feature, served with the runtime's on `/metrics`. */
+  metrics?: Registry;
   /** What the feature gives the admin API: ingestion, deletion hooks, routes under `/v1`. */
   api?: Partial<ApiOptions>;
 }
@@ -145,7 +148,10 @@ export async function startNode(
   });
   const app = new Hono();
   app.use(tracing());
-  app.route("/", opsRoutes({ system, pool }));
+  app.route(
+    "/",
+    opsRoutes({ system, pool, registries: extended.flatMap((e) => e.metrics ?? []) }),
+  );
   app.route(
     "/v1",
     createApi({
