@@ -40,8 +40,8 @@ export interface MethodContext {
   params: Record<string, unknown>;
   /** Milliseconds, from the fake's clock. */
   now: number;
-  /** Aborts when the client goes away or the fake closes. */
-  signal: AbortSignal;
+  /** Aborts when the client goes away (read it only while waiting: Deno also aborts it after answering). */
+  clientSignal: () => AbortSignal;
   maxTextLength: number;
   /** Applies the flood limits for one outgoing message to `chat`; throws the 429. */
   flood(chat: FakeChat): void;
@@ -380,6 +380,7 @@ const getWebhookInfo: Method = ({ bot }) =>
 
 const getUpdates: Method = async (ctx) => {
   const { bot } = ctx;
+  bot.poller?.("conflict"); // any newer getUpdates ends the one waiting
   if (bot.webhook) {
     throw new ApiError({
       ok: false,

@@ -110,12 +110,11 @@ export function parseHtml(source: string): ParsedText {
       continue;
     }
     const at = byteOffset(source, i);
-    const end = source.indexOf(">", i);
-    if (end < 0) throw new EntityParseError(`Unclosed start tag at byte offset ${at}`);
-    const inner = source.slice(i + 1, end);
-    i = end + 1;
-    if (inner.startsWith("/")) {
-      const name = inner.slice(1).trim().toLowerCase();
+    if (source[i + 1] === "/") {
+      const end = source.indexOf(">", i);
+      if (end < 0) throw new EntityParseError(`Unclosed end tag at byte offset ${at}`);
+      const name = source.slice(i + 2, end).trim().toLowerCase();
+      i = end + 1;
       const top = open.pop();
       if (top === undefined) throw new EntityParseError(`Unexpected end tag at byte offset ${at}`);
       if (top.name !== name) {
@@ -126,15 +125,23 @@ export function parseHtml(source: string): ParsedText {
       closeHtmlTag(top, open.at(-1), out.length, entities);
       continue;
     }
-    const m =
-      /^([a-z][a-z0-9-]*)((?:\s+[a-z-]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+)|\s+[a-z-]+)*)\s*$/i
-        .exec(inner);
-    const name = m?.[1]?.toLowerCase();
-    if (m === null || name === undefined || !(name in HTML_TAGS)) {
-      throw new EntityParseError(`Unsupported start tag "${inner}" at byte offset ${at}`);
+    // Like Telegram, the tag name runs to the first space or '>': "a < b" has the empty name.
+    let j = i + 1;
+    while (j < source.length && !/[\s>]/.test(source[j]!)) j++;
+    const name = source.slice(i + 1, j).toLowerCase();
+    if (!(name in HTML_TAGS)) {
+      throw new EntityParseError(
+        `Unsupported start tag "${source.slice(i + 1, j)}" at byte offset ${at}`,
+      );
     }
+    const end = source.indexOf(">", j);
+    if (end < 0) throw new EntityParseError(`Unclosed start tag at byte offset ${at}`);
+    const attrText = source.slice(j, end);
+    i = end + 1;
     const attrs: Record<string, string> = {};
-    for (const a of m[2]!.matchAll(/([a-z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?/gi)) {
+    for (
+      const a of attrText.matchAll(/([a-z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?/gi)
+    ) {
       attrs[a[1]!.toLowerCase()] = a[2] ?? a[3] ?? a[4] ?? "";
     }
     if (name === "span" && attrs.class !== "tg-spoiler") {

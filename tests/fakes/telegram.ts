@@ -436,17 +436,17 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
   const poll = (ctx: MethodContext, timeoutSeconds: number) =>
     new Promise<"update" | "timeout" | "conflict">((resolve) => {
       const { bot } = ctx;
-      bot.poller?.("conflict"); // a newer getUpdates ends the one waiting
+      const client = ctx.clientSignal();
       const done = (outcome: "update" | "timeout" | "conflict") => {
         clearTimeout(timer);
-        ctx.signal.removeEventListener("abort", onAbort);
+        client.removeEventListener("abort", onAbort);
         closing.signal.removeEventListener("abort", onAbort);
         if (bot.poller === done) bot.poller = undefined;
         resolve(outcome);
       };
       const onAbort = () => done("timeout");
       const timer = setTimeout(() => done("timeout"), timeoutSeconds * 1000);
-      ctx.signal.addEventListener("abort", onAbort, { once: true });
+      client.addEventListener("abort", onAbort, { once: true });
       closing.signal.addEventListener("abort", onAbort, { once: true });
       bot.poller = done;
     });
@@ -455,7 +455,7 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
     bot: FakeBot,
     method: string,
     params: Record<string, unknown>,
-    signal: AbortSignal,
+    clientSignal: () => AbortSignal,
     scripted: TelegramFailure | undefined,
   ): Promise<ApiResult> => {
     if (scripted?.kind === "flood") {
@@ -473,7 +473,7 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
       bot,
       params,
       now: now(),
-      signal,
+      clientSignal,
       maxTextLength,
       flood: (chat) => flood(bot, chat),
       poll,
@@ -518,8 +518,8 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
         headers: { "content-type": "text/html" },
       });
     }
-    const signal = AbortSignal.any([req.signal, closing.signal]);
-    const result = await call(bot, method, params, signal, scripted);
+    // Read lazily: only a long poll listens for the client going away.
+    const result = await call(bot, method, params, () => req.signal, scripted);
     record(r, result);
     return json(result, result.ok ? 200 : result.error_code);
   });
@@ -564,7 +564,10 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
       viaWebhookReply: true,
     };
     fake.requests.push(r);
-    record(r, await call(bot, method, params, closing.signal, failures.take(method.toLowerCase())));
+    record(
+      r,
+      await call(bot, method, params, () => closing.signal, failures.take(method.toLowerCase())),
+    );
   };
 
   const applyEffects = (bot: FakeBot, update: Update) => {
