@@ -40,8 +40,6 @@ export interface MethodContext {
   params: Record<string, unknown>;
   /** Milliseconds, from the fake's clock. */
   now: number;
-  /** Aborts when the client goes away (read it only while waiting: Deno also aborts it after answering). */
-  clientSignal: () => AbortSignal;
   maxTextLength: number;
   /** Applies the flood limits for one outgoing message to `chat`; throws the 429. */
   flood(chat: FakeChat): void;

@@ -433,20 +433,19 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
     );
   };
 
+  // A poll whose client went away waits on until its timeout or the next getUpdates; what it
+  // answers stays queued until an offset confirms it, so no update is lost.
   const poll = (ctx: MethodContext, timeoutSeconds: number) =>
     new Promise<"update" | "timeout" | "conflict">((resolve) => {
       const { bot } = ctx;
-      const client = ctx.clientSignal();
       const done = (outcome: "update" | "timeout" | "conflict") => {
         clearTimeout(timer);
-        client.removeEventListener("abort", onAbort);
         closing.signal.removeEventListener("abort", onAbort);
         if (bot.poller === done) bot.poller = undefined;
         resolve(outcome);
       };
       const onAbort = () => done("timeout");
       const timer = setTimeout(() => done("timeout"), timeoutSeconds * 1000);
-      client.addEventListener("abort", onAbort, { once: true });
       closing.signal.addEventListener("abort", onAbort, { once: true });
       bot.poller = done;
     });
@@ -455,7 +454,6 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
     bot: FakeBot,
     method: string,
     params: Record<string, unknown>,
-    clientSignal: () => AbortSignal,
     scripted: TelegramFailure | undefined,
   ): Promise<ApiResult> => {
     if (scripted?.kind === "flood") {
@@ -473,7 +471,6 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
       bot,
       params,
       now: now(),
-      clientSignal,
       maxTextLength,
       flood: (chat) => flood(bot, chat),
       poll,
@@ -518,8 +515,7 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
         headers: { "content-type": "text/html" },
       });
     }
-    // Read lazily: only a long poll listens for the client going away.
-    const result = await call(bot, method, params, () => req.signal, scripted);
+    const result = await call(bot, method, params, scripted);
     record(r, result);
     return json(result, result.ok ? 200 : result.error_code);
   });
@@ -566,7 +562,7 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
     fake.requests.push(r);
     record(
       r,
-      await call(bot, method, params, () => closing.signal, failures.take(method.toLowerCase())),
+      await call(bot, method, params, failures.take(method.toLowerCase())),
     );
   };
 
