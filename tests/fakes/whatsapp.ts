@@ -16,6 +16,17 @@ import {
 } from "./_http.ts";
 import { type BucketRule, type Clock, FailureScript, TokenBuckets } from "./_limits.ts";
 import { PayloadError, validateMessage, type ValidMessage } from "./_whatsapp_validate.ts";
+import {
+  graphError,
+  inboundEntry,
+  metaJson,
+  signWebhookBody,
+  statusEntry,
+  wamid,
+  webhookEnvelope,
+} from "./_whatsapp_wire.ts";
+
+export { signWebhookBody };
 
 export const DEFAULT_WHATSAPP_TOKEN = "EAAFakeWhatsAppAccessTokenForCoachdTests";
 export const DEFAULT_APP_SECRET = "fake-app-secret-for-coachd-tests";
@@ -190,106 +201,6 @@ export interface FakeWhatsApp extends AsyncDisposable {
   idle(): Promise<void>;
 }
 
-/** `sha256=<hex>` over the exact body bytes, as in X-Hub-Signature-256. */
-export function signWebhookBody(body: string, appSecret: string): string {
-  return `sha256=${createHmac("sha256", appSecret).update(body).digest("hex")}`;
-}
-
-interface KnownError {
-  status: number;
-  title: string;
-  details: string;
-  subcode?: number;
-}
-
-const KNOWN_ERRORS: Record<number, KnownError> = {
-  100: { status: 400, title: "Invalid parameter", details: "Invalid parameter" },
-  131000: {
-    status: 500,
-    title: "Something went wrong",
-    details: "Message failed to send due to an unknown error.",
-  },
-  131008: {
-    status: 400,
-    title: "Required parameter is missing",
-    details: "A required parameter is missing.",
-  },
-  131026: {
-    status: 400,
-    title: "Message undeliverable",
-    details:
-      "Unable to deliver message. Reasons can include: the recipient phone number is not a WhatsApp phone number; the recipient has not accepted WhatsApp's latest terms; the recipient uses an old WhatsApp version.",
-  },
-  131047: {
-    status: 400,
-    title: "Re-engagement message",
-    details:
-      "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
-  },
-  131056: {
-    status: 400,
-    title: "(Business Account, Consumer Account) pair rate limit hit",
-    details:
-      "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.",
-    subcode: 2494071,
-  },
-  130429: {
-    status: 429,
-    title: "Rate limit hit",
-    details:
-      "Message failed to send because there were too many messages sent from this phone number in a short period of time",
-    subcode: 2494055,
-  },
-  132000: {
-    status: 400,
-    title: "Number of parameters does not match the expected number of params",
-    details:
-      "The number of variable parameter values included in the request did not match the number of variable parameters defined in the template.",
-  },
-  132001: {
-    status: 404,
-    title: "Template name does not exist in the translation",
-    details:
-      "The template does not exist in the specified language or the template has not been approved.",
-  },
-};
-
-const ERROR_HREF = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/";
-
-const traceId = () => randomBytes(12).toString("base64url");
-
-function graphError(code: number, { status, message, details, subcode, type = "OAuthException" }: {
-  status?: number;
-  message?: string;
-  details?: string;
-  subcode?: number;
-  type?: string;
-} = {}): Response {
-  const known = KNOWN_ERRORS[code];
-  const error: Record<string, unknown> = {
-    message: message ?? `(#${code}) ${known?.title ?? "Unknown error"}`,
-    type,
-    code,
-  };
-  if (details ?? known?.details) {
-    error.error_data = { messaging_product: "whatsapp", details: details ?? known!.details };
-  }
-  if (subcode ?? known?.subcode) error.error_subcode = subcode ?? known!.subcode;
-  error.fbtrace_id = traceId();
-  return Response.json({ error }, { status: status ?? known?.status ?? 400 });
-}
-
-/** A wamid: base64 of an opaque id, as the Cloud API makes them. */
-const wamid = () => `wamid.${randomBytes(30).toString("base64")}`;
-
-/** JSON as Meta sends it: non-ASCII escaped as \uXXXX. */
-function metaJson(value: unknown, escape: boolean): string {
-  const s = JSON.stringify(value);
-  return escape
-    ? s.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
-    : s;
-}
-
 /** Starts the fake on 127.0.0.1 at a random port. */
 export function startFakeWhatsApp(opts: FakeWhatsAppOptions = {}): FakeWhatsApp {
   const now = opts.now ?? Date.now;
@@ -312,7 +223,6 @@ export function startFakeWhatsApp(opts: FakeWhatsAppOptions = {}): FakeWhatsApp 
   // Conversation ids of the older (v23 and below) status payloads, per user and category.
   const conversations = new Map<string, { id: string; expires: number }>();
 
-  const seconds = (ms: number) => String(Math.floor(ms / 1000));
   const numberById = (id: string) => numbers.find((n) => n.id === id);
 
   const post = async (kind: WebhookDelivery["kind"], payload: unknown): Promise<WebhookAnswer> => {
@@ -334,68 +244,21 @@ export function startFakeWhatsApp(opts: FakeWhatsAppOptions = {}): FakeWhatsApp 
     return answer;
   };
 
-  const envelope = (phoneNumberId: string, value: Record<string, unknown>) => {
-    const n = numberById(phoneNumberId)!;
-    return {
-      object: "whatsapp_business_account",
-      entry: [{
-        id: wabaId,
-        changes: [{
-          value: {
-            messaging_product: "whatsapp",
-            metadata: { display_phone_number: n.displayPhoneNumber, phone_number_id: n.id },
-            ...value,
-          },
-          field: "messages",
-        }],
-      }],
-    };
-  };
+  const envelope = (phoneNumberId: string, value: Record<string, unknown>) =>
+    webhookEnvelope(wabaId, numberById(phoneNumberId)!, value);
 
   const statusPayload = (m: SentMessage, status: StatusEvent, version: number) => {
-    const entry: Record<string, unknown> = {
-      id: m.id,
-      status: status.status,
-      timestamp: seconds(status.at),
-      recipient_id: m.to,
-    };
-    if (typeof m.body.biz_opaque_callback_data === "string") {
-      entry.biz_opaque_callback_data = m.body.biz_opaque_callback_data;
-    }
-    if (status.status === "failed") {
-      const known = KNOWN_ERRORS[status.errorCode!]!;
-      entry.errors = [{
-        code: status.errorCode,
-        title: known.title,
-        message: known.title,
-        error_data: { details: known.details },
-        href: ERROR_HREF,
-      }];
-      return envelope(m.phoneNumberId, { statuses: [entry] });
-    }
-    if (status.status !== "read") {
-      // v24.0 dropped the conversation object; pricing stays on sent and delivered.
-      if (version < 24) {
-        const key = `${m.phoneNumberId}/${m.to}/${m.category}`;
-        let c = conversations.get(key);
-        if (!c || c.expires <= m.at) {
-          c = { id: randomBytes(16).toString("hex"), expires: m.at + DAY_MS };
-          conversations.set(key, c);
-        }
-        entry.conversation = {
-          id: c.id,
-          ...(status.status === "sent" ? { expiration_timestamp: seconds(c.expires) } : {}),
-          origin: { type: m.category },
-        };
+    let conversation: { id: string; expires: number } | undefined;
+    // v24.0 dropped the conversation object from status webhooks.
+    if (version < 24 && (status.status === "sent" || status.status === "delivered")) {
+      const key = `${m.phoneNumberId}/${m.to}/${m.category}`;
+      conversation = conversations.get(key);
+      if (!conversation || conversation.expires <= m.at) {
+        conversation = { id: randomBytes(16).toString("hex"), expires: m.at + DAY_MS };
+        conversations.set(key, conversation);
       }
-      entry.pricing = {
-        billable: m.billable,
-        pricing_model: "PMP",
-        type: m.pricingType,
-        category: m.category,
-      };
     }
-    return envelope(m.phoneNumberId, { statuses: [entry] });
+    return envelope(m.phoneNumberId, { statuses: [statusEntry(m, status, conversation)] });
   };
 
   const scheduleStatuses = (m: SentMessage, version: number) => {
@@ -630,81 +493,6 @@ export function startFakeWhatsApp(opts: FakeWhatsAppOptions = {}): FakeWhatsApp 
     return sendMessage(phoneNumberId, Number(major), params);
   };
 
-  const inboundPayload = (
-    from: WaUser,
-    id: string,
-    message: InboundMessage,
-    context: string | undefined,
-    phoneNumberId: string,
-  ) => {
-    const base: Record<string, unknown> = { from: from.waId, id, timestamp: seconds(now()) };
-    if (context) {
-      base.context = { from: numberById(phoneNumberId)!.displayPhoneNumber, id: context };
-    }
-    switch (message.type) {
-      case "text":
-        Object.assign(base, { type: "text", text: { body: message.body } });
-        break;
-      case "button":
-        Object.assign(base, {
-          type: "button",
-          button: { payload: message.payload, text: message.text },
-        });
-        break;
-      case "button_reply":
-        Object.assign(base, {
-          type: "interactive",
-          interactive: {
-            type: "button_reply",
-            button_reply: { id: message.id, title: message.title },
-          },
-        });
-        break;
-      case "list_reply":
-        Object.assign(base, {
-          type: "interactive",
-          interactive: {
-            type: "list_reply",
-            list_reply: {
-              id: message.id,
-              title: message.title,
-              ...(message.description ? { description: message.description } : {}),
-            },
-          },
-        });
-        break;
-      case "location": {
-        const { type: _t, ...location } = message;
-        Object.assign(base, { type: "location", location });
-        break;
-      }
-      default: {
-        const mime = message.mimeType ?? {
-          image: "image/jpeg",
-          audio: message.voice ? "audio/ogg; codecs=opus" : "audio/mpeg",
-          video: "video/mp4",
-          document: "application/pdf",
-          sticker: "image/webp",
-        }[message.type];
-        Object.assign(base, {
-          type: message.type,
-          [message.type]: {
-            ...(message.caption ? { caption: message.caption } : {}),
-            ...(message.filename ? { filename: message.filename } : {}),
-            mime_type: mime,
-            sha256: randomBytes(32).toString("base64"),
-            id: String(1_000_000_000_000_000n + BigInt(inbound.size + 1)),
-            ...(message.voice ? { voice: true } : {}),
-          },
-        });
-      }
-    }
-    return envelope(phoneNumberId, {
-      contacts: [{ profile: { name: from.name }, wa_id: from.waId }],
-      messages: [base],
-    });
-  };
-
   const fake: FakeWhatsApp = {
     url: server.url,
     phoneNumberId: numbers[0]!.id,
@@ -740,9 +528,18 @@ export function startFakeWhatsApp(opts: FakeWhatsAppOptions = {}): FakeWhatsApp 
       const id = wamid();
       user.lastInboundAt = now();
       inbound.set(id, { from, phoneNumberId, at: now() });
+      const entry = inboundEntry(from, id, message, {
+        at: now(),
+        context: o.context,
+        businessNumber: numberById(phoneNumberId)!.displayPhoneNumber,
+        mediaId: String(1_000_000_000_000_000n + BigInt(inbound.size)),
+      });
       const answer = await post(
         "message",
-        inboundPayload(user, id, message, o.context, phoneNumberId),
+        envelope(phoneNumberId, {
+          contacts: [{ profile: { name: user.name }, wa_id: user.waId }],
+          messages: [entry],
+        }),
       );
       return { id, answer };
     },
