@@ -577,6 +577,19 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
     }
   };
 
+  /** Posts queued updates to the webhook, oldest first, until one is refused. */
+  const drain = async (bot: FakeBot) => {
+    const attempts: { update: Update; delivery: Delivery }[] = [];
+    while (bot.webhook && bot.queue.length > 0) {
+      const update = bot.queue[0]!;
+      const delivery = await deliverByWebhook(bot, update);
+      attempts.push({ update, delivery });
+      if (delivery.via === "webhook" && (delivery.status < 200 || delivery.status >= 300)) break;
+      bot.queue.shift();
+    }
+    return attempts;
+  };
+
   const botFor = (token: string) => {
     const bot = fake.bots.get(token);
     if (!bot) throw new Error(`fake telegram: no bot with token ${token.split(":")[0]}:…`);
@@ -619,22 +632,13 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
         bot.poller?.("update");
         return { via: "queue" };
       }
-      const delivery = await deliverByWebhook(bot, update);
-      if (delivery.via === "webhook" && (delivery.status < 200 || delivery.status >= 300)) {
-        bot.queue.push(update);
-      }
-      return delivery;
+      // Updates go out in order: while older ones wait for a retry, this one waits behind them.
+      bot.queue.push(update);
+      const attempts = await drain(bot);
+      return attempts.find((a) => a.update === update)?.delivery ?? { via: "queue" };
     },
     async redeliver(token) {
-      const bot = botFor(token);
-      const results: Delivery[] = [];
-      while (bot.webhook && bot.queue.length > 0) {
-        const d = await deliverByWebhook(bot, bot.queue[0]!);
-        results.push(d);
-        if (d.via === "webhook" && (d.status < 200 || d.status >= 300)) break;
-        bot.queue.shift();
-      }
-      return results;
+      return (await drain(botFor(token))).map((a) => a.delivery);
     },
     async [Symbol.asyncDispose]() {
       closing.abort();
