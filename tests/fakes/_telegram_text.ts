@@ -89,11 +89,16 @@ export function parseHtml(source: string): ParsedText {
       const m = /^&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/i.exec(source.slice(i, i + 12));
       const name = m?.[1];
       if (name !== undefined) {
-        const decoded = name.startsWith("#x") || name.startsWith("#X")
-          ? String.fromCodePoint(parseInt(name.slice(2), 16))
+        const code = name.startsWith("#x") || name.startsWith("#X")
+          ? parseInt(name.slice(2), 16)
           : name.startsWith("#")
-          ? String.fromCodePoint(parseInt(name.slice(1), 10))
-          : NAMED_ENTITIES[name.toLowerCase()];
+          ? parseInt(name.slice(1), 10)
+          : undefined;
+        const decoded = code === undefined
+          ? NAMED_ENTITIES[name.toLowerCase()]
+          : code <= 0x10ffff
+          ? String.fromCodePoint(code)
+          : undefined;
         if (decoded !== undefined) {
           out += decoded;
           i += m![0].length;

@@ -6,7 +6,7 @@
  * `new Bot(token, { client: { apiRoot: fake.url } })`.
  */
 import type { BotCommand, Chat, Message, MessageEntity, Update, User } from "grammy/types";
-import { BackgroundTasks, postRaw, readParams, serveLoopback } from "./_http.ts";
+import { postRaw, readParams, serveLoopback } from "./_http.ts";
 import {
   type BucketRule,
   busiestWindow,
@@ -415,7 +415,6 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
     bot: new TokenBuckets(limits.bot, now),
   };
   const failures = new FailureScript<TelegramFailure>();
-  const background = new BackgroundTasks();
   const closing = new AbortController();
   let nextUserId = 500_000_001;
 
@@ -642,7 +641,6 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
     },
     async [Symbol.asyncDispose]() {
       closing.abort();
-      await background.idle();
       await server.close();
     },
   };
