@@ -147,7 +147,8 @@ export function parseHtml(source: string): ParsedText {
     for (
       const a of attrText.matchAll(/([a-z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?/gi)
     ) {
-      attrs[a[1]!.toLowerCase()] = a[2] ?? a[3] ?? a[4] ?? "";
+      // Entities in attribute values are decoded too (`href="...?a=1&amp;b=2"`).
+      attrs[a[1]!.toLowerCase()] = decodeAttribute(a[2] ?? a[3] ?? a[4] ?? "");
     }
     if (name === "span" && attrs.class !== "tg-spoiler") {
       throw new EntityParseError(`Tag "span" must have class "tg-spoiler" at byte offset ${at}`);
@@ -436,4 +437,17 @@ export function parseMarkdownLegacy(source: string): ParsedText {
     i++;
   }
   return { text: out, entities: sortEntities(entities) };
+}
+
+/** Decodes the named and numeric entities Telegram's HTML mode knows in an attribute value. */
+function decodeAttribute(value: string): string {
+  return value.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, name: string) => {
+    if (name[0] === "#") {
+      const code = name[1] === "x" || name[1] === "X"
+        ? parseInt(name.slice(2), 16)
+        : parseInt(name.slice(1), 10);
+      return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    }
+    return NAMED_ENTITIES[name.toLowerCase()] ?? whole;
+  });
 }
