@@ -3,15 +3,9 @@ import { hashPassword } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
 import { ConflictError, ForbiddenError } from "../errors.ts";
 import { tenantTable } from "../lib/crud.ts";
-import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
-import {
-  ADMINS,
-  ALL_ROLES,
-  jsonBody,
-  jsonResponse,
-  protectedRoute,
-  uuidParam,
-} from "../lib/route.ts";
+import { iso } from "../lib/pagination.ts";
+import { resourceRoutes } from "../lib/resource.ts";
+import { ADMINS, ALL_ROLES, jsonResponse, protectedRoute } from "../lib/route.ts";
 import { audit, inTenant } from "../lib/tenant.ts";
 import { Email, Password } from "./auth.ts";
 
@@ -59,7 +53,12 @@ const members = tenantTable({
   updatable: ["role"],
   toJson,
 });
-const Id = uuidParam("memberId");
+const MemberInput = z.strictObject({
+  email: Email,
+  name: z.string().max(200).default(""),
+  password: Password,
+  role: z.enum(["admin", "editor", "viewer"]),
+});
 const tags = ["members"];
 
 /** The caller's account, and the creator's team members with their roles. */
@@ -83,51 +82,26 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
     },
   );
 
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/members",
-      tags,
-      summary: "List team members",
-      request: { query: PageQuery },
-      responses: { 200: jsonResponse(pageOf(Member), "A page of members") },
-    }),
-    async (c) => {
-      const q = c.req.valid("query");
-      const page = await inTenant(
-        c,
-        (client) => members.list(client, { limit: q.limit, cursor: q.cursor }),
-      );
-      return c.json(page, 200);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "post",
-      path: "/members",
-      tags,
+  resourceRoutes(app, {
+    table: members,
+    tags,
+    schema: Member,
+    path: "/members",
+    idParam: "memberId",
+    list: { roles: ALL_ROLES, summary: "List team members", description: "A page of members" },
+    create: {
+      roles: ADMINS,
       summary: "Add a team member with an initial password",
-      request: {
-        body: jsonBody(z.strictObject({
-          email: Email,
-          name: z.string().max(200).default(""),
-          password: Password,
-          role: z.enum(["admin", "editor", "viewer"]),
-        })),
-      },
-      responses: { 201: jsonResponse(Member, "Created") },
-    }),
-    async (c) => {
-      const body = c.req.valid("json");
-      const passwordHash = await hashPassword(body.password);
-      const row = await inTenant(c, async (client) => {
+      body: MemberInput,
+      location: false,
+      prepare: async (_c, body) => ({ ...body, passwordHash: await hashPassword(body.password) }),
+      run: async (client, c, body) => {
         // Global uniqueness: RLS hides other tenants' members, the unique index does not.
         const { rows: [m] } = await client.query<Row>(
           `insert into creator_members (creator_id, email, name, password_hash, role)
            values (app_creator_id(), $1, $2, $3, $4) on conflict do nothing
            returning ${COLUMNS}`,
-          [body.email, body.name, passwordHash, body.role],
+          [body.email, body.name, body.passwordHash, body.role],
         );
         if (!m) {
           throw new ConflictError("This e-mail already has an account", [
@@ -136,27 +110,13 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
         }
         await audit(client, c, "member.create", { type: "member", id: m.id }, { role: m.role });
         return m;
-      });
-      return c.json(toJson(row), 201);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "patch",
-      path: "/members/{memberId}",
-      tags,
-      summary: "Change a member's role",
-      request: {
-        params: Id,
-        body: jsonBody(z.strictObject({ role: z.enum(["admin", "editor", "viewer"]) })),
       },
-      responses: { 200: jsonResponse(Member, "Updated") },
-    }),
-    async (c) => {
-      const { memberId } = c.req.valid("param");
-      const { role } = c.req.valid("json");
-      const row = await inTenant(c, async (client) => {
+    },
+    patch: {
+      roles: ADMINS,
+      summary: "Change a member's role",
+      body: z.strictObject({ role: z.enum(["admin", "editor", "viewer"]) }),
+      run: async (client, c, memberId, { role }) => {
         const current = await members.find(client, memberId, { lock: true });
         if (current.role === "owner") throw new ForbiddenError("The owner's role cannot change");
         const m = await members.update(client, c, {
@@ -169,28 +129,16 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
           memberId,
         ]);
         return m;
-      });
-      return c.json(toJson(row), 200);
+      },
     },
-  );
-
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "delete",
-      path: "/members/{memberId}",
-      tags,
+    delete: {
+      roles: ADMINS,
       summary: "Remove a team member",
-      request: { params: Id },
-      responses: { 204: { description: "Removed" } },
-    }),
-    async (c) => {
-      const { memberId } = c.req.valid("param");
-      await inTenant(c, async (client) => {
+      description: "Removed",
+      check: async (client, memberId) => {
         const current = await members.find(client, memberId, { lock: true });
         if (current.role === "owner") throw new ForbiddenError("The owner cannot be removed");
-        await members.remove(client, c, { id: memberId });
-      });
-      return c.body(null, 204);
+      },
     },
-  );
+  });
 }
