@@ -75,6 +75,7 @@ export interface PatchOperation<Row, Patch> extends Operation {
   details?: (patch: Patch) => Values;
   check?: (client: pg.PoolClient, patch: Patch) => Promise<void>;
   run?: (client: pg.PoolClient, c: Ctx, id: string, patch: Patch) => Promise<Row>;
+  afterCommit?: (c: Ctx, row: Row) => Promise<void>;
 }
 
 export interface DeleteOperation<Removed> extends Operation {
@@ -228,6 +229,7 @@ export function resourceRoutes<
           details: patch.details?.(changes),
         });
       });
+      await patch.afterCommit?.(c, row);
       return c.json(table.toJson(row), 200);
     });
   }

@@ -7,6 +7,7 @@ import { iso } from "../lib/pagination.ts";
 import { resourceRoutes } from "../lib/resource.ts";
 import { ADMINS, ALL_ROLES, jsonResponse, protectedRoute } from "../lib/route.ts";
 import { audit, inTenant } from "../lib/tenant.ts";
+import { endSessions } from "../auth/sessions.ts";
 import { Email, Password } from "./auth.ts";
 
 const RoleEnum = z.enum(["owner", "admin", "editor", "viewer"]);
@@ -96,7 +97,8 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
       location: false,
       prepare: async (_c, body) => ({ ...body, passwordHash: await hashPassword(body.password) }),
       run: async (client, c, body) => {
-        // Global uniqueness: RLS hides other tenants' members, the unique index does not.
+        // E-mails are unique within a team only (migration 0110), so a conflict names a member
+        // of this creator and says nothing about other tenants.
         const { rows: [m] } = await client.query<Row>(
           `insert into creator_members (creator_id, email, name, password_hash, role)
            values (app_creator_id(), $1, $2, $3, $4) on conflict do nothing
@@ -104,8 +106,8 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
           [body.email, body.name, body.passwordHash, body.role],
         );
         if (!m) {
-          throw new ConflictError("This e-mail already has an account", [
-            { field: "body.email", message: "already registered" },
+          throw new ConflictError("This e-mail is already a member of this team", [
+            { field: "body.email", message: "already a member" },
           ]);
         }
         await audit(client, c, "member.create", { type: "member", id: m.id }, { role: m.role });
@@ -124,21 +126,45 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
           set: { role },
           details: { role },
         });
-        // Outstanding refresh tokens would re-issue the old role; make the member sign in again.
-        await client.query("update refresh_tokens set revoked_at = now() where member_id = $1", [
-          memberId,
-        ]);
+        // The member signs in again under the new role: their sessions (access and refresh
+        // tokens) end on every node.
+        await endSessions(client, { memberId });
         return m;
       },
+      afterCommit: (c, m) =>
+        c.get("services").sessions.ended({ kind: "members", memberIds: [m.id] }),
     },
     delete: {
       roles: ADMINS,
       summary: "Remove a team member",
       description: "Removed",
-      check: async (client, memberId) => {
+      run: async (client, c, memberId) => {
         const current = await members.find(client, memberId, { lock: true });
         if (current.role === "owner") throw new ForbiddenError("The owner cannot be removed");
+        // The member's API keys go with them (and keys those keys made): revoked, not re-owned,
+        // so nothing they set up keeps acting once they are gone.
+        const { rows: keys } = await client.query<{ id: string }>(
+          `with recursive made(id) as (
+             select id from api_keys where created_by = $1
+             union select k.id from api_keys k join made on k.created_by = made.id)
+           update api_keys set revoked_at = now()
+           where id in (select id from made) and revoked_at is null returning id`,
+          [memberId],
+        );
+        for (const key of keys) {
+          await audit(client, c, "api_key.revoke", { type: "api_key", id: key.id }, {
+            reason: "member_removed",
+            member_id: memberId,
+          });
+        }
+        // Sessions and refresh tokens go by `on delete cascade`.
+        return await members.remove(client, c, {
+          id: memberId,
+          details: { api_keys_revoked: keys.length },
+        });
       },
+      afterCommit: (c, memberId) =>
+        c.get("services").sessions.ended({ kind: "members", memberIds: [memberId] }),
     },
   });
 }
