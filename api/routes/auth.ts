@@ -338,14 +338,15 @@ export function registerAuth(app: OpenAPIHono<ApiEnv>) {
          where t.token_sha256 = $1 for update of t`,
         [hash],
       );
-      if (!row?.session_id) return null;
+      // Expired, of an ended session (logged out), or from before sessions: just refused.
+      if (!row?.session_id || !row.live) return null;
       if (row.revoked_at) {
-        // A rotated token came back: it was copied. End every session of the member.
+        // A rotated token of a live session came back: it was copied. End every session of
+        // the member.
         ended = { kind: "members", memberIds: [row.id] };
         await endSessions(client, { memberId: row.id });
         return null;
       }
-      if (!row.live) return null;
       await client.query("update refresh_tokens set revoked_at = now() where id = $1", [
         row.token_id,
       ]);
