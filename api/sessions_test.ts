@@ -66,10 +66,13 @@ Deno.test("sessions - a removed member's token stops working on another node, an
     async () => await status(t.call("GET", "/me", { token: m.token, app: b.app })) === 401,
     { timeoutMs: 3_000, what: "the removed member's token refused on the other node" },
   );
-  assert.equal(await status(t.call("POST", "/api-keys", {
-    token: m.token,
-    json: { name: "late", role: "admin" },
-  })), 401);
+  assert.equal(
+    await status(t.call("POST", "/api-keys", {
+      token: m.token,
+      json: { name: "late", role: "admin" },
+    })),
+    401,
+  );
   for (const k of [key.key, key2.key]) {
     assert.equal(await status(t.call("GET", "/me", { token: k, app: b.app })), 401);
   }

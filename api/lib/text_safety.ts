@@ -14,6 +14,10 @@ function problemOf(text: string): string | undefined {
   return undefined;
 }
 
+/** A key fit to name in a field path: the characters that cannot be stored become `?`. */
+const printable = (key: string) =>
+  [...key].map((ch) => ch === "\u0000" || /^[\ud800-\udfff]$/.test(ch) ? "?" : ch).join("");
+
 /**
  * The first string in `value` (keys, nested values and file names included) that Postgres cannot
  * store, as a field error named from `where` (`body.metadata.title`).
@@ -39,7 +43,7 @@ export function unstorableText(value: unknown, where: string): FieldError | unde
       const keyMessage = problemOf(key);
       if (keyMessage) {
         return {
-          field: `${where}.${key.replace(/[\u0000\ud800-\udfff]/g, "?")}`,
+          field: `${where}.${printable(key)}`,
           message: keyMessage,
         };
       }
