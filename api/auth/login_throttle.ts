@@ -77,55 +77,55 @@ export async function loginFailed(
 ): Promise<{ failures: number }> {
   const k = await keysOf(email, address);
   // An address's count starts over after a quiet day; the account's after its window.
-  const { rows: [pair] } = await pool.query<{ failures: number }>(
-    `insert into login_throttle as t (key, failures, last_failure_at) values ($1, 1, now())
-     on conflict (key) do update set
-       failures = case when t.last_failure_at < now() - interval '1 day' then 1
-                  else t.failures + 1 end,
-       last_failure_at = now()
-     returning failures`,
-    [k.pair],
-  );
-  await setWait(
-    pool,
-    k.pair,
-    pair!.failures - o.freeFailures,
-    o.baseDelaySeconds,
-    o.maxDelaySeconds,
-  );
-  const { rows: [account] } = await pool.query<{ failures: number }>(
+  const failures = await count(pool, k.pair, 86_400, {
+    free: o.freeFailures,
+    base: o.baseDelaySeconds,
+    max: o.maxDelaySeconds,
+  });
+  await count(pool, k.account, o.accountWindowSeconds, {
+    free: o.accountFreeFailures,
+    base: o.baseDelaySeconds,
+    max: o.accountMaxDelaySeconds,
+  });
+  // Now and then, forget counts nobody has added to for a day and addresses unused for 90 days.
+  if (Math.random() < 0.01) {
+    await pool.query(
+      `with quiet as (delete from login_throttle where last_failure_at < now() - interval '1 day'
+                      and (blocked_until is null or blocked_until < now()))
+       delete from login_known_addresses where last_success_at < now() - interval '90 days'`,
+    );
+  }
+  return { failures };
+}
+
+/**
+ * Adds a failure to `key` (starting over after `windowSeconds` without one) and, past `free`
+ * failures, makes it wait base × 2^(over-1) seconds, at most `max`.
+ */
+async function count(
+  pool: pg.Pool,
+  key: string,
+  windowSeconds: number,
+  wait: { free: number; base: number; max: number },
+): Promise<number> {
+  const { rows: [row] } = await pool.query<{ failures: number }>(
     `insert into login_throttle as t (key, failures, last_failure_at) values ($1, 1, now())
      on conflict (key) do update set
        failures = case when t.last_failure_at < now() - make_interval(secs => $2) then 1
                   else t.failures + 1 end,
        last_failure_at = now()
      returning failures`,
-    [k.account, o.accountWindowSeconds],
+    [key, windowSeconds],
   );
-  await setWait(
-    pool,
-    k.account,
-    account!.failures - o.accountFreeFailures,
-    o.baseDelaySeconds,
-    o.accountMaxDelaySeconds,
-  );
-  return { failures: pair!.failures };
-}
-
-/** base × 2^(over-1) seconds once `over` failures are past the free ones, capped. */
-async function setWait(
-  pool: pg.Pool,
-  key: string,
-  over: number,
-  baseSeconds: number,
-  maxSeconds: number,
-) {
-  if (over <= 0) return;
-  const seconds = Math.min(baseSeconds * 2 ** Math.min(over - 1, 30), maxSeconds);
-  await pool.query(
-    "update login_throttle set blocked_until = now() + make_interval(secs => $2) where key = $1",
-    [key, seconds],
-  );
+  const over = row!.failures - wait.free;
+  if (over > 0) {
+    const seconds = Math.min(wait.base * 2 ** Math.min(over - 1, 30), wait.max);
+    await pool.query(
+      "update login_throttle set blocked_until = now() + make_interval(secs => $2) where key = $1",
+      [key, seconds],
+    );
+  }
+  return row!.failures;
 }
 
 /** A right password: the address starts over and is known to the account from now on. */
