@@ -50,6 +50,16 @@ export const Config = z.object({
   INBOUND_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(1500),
   /** Take client IPs from X-Forwarded-For (set only behind a proxy that overwrites it). */
   TRUST_PROXY: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  /** Send Strict-Transport-Security: set when clients reach the node over HTTPS only. */
+  HSTS: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  /** Serve /metrics on this port (on HOST) instead of the main one; unset: on the main port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** When set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, "at least 16 characters").optional(),
+  /** How long a node trusts a session check before asking Postgres again. */
+  SESSION_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** Where account notices (sign-up confirmations) go while there is no e-mail sender. */
+  MAIL_DROP_DIR: z.string().optional(),
 });
 export type Config = z.infer<typeof Config>;
 

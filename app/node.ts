@@ -7,11 +7,14 @@ import { migrate } from "../db/migrate.ts";
 import { startEmbeddedPostgres } from "./infra/embedded_postgres.ts";
 import { startLocalNats } from "./infra/local_nats.ts";
 import { startLocalChroma } from "./infra/chroma.ts";
-import { opsRoutes } from "./http.ts";
+import { metricsRoutes, opsRoutes } from "./http.ts";
 import { tracing } from "./tracing.ts";
 import { ActorSystem, type AnyActorDefinition, type Logger } from "../runtime/mod.ts";
 import { type ApiDeps, createApi, queuedOnlyIngestion } from "../api/app.ts";
 import { loadOrCreateSecret } from "../db/secrets.ts";
+import { natsAuthEvents } from "../api/auth/sessions.ts";
+import { dropFolderMailer } from "../api/auth/notices.ts";
+import { securityHeaders } from "../api/middleware/security_headers.ts";
 
 /** What the node passes on to the admin API beyond what it builds itself. */
 export type ApiOptions = Pick<
@@ -97,6 +100,8 @@ export interface NodeHandle extends AsyncDisposable {
   nc: NatsConnection;
   app: Hono;
   server: Deno.HttpServer;
+  /** The `/metrics` listener when `METRICS_PORT` is set. */
+  metricsServer?: Deno.HttpServer;
   /** Drains actors, then closes HTTP, NATS and Postgres. */
   stop(): Promise<void>;
 }
@@ -148,9 +153,18 @@ export async function startNode(
   });
   const app = new Hono();
   app.use(tracing());
+  app.use(securityHeaders({ hsts: config.HSTS }));
+  const ownMetricsPort = config.METRICS_PORT !== undefined;
+  const registries = extended.flatMap((e) => e.metrics ?? []);
   app.route(
     "/",
-    opsRoutes({ system, pool, registries: extended.flatMap((e) => e.metrics ?? []) }),
+    opsRoutes({
+      system,
+      pool,
+      metrics: !ownMetricsPort,
+      metricsToken: config.METRICS_TOKEN,
+      registries,
+    }),
   );
   app.route(
     "/v1",
@@ -178,6 +192,13 @@ export async function startNode(
       },
       maxUploadBytes: config.MAX_UPLOAD_BYTES,
       trustProxy: config.TRUST_PROXY,
+      hsts: config.HSTS,
+      authEvents: natsAuthEvents(nc, `${config.NATS_PREFIX}.auth.sessions`),
+      sessionCacheMs: config.SESSION_CACHE_MS,
+      mailer: dropFolderMailer(
+        config.MAIL_DROP_DIR ?? `${config.DATA_DIR}/mail`,
+        log.child({ component: "api" }),
+      ),
     }),
   );
   routes?.(app, system, pool);
@@ -192,21 +213,33 @@ export async function startNode(
       log.info("http listening", {
         url: base,
         api_docs: `${base}/v1/docs`,
-        metrics: `${base}/metrics`,
+        metrics: ownMetricsPort ? `port ${config.METRICS_PORT}` : `${base}/metrics`,
         node: nodeId,
       });
     },
   }, app.fetch);
+  let metricsServer: Deno.HttpServer | undefined;
+  if (ownMetricsPort) {
+    const metricsApp = new Hono();
+    metricsApp.use(securityHeaders());
+    metricsApp.route("/", metricsRoutes({ system, token: config.METRICS_TOKEN, registries }));
+    metricsServer = Deno.serve({
+      port: config.METRICS_PORT,
+      hostname: config.HOST,
+      onListen: ({ hostname, port }) => log.info("metrics listening", { hostname, port }),
+    }, metricsApp.fetch);
+  }
   let stopping: Promise<void> | undefined;
   const stop = () =>
     stopping ??= (async () => {
       await workers.disposeAsync();
       await system.stop();
       await server.shutdown();
+      await metricsServer?.shutdown();
       await nc.drain();
       await endPool(pool);
     })();
-  return { system, pool, nc, app, server, stop, [Symbol.asyncDispose]: stop };
+  return { system, pool, nc, app, server, metricsServer, stop, [Symbol.asyncDispose]: stop };
 }
 
 /**
