@@ -3,8 +3,14 @@ import { ActorSystem, type AnyActorDefinition, jsonLogger } from "../../runtime/
 import { eventually, type TestNats, testNats } from "../../tests/harness.ts";
 import { seedCoach, type TestKnowledge, testKnowledge } from "../../tests/knowledge_env.ts";
 import { type Responder, startVectorIndexWorker } from "../../knowledge/mod.ts";
-import { coachingActors, conversationActor, tenantActorId, userActor } from "../mod.ts";
-import type { ConversationReply } from "./conversation_actor.ts";
+import {
+  answererActor,
+  coachingActors,
+  conversationActor,
+  type ConversationReply,
+  tenantActorId,
+  userActor,
+} from "../mod.ts";
 
 const SLEEP = `# Sleep
 ## Naps
@@ -60,13 +66,13 @@ Deno.test("ConversationActor - answers with stored citations, remembers turns, h
   const sub = nats.nc.subscribe(`${nats.prefix}.evt.conversation.>`, {
     callback: (_err, msg) => void events.push({ subject: msg.subject, data: msg.json() }),
   });
-  const convo = sys.ref(conversationActor({ brain: k }), tenantActorId(coach.creatorId, "c1"));
+  const convo = sys.ref(conversationActor(), tenantActorId(coach.creatorId, "c1"));
   const user = sys.ref(userActor(), tenantActorId(coach.creatorId, "u1"));
   await user.ask("updateProfile", { goals: ["sleep better"], language: "en" });
 
   const first = await convo.ask("message", {
     userId: "u1",
-    channel: "web",
+    channel: "web_widget",
     text: "How long should naps be?",
   }) as ConversationReply;
   assert.equal(first.type, "answer");
@@ -93,14 +99,14 @@ Deno.test("ConversationActor - answers with stored citations, remembers turns, h
 
   const handoff = await convo.ask("message", {
     userId: "u1",
-    channel: "web",
+    channel: "web_widget",
     text: "I'd like to talk to a real person",
   }) as ConversationReply;
   assert.equal(handoff.type, "answer");
   assert.deepEqual(handoff.type === "answer" && handoff.handoff?.reason, "asked");
   const waiting = await convo.ask("message", {
     userId: "u1",
-    channel: "web",
+    channel: "web_widget",
     text: "Hello?",
   }) as ConversationReply;
   assert.equal(waiting.type, "with_creator");
@@ -108,7 +114,7 @@ Deno.test("ConversationActor - answers with stored citations, remembers turns, h
   await convo.ask("resume", null);
   const after = await convo.ask("message", {
     userId: "u1",
-    channel: "web",
+    channel: "web_widget",
     text: "When should I stop drinking coffee?",
   }) as ConversationReply;
   assert.equal(after.type, "answer");
@@ -133,7 +139,7 @@ Deno.test("ConversationActor - a long conversation keeps recent turns and folds 
   const coach = await seedCoach(k, { Sleep: SLEEP });
   await using node = await startNode(env, nats, coachingActors({ knowledge: k }));
   const sys = node.system;
-  const convo = sys.ref(conversationActor({ brain: k }), tenantActorId(coach.creatorId, "long"));
+  const convo = sys.ref(conversationActor(), tenantActorId(coach.creatorId, "long"));
   for (let i = 0; i < 7; i++) {
     await convo.ask("message", {
       userId: "u",
@@ -165,15 +171,16 @@ Deno.test("ConversationActor - recalls remembered exchanges older than the recen
       return k.responder.answer(input);
     },
   };
-  const convo = conversationActor({
+  const convo = conversationActor();
+  const answerer = answererActor({
     brain: { ...k, responder },
     recallMemories: 2,
     recallMinSimilarity: 0,
   });
-  await using node = await startNode(env, nats, [convo, userActor()]);
+  await using node = await startNode(env, nats, [convo, answerer, userActor()]);
   const sys = node.system;
   const ref = sys.ref(convo, tenantActorId(coach.creatorId, "recall"));
-  const say = (text: string) => ref.ask("message", { userId: "u", channel: "web", text });
+  const say = (text: string) => ref.ask("message", { userId: "u", channel: "web_widget", text });
   await say("How long should naps be?");
   for (let i = 0; i < 5; i++) await say(`When should I stop drinking coffee? (${i})`);
   await eventually(async () => (await k.store.count("memories", coach.creatorId)) === 6, {

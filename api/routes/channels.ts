@@ -2,7 +2,8 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { randomToken } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
 import { ValidationError } from "../errors.ts";
-import { creatorActor } from "../lib/actors.ts";
+import { Channel as DeliveryChannel } from "../../actors/mod.ts";
+import { creatorAddress } from "../lib/actors.ts";
 import { channelContext } from "../lib/channel_secrets.ts";
 import { tenantTable } from "../lib/crud.ts";
 import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
@@ -16,7 +17,8 @@ import {
 } from "../lib/route.ts";
 import { audit, inTenant, tellActor } from "../lib/tenant.ts";
 
-const Kind = z.enum(["telegram", "whatsapp", "web_widget"]);
+// The mobile app has no connection settings yet: creators connect the other channels.
+const Kind = DeliveryChannel.exclude(["mobile_app"]);
 const ChannelStatus = z.enum(["active", "disabled"]);
 const Secret = z.string().min(8).max(1000);
 const Origin = z.url().max(300).regex(/^https?:\/\/[^/]+$/, "an origin: scheme://host[:port]");
@@ -172,7 +174,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
         await audit(client, c, "channel.connect", { type: "channel", id: ch!.id }, {
           kind: body.kind,
         });
-        await tellActor(client, c, creatorActor(creatorId), "channelConnected", {
+        await tellActor(client, c, creatorAddress(creatorId), "channelConnected", {
           channelId: ch!.id,
           kind: body.kind,
         }, { msgId: `channelConnected:${ch!.id}` });
@@ -237,7 +239,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
         });
         if (patch.status && patch.status !== cur.status) {
           const kind = patch.status === "active" ? "channelConnected" : "channelDisconnected";
-          await tellActor(client, c, creatorActor(creatorId), kind, { channelId, kind: cur.kind }, {
+          await tellActor(client, c, creatorAddress(creatorId), kind, { channelId, kind: cur.kind }, {
             msgId: `${kind}:${channelId}:${ch.updated_at.getTime()}`,
           });
         }
@@ -262,7 +264,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
       const creatorId = c.get("auth").creatorId;
       await inTenant(c, async (client) => {
         const ch = await channels.remove(client, c, { id: channelId });
-        await tellActor(client, c, creatorActor(creatorId), "channelDisconnected", {
+        await tellActor(client, c, creatorAddress(creatorId), "channelDisconnected", {
           channelId,
           kind: ch.kind,
         }, { msgId: `channelDeleted:${channelId}` });
