@@ -27,12 +27,7 @@ export { answererActor, type AnswererDeps } from "./conversation/answerer_actor.
 export { userActor } from "./user/user_actor.ts";
 export { creatorActor } from "./creator/creator_actor.ts";
 export { parseTenantActorId, tenantActorId, turnUuid } from "./ids.ts";
-export {
-  ANSWER_FORMATS,
-  answerFormat,
-  Channel,
-  ConversationChannel,
-} from "./contracts/channel.ts";
+export { ANSWER_FORMATS, answerFormat, Channel, ConversationChannel } from "./contracts/channel.ts";
 export { Erase, NoData, Ok } from "./contracts/common.ts";
 export {
   Profile,

@@ -116,7 +116,11 @@ Deno.test("vector index - exchanges and profiles are indexed after their turn co
   assert.match(profile!.text, /Goals: sleep better/);
   assert.equal(profile!.meta.document_id, userId);
 
-  await convo.ask("message", { userId: "u1", channel: "web_widget", text: "How long should naps be?" });
+  await convo.ask("message", {
+    userId: "u1",
+    channel: "web_widget",
+    text: "How long should naps be?",
+  });
   const [memory] = await eventually(async () => {
     const list = await t.k.store.list("memories", coach.creatorId);
     return list.length ? list : null;
@@ -172,7 +176,11 @@ Deno.test("vector index - exchanges and profiles are indexed after their turn co
   assert.equal(await t.k.store.count("profiles", coach.creatorId), 0);
 
   // The conversation starts a new life; the old erase delivered again leaves it alone.
-  await convo.ask("message", { userId: "u1", channel: "web_widget", text: "When should I stop coffee?" });
+  await convo.ask("message", {
+    userId: "u1",
+    channel: "web_widget",
+    text: "When should I stop coffee?",
+  });
   const [fresh] = await eventually(async () => {
     const list = await t.k.store.list("memories", coach.creatorId);
     return list.length ? list : null;
@@ -196,7 +204,11 @@ Deno.test("vector index - a stopped worker loses nothing, and workers on several
     tenantActorId(coach.creatorId, "restart"),
   );
   const ask = (i: number) =>
-    convo.ask("message", { userId: "u", channel: "web_widget", text: `How long should naps be? (${i})` });
+    convo.ask("message", {
+      userId: "u",
+      channel: "web_widget",
+      text: `How long should naps be? (${i})`,
+    });
   const count = () => t.k.store.count("memories", coach.creatorId);
   {
     await using _first = await t.startWorker();

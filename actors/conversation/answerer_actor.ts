@@ -3,7 +3,7 @@ import { defineActor, type TurnContext } from "../../runtime/mod.ts";
 import { parseTenantActorId } from "../ids.ts";
 import { type BrainDeps, runTurn } from "../../knowledge/mod.ts";
 import { answerFormat } from "../contracts/channel.ts";
-import { type AnswerRequest, answererContract, AnswerResult } from "../contracts/answerer.ts";
+import { answererContract, type AnswerRequest, AnswerResult } from "../contracts/answerer.ts";
 import { Profile } from "../contracts/user.ts";
 import { userAddress } from "../contracts/user.ts";
 import { emptyProfile } from "../user/profile.ts";

@@ -239,9 +239,16 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
         });
         if (patch.status && patch.status !== cur.status) {
           const kind = patch.status === "active" ? "channelConnected" : "channelDisconnected";
-          await tellActor(client, c, creatorAddress(creatorId), kind, { channelId, kind: cur.kind }, {
-            msgId: `${kind}:${channelId}:${ch.updated_at.getTime()}`,
-          });
+          await tellActor(
+            client,
+            c,
+            creatorAddress(creatorId),
+            kind,
+            { channelId, kind: cur.kind },
+            {
+              msgId: `${kind}:${channelId}:${ch.updated_at.getTime()}`,
+            },
+          );
         }
         return ch;
       });
