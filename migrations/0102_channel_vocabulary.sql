@@ -16,3 +16,16 @@ alter table conversations add constraint conversations_channel
 alter table channel_connections drop constraint channel_connections_kind_check;
 alter table channel_connections add constraint channel_connections_kind
   check (kind in ('telegram', 'whatsapp', 'web_widget', 'mobile_app'));
+
+-- A ConversationActor's state keeps the channel of its last message; its next message sets it
+-- again, so a name with no channel to map it to is cleared rather than kept.
+update rt_actor_state
+set state = jsonb_set(state, '{channel}', case state->>'channel'
+  when 'web' then '"web_widget"'
+  when 'widget' then '"web_widget"'
+  when 'app' then '"mobile_app"'
+  when 'mobile' then '"mobile_app"'
+  else 'null'
+end::jsonb)
+where actor_type = 'conversation'
+  and state->>'channel' not in ('telegram', 'whatsapp', 'web_widget', 'mobile_app', 'preview');

@@ -67,6 +67,17 @@ Deno.test("migration 0102 renames channels stored under the earlier names; it st
       [creatorId, widget, channel],
     );
   }
+  // Conversation actors keep the channel of their last message in their state.
+  const state = (id: string, channel: string | null) =>
+    db.pool.query(
+      `insert into rt_actor_state (actor_type, actor_id, partition, version, state)
+       values ('conversation', $1, 0, 1, $2)`,
+      [id, { userId: "u", channel, turns: [], turnCount: 0 }],
+    );
+  await state("c:web", "web");
+  await state("c:sms", "sms");
+  await state("c:tg", "telegram");
+  await state("c:new", null);
   const applied = await migrate(db.pool);
   assert.ok(applied.applied.includes("0102_channel_vocabulary.sql"));
   const { rows: users } = await db.pool.query(
@@ -80,6 +91,15 @@ Deno.test("migration 0102 renames channels stored under the earlier names; it st
     "select channel from conversations order by channel",
   );
   assert.deepEqual(convs.map((r) => r.channel), ["mobile_app", "telegram", "web_widget"]);
+  const { rows: states } = await db.pool.query(
+    "select actor_id, state->'channel' channel from rt_actor_state order by actor_id",
+  );
+  assert.deepEqual(states.map((r) => [r.actor_id, r.channel]), [
+    ["c:new", null],
+    ["c:sms", null],
+    ["c:tg", "telegram"],
+    ["c:web", "web_widget"],
+  ]);
   await assert.rejects(
     () =>
       db.pool.query(

@@ -62,8 +62,10 @@ export function conversationActor(deps: ConversationDeps = {}) {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const s = ctx.state;
         const messageId = m.messageId ?? ctx.messageId;
-        if (s.handled.includes(messageId)) return replyAgain(s, messageId);
-        s.handled = [...s.handled, messageId].slice(-HANDLED_IDS);
+        // A state stored before messages were deduplicated has no list yet.
+        const handled = s.handled ?? [];
+        if (handled.includes(messageId)) return replyAgain(s, messageId);
+        s.handled = [...handled, messageId].slice(-HANDLED_IDS);
         const turnsBefore = s.turnCount;
         s.userId = m.userId;
         s.channel = m.channel;

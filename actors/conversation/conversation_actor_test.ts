@@ -383,3 +383,39 @@ Deno.test("ConversationActor - a message failing its contract is dead-lettered a
   assert.equal(counted.calls, 0);
   assert.deepEqual(node.events, []);
 });
+
+Deno.test("ConversationActor - a conversation stored before messages had ids takes the next message", async () => {
+  await using env = await testKnowledge();
+  await using nats = await testNats();
+  const k = env.knowledge;
+  const coach = await seedCoach(k, { Sleep: SLEEP });
+  await using node = await startNode(env, nats, coachingActors({ knowledge: k }));
+  const address = conversationAddress(coach.creatorId, "old");
+  const old = {
+    userId: "u1",
+    channel: "web_widget",
+    turns: [
+      { role: "user", text: "Hi", at: 1 },
+      { role: "assistant", text: "Hello.", at: 2, qa: { ok: true, grounding: 1, refused: false } },
+    ],
+    summary: "",
+    refusalsInRow: 0,
+    handoff: null,
+    turnCount: 2,
+  };
+  await env.db.pool.query(
+    `insert into rt_actor_state (actor_type, actor_id, partition, version, state)
+     values ('conversation', $1, $2, 1, $3)`,
+    [address.id, node.system.mailboxOf(address).partition, old],
+  );
+  const reply = await node.system.client.ask(address, "message", {
+    userId: "u1",
+    channel: "web_widget",
+    text: "How long should naps be?",
+    messageId: "m1",
+  });
+  assert.equal(reply.type, "answer");
+  const state = await node.system.client.ask(address, "get");
+  assert.equal(state.turnCount, 4);
+  assert.deepEqual((state as { handled?: string[] }).handled, ["m1"]);
+});
