@@ -12,6 +12,7 @@ import { chunkId } from "../knowledge/store/chunk_rows.ts";
 import { ingestDocument } from "../knowledge/ingest/ingest.ts";
 import { retrieve } from "../knowledge/retrieval/retrieve.ts";
 import { runTurn } from "../knowledge/answer/brain.ts";
+import { answerFormat } from "../actors/mod.ts";
 import { makePdf } from "../tests/fixtures/documents.ts";
 
 const arg = (name: string) => {
@@ -158,7 +159,7 @@ for (let round = 0; round < 5; round++) {
       message: q,
       history: [],
       summary: "",
-      channel: "web",
+      format: answerFormat("web_widget"),
     });
     turns.push(performance.now() - t);
   }

@@ -21,11 +21,21 @@ export {
   type ActorAddress,
   type ActorDefinition,
   type AnyActorDefinition,
+  type ContractHandlers,
   defineActor,
   type HandlerFactory,
+  type Protocol,
   type ReminderSchedule,
   type TurnContext,
 } from "./actor.ts";
+export {
+  type Contract,
+  type ContractMessage,
+  defineContract,
+  type MessageSpec,
+  type MessageSpecs,
+  type ProtocolOf,
+} from "./contract.ts";
 export { ActorClient, ActorRef } from "./client.ts";
 export type { OutboxRow } from "./committer.ts";
 export { ActorSystem, type ActorSystemOptions } from "./system.ts";

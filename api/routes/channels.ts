@@ -2,7 +2,8 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { randomToken } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
 import { ValidationError } from "../errors.ts";
-import { creatorActor } from "../lib/actors.ts";
+import { Channel as DeliveryChannel } from "../../actors/mod.ts";
+import { creatorAddress } from "../lib/actors.ts";
 import { channelContext } from "../../channels/core/connection_secrets.ts";
 import { tenantTable } from "../lib/crud.ts";
 import { iso } from "../lib/pagination.ts";
@@ -10,7 +11,8 @@ import { resourceRoutes } from "../lib/resource.ts";
 import { ADMINS, ALL_ROLES } from "../lib/route.ts";
 import { audit, tellActor } from "../lib/tenant.ts";
 
-const Kind = z.enum(["telegram", "whatsapp", "web_widget"]);
+// The mobile app has no connection settings yet: creators connect the other channels.
+const Kind = DeliveryChannel.exclude(["mobile_app"]);
 const ChannelStatus = z.enum(["active", "disabled"]);
 const Secret = z.string().min(8).max(1000);
 const Origin = z.url().max(300).regex(/^https?:\/\/[^/]+$/, "an origin: scheme://host[:port]");
@@ -162,7 +164,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
         await audit(client, c, "channel.connect", { type: "channel", id: ch!.id }, {
           kind: body.kind,
         });
-        await tellActor(client, c, creatorActor(creatorId), "channelConnected", {
+        await tellActor(client, c, creatorAddress(creatorId), "channelConnected", {
           channelId: ch!.id,
           kind: body.kind,
         }, { msgId: `channelConnected:${ch!.id}` });
@@ -197,9 +199,16 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
         });
         if (patch.status && patch.status !== cur.status) {
           const kind = patch.status === "active" ? "channelConnected" : "channelDisconnected";
-          await tellActor(client, c, creatorActor(creatorId), kind, { channelId, kind: cur.kind }, {
-            msgId: `${kind}:${channelId}:${ch.updated_at.getTime()}`,
-          });
+          await tellActor(
+            client,
+            c,
+            creatorAddress(creatorId),
+            kind,
+            { channelId, kind: cur.kind },
+            {
+              msgId: `${kind}:${channelId}:${ch.updated_at.getTime()}`,
+            },
+          );
         }
         return ch;
       },
@@ -210,7 +219,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
       run: async (client, c, channelId) => {
         const creatorId = c.get("auth").creatorId;
         const ch = await channels.remove(client, c, { id: channelId });
-        await tellActor(client, c, creatorActor(creatorId), "channelDisconnected", {
+        await tellActor(client, c, creatorAddress(creatorId), "channelDisconnected", {
           channelId,
           kind: ch.kind,
         }, { msgId: `channelDeleted:${channelId}` });

@@ -2,14 +2,14 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type pg from "pg";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError } from "../errors.ts";
-import { conversationActor, userActor } from "../lib/actors.ts";
+import { Channel, type Erase } from "../../actors/mod.ts";
+import { conversationAddress, userAddress } from "../lib/actors.ts";
 import { tenantTable } from "../lib/crud.ts";
 import { iso } from "../lib/pagination.ts";
 import { resourceRoutes } from "../lib/resource.ts";
 import { ADMINS, ALL_ROLES, jsonResponse, protectedRoute, uuidParam } from "../lib/route.ts";
 import { audit, inTenant, tellActor } from "../lib/tenant.ts";
 
-const Channel = z.enum(["telegram", "whatsapp", "web_widget", "mobile"]);
 const EndUser = z.object({
   id: z.uuid(),
   channel: z.string(),
@@ -168,12 +168,12 @@ export function registerEndUsers(app: OpenAPIHono<ApiEnv>) {
         });
         // Inside the transaction: if the mailbox is unreachable nothing is deleted and the
         // caller retries, so no actor keeps state for a user the database forgot.
-        const erase = { reason: "deleted_by_creator" };
-        await tellActor(client, c, userActor(creatorId, endUserId), "erase", erase, {
+        const erase: Erase = { reason: "deleted_by_creator" };
+        await tellActor(client, c, userAddress(creatorId, endUserId), "erase", erase, {
           msgId: `erase:${creatorId}:${endUserId}`,
         });
         for (const conv of conversations) {
-          await tellActor(client, c, conversationActor(creatorId, conv.id), "erase", erase, {
+          await tellActor(client, c, conversationAddress(creatorId, conv.id), "erase", erase, {
             msgId: `erase:${creatorId}:${conv.id}`,
           });
         }

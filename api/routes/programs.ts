@@ -2,7 +2,7 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type pg from "pg";
 import type { ApiEnv } from "../env.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
-import { userActor } from "../lib/actors.ts";
+import { userAddress } from "../lib/actors.ts";
 import { tenantTable } from "../lib/crud.ts";
 import { iso } from "../lib/pagination.ts";
 import { resourceRoutes } from "../lib/resource.ts";
@@ -178,7 +178,7 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
         // Told inside the transaction: if the mailbox is unreachable the publish rolls back and
         // the caller retries; the deterministic message id makes the retry's tells no-ops.
         for (const endUserId of await enrolledUsers(client, programId)) {
-          await tellActor(client, c, userActor(auth.creatorId, endUserId), "programPublished", {
+          await tellActor(client, c, userAddress(auth.creatorId, endUserId), "programPublished", {
             programId,
             version: v!.version,
           }, { msgId: `programPublished:${programId}:${v!.version}:${endUserId}` });
@@ -211,7 +211,7 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
         if (!p) return undefined;
         await audit(client, c, "program.unpublish", { type: "program", id: programId });
         for (const endUserId of await enrolledUsers(client, programId)) {
-          await tellActor(client, c, userActor(auth.creatorId, endUserId), "programUnpublished", {
+          await tellActor(client, c, userAddress(auth.creatorId, endUserId), "programUnpublished", {
             programId,
           }, { msgId: `programUnpublished:${programId}:${p.updated_at.getTime()}:${endUserId}` });
         }
