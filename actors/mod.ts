@@ -46,7 +46,6 @@ export {
 } from "./contracts/creator.ts";
 export {
   AnswerCheck,
-  AnswerEvent,
   Citation,
   CONVERSATION_EVENTS,
   conversationAddress,
@@ -54,13 +53,21 @@ export {
   ConversationMessage,
   ConversationReply,
   ConversationView,
-  ForCreatorEvent,
   Handoff,
-  HandoffEvent,
   HandoffReason,
   IncomingMessage,
+  MessageRecorded,
+  StatusChanged,
   StoredTurn,
 } from "./contracts/conversation.ts";
+export {
+  DELIVERY_SUBJECT,
+  DeliveryPurpose,
+  DeliveryRequest,
+  PROACTIVE_PURPOSES,
+  QuickReply,
+} from "./contracts/delivery.ts";
+export { Inbound, InboundContent, NormalizedInbound } from "./contracts/inbound.ts";
 export {
   answererAddress,
   answererContract,

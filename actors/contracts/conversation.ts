@@ -17,6 +17,11 @@ export const IncomingMessage = z.object({
    * again and changes nothing. Without it, the runtime's message id is used.
    */
   messageId: z.string().min(1).max(200).optional(),
+  /**
+   * The channel identity to answer (channels/core delivers to it); absent, as in the creators'
+   * preview chat, nothing is delivered or recorded: the reply is the answer.
+   */
+  identityId: z.uuid().optional(),
 });
 export type IncomingMessage = z.infer<typeof IncomingMessage>;
 
@@ -109,7 +114,8 @@ export type ConversationView = z.infer<typeof ConversationView>;
 /**
  * The messages of the ConversationActor, one per conversation (id
  * `<creatorId>:<conversationId>`). Channels tell it `message`; the admin API tells it `erase`
- * and the creator's `creatorReply` and `resume`. Answers leave as events ({@link AnswerEvent}).
+ * and the creator's `creatorReply` and `resume`. Replies leave as deliveries, and every message
+ * and status change as an event ({@link MessageRecorded}, {@link StatusChanged}).
  */
 export const conversationContract = defineContract("conversation", {
   message: { input: IncomingMessage, reply: ConversationReply },
@@ -131,44 +137,45 @@ export function conversationAddress(creatorId: string, conversationId: string) {
   return conversationContract.address(tenantActorId(creatorId, conversationId));
 }
 
-/** `conversation.answer`: a reply to send to the end user, the assistant's or the creator's. */
-export const AnswerEvent = z.object({
-  /** The conversation's actor id, `<creatorId>:<conversationId>`. */
-  conversation: z.string(),
-  creatorId: z.string(),
-  userId: z.string().nullable(),
-  channel: ConversationChannel.nullable(),
-  text: z.string(),
-  /** The message answered (absent for a creator's own reply). */
-  replyTo: z.string().optional(),
-  /** Chunk ids of the passages cited. */
-  citations: z.array(z.string()).optional(),
-  fromCreator: z.literal(true).optional(),
+/**
+ * `conversation.message`: something said in a delivered conversation (the person, the coach, the
+ * creator), for the records creators read (channels/core/records.ts) and for analytics.
+ */
+export const MessageRecorded = z.object({
+  creatorId: z.uuid(),
+  conversationId: z.uuid(),
+  endUserId: z.uuid(),
+  channel: ConversationChannel,
+  role: z.enum(["user", "assistant", "creator", "system"]),
+  text: z.string().max(20_000),
+  /** When it was said, epoch ms (the actor's clock). */
+  at: z.number(),
+  /** A user message: its id; a reply: the id of the message it answers. */
+  messageId: z.string().max(300).optional(),
+  replyTo: z.string().max(300).optional(),
+  /** The delivery that carries an outbound message to the person. */
+  deliveryId: z.string().max(300).optional(),
+  /** Anything worth showing beside it: citations, the answer check, while with the creator. */
+  metadata: z.record(z.string(), z.unknown()).optional(),
 });
-export type AnswerEvent = z.infer<typeof AnswerEvent>;
+export type MessageRecorded = z.infer<typeof MessageRecorded>;
 
-/** `conversation.handoff`: the conversation now waits for the human creator. */
-export const HandoffEvent = z.object({
-  conversation: z.string(),
-  creatorId: z.string(),
-  userId: z.string(),
-  reason: HandoffReason,
-  lastMessage: z.string(),
+/** `conversation.status`: the conversation went to the human creator, or came back. */
+export const StatusChanged = z.object({
+  creatorId: z.uuid(),
+  conversationId: z.uuid(),
+  endUserId: z.uuid(),
+  channel: ConversationChannel,
+  status: z.enum(["open", "handoff", "closed"]),
+  reason: z.string().max(200).optional(),
+  /** The message that led to it (a handoff). */
+  lastMessage: z.string().max(4000).optional(),
+  at: z.number(),
 });
-export type HandoffEvent = z.infer<typeof HandoffEvent>;
-
-/** `conversation.for_creator`: a message the user sent while the creator has the conversation. */
-export const ForCreatorEvent = z.object({
-  conversation: z.string(),
-  creatorId: z.string(),
-  userId: z.string(),
-  text: z.string(),
-});
-export type ForCreatorEvent = z.infer<typeof ForCreatorEvent>;
+export type StatusChanged = z.infer<typeof StatusChanged>;
 
 /** Subjects (under `<prefix>.evt.`) of the events the ConversationActor emits. */
 export const CONVERSATION_EVENTS = {
-  answer: "conversation.answer",
-  handoff: "conversation.handoff",
-  forCreator: "conversation.for_creator",
+  message: "conversation.message",
+  status: "conversation.status",
 } as const;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { defineContract } from "../../runtime/mod.ts";
 import { tenantActorId } from "../ids.ts";
 import { Erase, NoData } from "./common.ts";
+import { Inbound } from "./inbound.ts";
 
 /** What the coach knows about an end user; retrieval and prompts read it. */
 export const Profile = z.object({
@@ -33,8 +34,8 @@ export type ProgramVersions = z.infer<typeof ProgramVersions>;
 
 /**
  * The messages of the UserActor, one per end user per creator (id `<creatorId>:<endUserId>`).
- * Told by the admin API (programs, erasure) and by the ConversationActor (topics); asked by the
- * answerer (profile).
+ * Told by the admin API (programs, erasure), by the channels' intake (what the person sends) and by
+ * the ConversationActor (topics); asked by the answerer (profile).
  */
 export const userContract = defineContract("user", {
   getProfile: { input: NoData, reply: Profile },
@@ -49,6 +50,10 @@ export const userContract = defineContract("user", {
   getPrograms: { input: NoData, reply: ProgramVersions },
   /** Forget the profile, its embedding and every reminder. */
   erase: { input: Erase },
+  /** A message the person sent on a channel (told by the channels' intake). */
+  inbound: { input: Inbound },
+  /** The burst debounce is over: the messages gathered go to the conversation as one. */
+  flushInbound: { input: NoData },
 });
 
 /** Any message of the UserActor, `{ kind, data }`. */

@@ -4,16 +4,16 @@ import { parseTenantActorId, turnUuid } from "../ids.ts";
 import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/mod.ts";
 import { answererAddress, type AnswerResult } from "../contracts/answerer.ts";
 import {
-  type AnswerEvent,
   CONVERSATION_EVENTS,
   conversationContract,
   type ConversationReply,
   ConversationView,
-  type ForCreatorEvent,
   type Handoff,
-  type HandoffEvent,
+  type MessageRecorded,
+  type StatusChanged,
   type StoredTurn,
 } from "../contracts/conversation.ts";
+import { DELIVERY_SUBJECT, type DeliveryRequest } from "../contracts/delivery.ts";
 import { userAddress } from "../contracts/user.ts";
 import { foldTurns, RECENT_TURNS } from "./memory.ts";
 
@@ -24,6 +24,8 @@ const ConversationState = ConversationView.extend({
   refusalsInRow: z.number(),
   // Rows written before messages were deduplicated have none.
   handled: z.array(z.string()).default([]),
+  /** The channel identity replies go to (the one the person last wrote from). */
+  identityId: z.string().uuid().optional(),
 });
 type ConversationState = z.infer<typeof ConversationState>;
 
@@ -40,8 +42,9 @@ export interface ConversationDeps {
  * a running summary, an answer checked before it is sent, citations stored with it, handoff to
  * the human creator when asked or when confidence is low. Its turns do no I/O: the answer comes
  * from the conversation's answerer (`answererActor`), ids derive from the message, time is the
- * runtime's. Answers leave through the `conversation.answer` event; handoffs raise
- * `conversation.handoff`. Each exchange is remembered in the creator's `memories` collection
+ * runtime's. On a delivery channel (the message names the person's channel identity) each reply
+ * leaves as a `delivery.requested` event the channels send, and every message and status change
+ * as `conversation.message` / `conversation.status` for the records creators read. Each exchange is remembered in the creator's `memories` collection
  * through the vector index (`index.memories.put`, applied by its worker after the turn commits).
  */
 export function conversationActor(deps: ConversationDeps = {}) {
@@ -69,21 +72,21 @@ export function conversationActor(deps: ConversationDeps = {}) {
         const turnsBefore = s.turnCount;
         s.userId = m.userId;
         s.channel = m.channel;
+        if (m.identityId) s.identityId = m.identityId;
         const history = s.turns.filter((t) => t.role !== "creator").map((t) => ({
           role: t.role === "user" ? "user" as const : "assistant" as const,
           text: t.text,
         }));
         push(ctx, { role: "user", text: m.text, at: ctx.now(), messageId });
-        if (s.handoff) {
-          const forCreator: ForCreatorEvent = {
-            conversation: ctx.self.id,
-            creatorId,
-            userId: m.userId,
+        if (m.identityId) {
+          record(ctx, {
+            role: "user",
             text: m.text,
-          };
-          ctx.emit(CONVERSATION_EVENTS.forCreator, forCreator);
-          return { type: "with_creator", messageId, handoff: s.handoff };
+            messageId,
+            ...(s.handoff ? { metadata: { with_creator: true } } : {}),
+          });
         }
+        if (s.handoff) return { type: "with_creator", messageId, handoff: s.handoff };
         // Exchanges older than the recent turns are recalled from the vector index, if any.
         const upToTurn = turnsBefore - RECENT_TURNS;
         const result = await ctx.ask(answererAddress(ctx.self.id), "answer", {
@@ -97,25 +100,19 @@ export function conversationActor(deps: ConversationDeps = {}) {
           refusalsInRow: s.refusalsInRow,
           recall: s.indexGen && upToTurn >= 2 ? { gen: s.indexGen, upToTurn } : undefined,
         }, { timeoutMs: deps.answerTimeoutMs ?? 30_000 });
-        return answered(ctx, creatorId, m.userId, messageId, m.text, result);
+        return answered(ctx, creatorId, m, messageId, result);
       },
       creatorReply: (ctx, m) => {
-        const { creatorId } = parseTenantActorId(ctx.self.id);
         push(ctx, { role: "creator", text: m.text, at: ctx.now() });
-        const event: AnswerEvent = {
-          conversation: ctx.self.id,
-          creatorId,
-          userId: ctx.state.userId,
-          channel: ctx.state.channel,
-          text: m.text,
-          fromCreator: true,
-        };
-        ctx.emit(CONVERSATION_EVENTS.answer, event);
+        const deliveryId = deliver(ctx, "creator_reply", m.text);
+        if (deliveryId) record(ctx, { role: "creator", text: m.text, deliveryId });
         return { ok: true as const };
       },
       resume: (ctx) => {
+        const was = ctx.state.handoff;
         ctx.state.handoff = null;
         ctx.state.refusalsInRow = 0;
+        if (was && ctx.state.identityId) changeStatus(ctx, { status: "open", reason: "released" });
         return { ok: true as const };
       },
       get: (ctx) => ctx.state,
@@ -140,9 +137,8 @@ export function conversationActor(deps: ConversationDeps = {}) {
 function answered(
   ctx: TurnContext<ConversationState>,
   creatorId: string,
-  userId: string,
+  m: { userId: string; text: string; identityId?: string },
   messageId: string,
-  question: string,
   result: AnswerResult,
 ): ConversationReply {
   const s = ctx.state;
@@ -156,31 +152,87 @@ function answered(
     qa: result.qa,
   };
   push(ctx, turn);
-  if (result.handoff) {
-    s.handoff = { reason: result.handoff.reason, at: ctx.now() };
-    const handoff: HandoffEvent = {
-      conversation: ctx.self.id,
-      creatorId,
-      userId,
-      reason: result.handoff.reason,
-      lastMessage: question,
-    };
-    ctx.emit(CONVERSATION_EVENTS.handoff, handoff);
+  if (result.handoff) s.handoff = { reason: result.handoff.reason, at: ctx.now() };
+  if (m.identityId) {
+    const titles = [...new Set(result.citations.map((c) => c.documentTitle))];
+    const deliveryId = deliver(ctx, "answer", result.answer, {
+      replyTo: messageId,
+      citations: titles.map((title) => ({ title })),
+    });
+    record(ctx, {
+      role: "assistant",
+      text: result.answer,
+      replyTo: messageId,
+      deliveryId,
+      metadata: {
+        citations: result.citations.map((c) => ({ chunk_id: c.chunkId, title: c.documentTitle })),
+        qa: result.qa,
+        refused: result.refused,
+      },
+    });
+    if (result.handoff) {
+      changeStatus(ctx, { status: "handoff", reason: result.handoff.reason, lastMessage: m.text });
+    }
   }
-  const answer: AnswerEvent = {
-    conversation: ctx.self.id,
-    creatorId,
-    userId,
-    channel: s.channel,
-    text: result.answer,
-    replyTo: messageId,
-    citations: result.citations.map((c) => c.chunkId),
-  };
-  ctx.emit(CONVERSATION_EVENTS.answer, answer);
   const topics = [...new Set(result.citations.map((c) => c.documentTitle))];
-  if (topics.length) ctx.tell(userAddress(creatorId, userId), "noteTopics", topics);
-  remember(ctx, creatorId, question, result.answer);
+  if (topics.length) ctx.tell(userAddress(creatorId, m.userId), "noteTopics", topics);
+  remember(ctx, creatorId, m.text, result.answer);
   return answerReply(turn, messageId, s.handoff);
+}
+
+/** Where this conversation's records and deliveries point: creator, conversation, person. */
+function whereabouts(ctx: TurnContext<ConversationState>) {
+  const { creatorId, localId } = parseTenantActorId(ctx.self.id);
+  return {
+    creatorId,
+    conversationId: localId,
+    endUserId: ctx.state.userId ?? "",
+    channel: ctx.state.channel ?? "preview",
+  };
+}
+
+/**
+ * Asks the channels to send `text` to the person's identity once the turn commits; returns the
+ * delivery's id (derived from the message, so a redelivered turn asks for the same delivery).
+ */
+function deliver(
+  ctx: TurnContext<ConversationState>,
+  purpose: DeliveryRequest["purpose"],
+  text: string,
+  extra: { replyTo?: string; citations?: DeliveryRequest["citations"] } = {},
+): string | undefined {
+  const { identityId } = ctx.state;
+  if (!identityId) return undefined;
+  const w = whereabouts(ctx);
+  const id = `${ctx.self.id}:${extra.replyTo ?? ctx.messageId}:${purpose}`;
+  const request: DeliveryRequest = {
+    id,
+    creatorId: w.creatorId,
+    endUserId: w.endUserId,
+    conversationId: w.conversationId,
+    identityId,
+    purpose,
+    text,
+    ...(extra.citations?.length ? { citations: extra.citations } : {}),
+  };
+  ctx.emit(DELIVERY_SUBJECT, request);
+  return id;
+}
+
+function record(
+  ctx: TurnContext<ConversationState>,
+  m: Omit<MessageRecorded, "creatorId" | "conversationId" | "endUserId" | "channel" | "at">,
+) {
+  const event: MessageRecorded = { ...whereabouts(ctx), ...m, at: ctx.now() } as MessageRecorded;
+  ctx.emit(CONVERSATION_EVENTS.message, event);
+}
+
+function changeStatus(
+  ctx: TurnContext<ConversationState>,
+  change: Pick<StatusChanged, "status" | "reason" | "lastMessage">,
+) {
+  const event: StatusChanged = { ...whereabouts(ctx), ...change, at: ctx.now() } as StatusChanged;
+  ctx.emit(CONVERSATION_EVENTS.status, event);
 }
 
 function answerReply(

@@ -69,17 +69,21 @@ Deno.test("ConversationActor - answers with stored citations, remembers turns, h
   await using node = await startNode(env, nats, coachingActors({ knowledge: k }));
   const sys = node.system;
   const events: { subject: string; data: Record<string, unknown> }[] = [];
-  const sub = nats.nc.subscribe(`${nats.prefix}.evt.conversation.>`, {
+  const sub = nats.nc.subscribe(`${nats.prefix}.evt.>`, {
     callback: (_err, msg) => void events.push({ subject: msg.subject, data: msg.json() }),
   });
-  const convo = sys.ref(conversationActor(), tenantActorId(coach.creatorId, "c1"));
-  const user = sys.ref(userActor(), tenantActorId(coach.creatorId, "u1"));
+  const conversationId = crypto.randomUUID();
+  const endUser = crypto.randomUUID();
+  const identityId = crypto.randomUUID();
+  const convo = sys.ref(conversationActor(), tenantActorId(coach.creatorId, conversationId));
+  const user = sys.ref(userActor(), tenantActorId(coach.creatorId, endUser));
   await user.ask("updateProfile", { goals: ["sleep better"], language: "en" });
 
   const first = await convo.ask("message", {
-    userId: "u1",
+    userId: endUser,
     channel: "web_widget",
     text: "How long should naps be?",
+    identityId,
   }) as ConversationReply;
   assert.equal(first.type, "answer");
   if (first.type !== "answer") return;
@@ -104,37 +108,53 @@ Deno.test("ConversationActor - answers with stored citations, remembers turns, h
   });
 
   const handoff = await convo.ask("message", {
-    userId: "u1",
+    userId: endUser,
     channel: "web_widget",
     text: "I'd like to talk to a real person",
+    identityId,
   }) as ConversationReply;
   assert.equal(handoff.type, "answer");
   assert.deepEqual(handoff.type === "answer" && handoff.handoff?.reason, "asked");
   const waiting = await convo.ask("message", {
-    userId: "u1",
+    userId: endUser,
     channel: "web_widget",
     text: "Hello?",
+    identityId,
   }) as ConversationReply;
   assert.equal(waiting.type, "with_creator");
   await convo.ask("creatorReply", { text: "Hi, it's Dana. Let's talk." });
   await convo.ask("resume", null);
   const after = await convo.ask("message", {
-    userId: "u1",
+    userId: endUser,
     channel: "web_widget",
     text: "When should I stop drinking coffee?",
+    identityId,
   }) as ConversationReply;
   assert.equal(after.type, "answer");
 
-  await eventually(() => events.some((e) => e.subject.endsWith("conversation.handoff")), {
-    what: "handoff event",
-  });
-  const h = events.find((e) => e.subject.endsWith("conversation.handoff"))!;
-  assert.equal(h.data.reason, "asked");
-  assert.equal(h.data.creatorId, coach.creatorId);
-  assert.ok(
-    events.some((e) => e.subject.endsWith("conversation.for_creator") && e.data.text === "Hello?"),
-  );
-  assert.ok(events.some((e) => e.data.fromCreator === true));
+  const on = (subject: string) => events.filter((e) => e.subject.endsWith(`.evt.${subject}`));
+  await eventually(() => on("delivery.requested").length === 4, { what: "four deliveries" });
+  // Three answers and the creator's reply go to the identity the person wrote from.
+  assert.deepEqual(on("delivery.requested").map((e) => [e.data.purpose, e.data.identityId]), [
+    ["answer", identityId],
+    ["answer", identityId],
+    ["creator_reply", identityId],
+    ["answer", identityId],
+  ]);
+  assert.deepEqual(on("delivery.requested")[0]!.data.citations, [{ title: "Sleep" }]);
+  const status = on("conversation.status").map((e) => [e.data.status, e.data.reason]);
+  assert.deepEqual(status, [["handoff", "asked"], ["open", "released"]]);
+  const said = on("conversation.message").map((e) => [e.data.role, e.data.text]);
+  assert.equal(said.length, 8);
+  assert.deepEqual(said[4], ["user", "Hello?"]);
+  assert.deepEqual(said[5], ["creator", "Hi, it's Dana. Let's talk."]);
+  const hello = on("conversation.message")[4]!.data;
+  assert.deepEqual(hello.metadata, { with_creator: true });
+  assert.equal(hello.conversationId, conversationId);
+  assert.equal(hello.endUserId, endUser);
+  // Each assistant record names the delivery that carries it.
+  const answerRecord = on("conversation.message")[1]!.data;
+  assert.equal(answerRecord.deliveryId, on("delivery.requested")[0]!.data.id);
   sub.unsubscribe();
 });
 
@@ -234,11 +254,12 @@ Deno.test("ConversationActor - a retried turn gets the answer its answerer recor
     countingAnswerer,
     userActor(),
   ]);
-  const address = conversationAddress(coach.creatorId, "retry");
+  const address = conversationAddress(coach.creatorId, crypto.randomUUID());
   const reply = await node.system.client.ask(address, "message", {
-    userId: "u1",
+    userId: crypto.randomUUID(),
     channel: "telegram",
     text: "How long should naps be?",
+    identityId: crypto.randomUUID(),
   }, { timeoutMs: 20_000 });
   assert.ok(requests >= 2, `the turn asked ${requests} time(s)`);
   assert.equal(counted.calls, 1);
@@ -247,8 +268,10 @@ Deno.test("ConversationActor - a retried turn gets the answer its answerer recor
   assert.doesNotMatch(reply.type === "answer" ? reply.answer : "", /\(call /);
   const state = await node.system.client.ask(address, "get");
   assert.deepEqual(state.turns.map((t) => t.role), ["user", "assistant"]);
-  await eventually(() => node.eventsOn("conversation.answer").length === 1, { what: "the answer" });
-  assert.equal(node.eventsOn("conversation.answer")[0].text, state.turns[1]!.text);
+  await eventually(() => node.eventsOn("delivery.requested").length === 1, { what: "the answer" });
+  await sleep(200);
+  assert.equal(node.eventsOn("delivery.requested").length, 1);
+  assert.equal(node.eventsOn("delivery.requested")[0].text, state.turns[1]!.text);
   assert.equal(await node.system.deadLetters.count(), 0);
 });
 
@@ -267,12 +290,13 @@ Deno.test("ConversationActor - a message delivered again under its id gets the f
     { clock },
   );
   const client = node.system.client;
-  const address = conversationAddress(coach.creatorId, "again");
+  const address = conversationAddress(coach.creatorId, crypto.randomUUID());
   const naps = {
-    userId: "u1",
+    userId: crypto.randomUUID(),
     channel: "whatsapp" as const,
     text: "How long should naps be?",
     messageId: "wamid.1",
+    identityId: crypto.randomUUID(),
   };
   const first = await client.ask(address, "message", naps, { msgId: "delivery-1" });
   clock.advance(60_000);
@@ -301,13 +325,22 @@ Deno.test("ConversationActor - a message delivered again under its id gets the f
   assert.deepEqual(await client.ask(address, "message", hello), waiting);
   assert.equal((await client.ask(address, "get")).turnCount, 5);
 
-  await eventually(() => node.eventsOn("conversation.for_creator").length === 1);
-  await eventually(() => node.eventsOn("conversation.answer").length === 2);
-  assert.equal(node.eventsOn("conversation.handoff").length, 1);
-  assert.equal(node.eventsOn("conversation.for_creator").length, 1);
-  assert.deepEqual(node.eventsOn("conversation.answer").map((e) => e.replyTo), [
-    "wamid.1",
-    "wamid.2",
+  await eventually(() => node.eventsOn("conversation.message").length === 5);
+  await eventually(() => node.eventsOn("delivery.requested").length === 2);
+  assert.equal(node.eventsOn("conversation.status").length, 1);
+  assert.deepEqual(
+    node.eventsOn("conversation.message").map((e) => [e.role, e.messageId ?? e.replyTo]),
+    [
+      ["user", "wamid.1"],
+      ["assistant", "wamid.1"],
+      ["user", "wamid.2"],
+      ["assistant", "wamid.2"],
+      ["user", "wamid.3"],
+    ],
+  );
+  assert.deepEqual(node.eventsOn("delivery.requested").map((e) => e.id), [
+    `${address.id}:wamid.1:answer`,
+    `${address.id}:wamid.2:answer`,
   ]);
   assert.equal(node.eventsOn("index.memories.put").length, 2);
   assert.equal(counted.calls, 1);

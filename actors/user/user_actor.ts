@@ -4,6 +4,12 @@ import { parseTenantActorId, turnUuid } from "../ids.ts";
 import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/mod.ts";
 import { Profile, ProgramVersions, userContract } from "../contracts/user.ts";
 import { applyProfileUpdate, emptyProfile, noteTopics, profileText } from "./profile.ts";
+import { ChannelState, emptyChannelState, flush, onInbound } from "./inbound.ts";
+
+export interface UserActorOptions {
+  /** Messages from one person within this window get one answer (default 1.5 s). */
+  debounceMs?: number;
+}
 
 const UserState = z.object({
   profile: Profile,
@@ -17,19 +23,26 @@ const UserState = z.object({
    */
   indexGen: z.string().uuid().optional(),
   indexVersion: z.number().int().min(0).optional(),
+  // Rows written before the channels were tracked have none.
+  channels: ChannelState.default(emptyChannelState),
 });
 type UserState = z.infer<typeof UserState>;
 
 /**
- * UserActor, one per end user per creator (id `<creatorId>:<userId>`). This part holds the
- * profile (goals, preferences, language, recent topics) that retrieval and prompts use; an
+ * UserActor, one per end user per creator (id `<creatorId>:<userId>`). It takes in what the
+ * person sends on every channel (./inbound.ts) and holds the profile (goals, preferences, language, recent topics) that retrieval and prompts use; an
  * updated profile is also embedded in the creator's `profiles` collection through the vector
  * index (`index.profiles.put`, applied by its worker after the turn commits).
  */
-export function userActor() {
+export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
   return defineActor(userContract, {
     state: UserState,
-    initial: (): UserState => ({ profile: emptyProfile(), updatedAt: 0, programs: {} }),
+    initial: (): UserState => ({
+      profile: emptyProfile(),
+      updatedAt: 0,
+      programs: {},
+      channels: emptyChannelState(),
+    }),
     handlers: {
       getProfile: (ctx) => ctx.state.profile,
       updateProfile: (ctx, update) => {
@@ -68,6 +81,8 @@ export function userActor() {
         (ctx.state.programs ??= {})[m.programId] = { version: null, at: ctx.now() };
       },
       getPrograms: (ctx) => ctx.state.programs ?? {},
+      inbound: (ctx, m) => onInbound(ctx, m, { debounceMs }),
+      flushInbound: (ctx) => flush(ctx),
       erase: (ctx) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const erase: IndexErase = {

@@ -21,7 +21,7 @@ import {
 } from "../../runtime/mod.ts";
 import { withTenant } from "../../db/tenant.ts";
 import type { ConnectionDirectory } from "./connections.ts";
-import { DELIVERY_SUBJECT, DeliveryRequest, PROACTIVE_PURPOSES } from "./delivery_request.ts";
+import { DELIVERY_SUBJECT, DeliveryRequest, PROACTIVE_PURPOSES } from "../../actors/mod.ts";
 import { type DeliveryStatus, movableSql, stampColumn } from "./delivery_status.ts";
 import type { ChannelMetrics } from "./metrics.ts";
 import { pacerActor } from "./pacer.ts";

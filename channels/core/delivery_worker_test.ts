@@ -6,7 +6,7 @@ import { SecretBox } from "../../db/secrets.ts";
 import { eventually, sleep } from "../../tests/harness.ts";
 import { channelsEnv, seedChannel } from "../../tests/channels_env.ts";
 import { ConnectionDirectory } from "./connections.ts";
-import { DELIVERY_SUBJECT, type DeliveryRequest } from "./delivery_request.ts";
+import { DELIVERY_SUBJECT, type DeliveryRequest } from "../../actors/mod.ts";
 import { startDeliveryWorker } from "./delivery_worker.ts";
 import { createChannelMetrics } from "./metrics.ts";
 import { pacerActor } from "./pacer.ts";

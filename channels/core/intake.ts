@@ -7,7 +7,12 @@
 import type pg from "pg";
 import { withTenant } from "../../db/tenant.ts";
 import type { ActorSystem } from "../../runtime/mod.ts";
-import type { InboundContent, NormalizedInbound } from "./inbound.ts";
+import {
+  type Inbound,
+  type InboundContent,
+  type NormalizedInbound,
+  userAddress,
+} from "../../actors/mod.ts";
 
 export type IntakeResult =
   | { status: "accepted"; endUserId: string; identityId: string; newPerson: boolean }
@@ -15,20 +20,6 @@ export type IntakeResult =
 
 /** Days a provider message id is remembered; providers stop retrying long before. */
 export const RECEIPT_DAYS = 7;
-
-/** The UserActor of an end user (address as the actors define it). */
-export const userActorOf = (creatorId: string, endUserId: string) => ({
-  type: "user",
-  id: `${creatorId}:${endUserId}`,
-});
-
-/** What the intake tells the UserActor: the normalized message and who it is from. */
-export interface InboundForActor extends NormalizedInbound {
-  endUserId: string;
-  identityId: string;
-  /** When the platform took it in, epoch ms. */
-  receivedAt: number;
-}
 
 export async function takeIn(
   deps: { pool: pg.Pool; system: ActorSystem },
@@ -49,10 +40,10 @@ export async function takeIn(
         [person.endUserId, consent],
       );
     }
-    const message: InboundForActor = { ...m, ...person, receivedAt: Date.now() };
+    const message: Inbound = { ...m, ...person, receivedAt: Date.now() };
     const outbox = await deps.system.client.tellWithin(
       tx,
-      userActorOf(m.creatorId, person.endUserId),
+      userAddress(m.creatorId, person.endUserId),
       "inbound",
       message,
       { msgId: `in:${m.connectionId}:${m.externalMessageId}` },

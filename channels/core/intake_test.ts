@@ -4,8 +4,8 @@ import { defineActor } from "../../runtime/mod.ts";
 import { withTenant } from "../../db/tenant.ts";
 import { eventually } from "../../tests/harness.ts";
 import { channelsEnv, seedChannel } from "../../tests/channels_env.ts";
-import type { NormalizedInbound } from "./inbound.ts";
-import { type InboundForActor, takeIn } from "./intake.ts";
+import type { Inbound, NormalizedInbound } from "../../actors/mod.ts";
+import { takeIn } from "./intake.ts";
 
 /** Stands in for the UserActor: keeps every inbound message it was told. */
 const inbox = defineActor({
@@ -14,7 +14,7 @@ const inbox = defineActor({
   initial: () => ({ got: [] as unknown[] }),
   handlers: (h) => ({
     inbound: h(z.unknown(), (ctx, m) => void ctx.state.got.push(m)),
-    got: h(z.null().optional(), (ctx) => ctx.state.got as InboundForActor[]),
+    got: h(z.null().optional(), (ctx) => ctx.state.got as Inbound[]),
   }),
 });
 
@@ -43,7 +43,7 @@ Deno.test("takeIn() - a first message creates the person and reaches their actor
   assert.equal(b.endUserId, a.status === "accepted" ? a.endUserId : "");
 
   const ref = env.system.ref(inbox, `${creatorId}:${b.endUserId}`);
-  const got: InboundForActor[] = await eventually(async () => {
+  const got: Inbound[] = await eventually(async () => {
     const g = await ref.ask("got", null);
     return g.length >= 2 ? g : undefined;
   });

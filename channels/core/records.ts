@@ -15,36 +15,7 @@ import {
   TerminalError,
 } from "../../runtime/mod.ts";
 import { withTenant } from "../../db/tenant.ts";
-
-export const MESSAGE_SUBJECT = "conversation.message";
-export const STATUS_CHANGE_SUBJECT = "conversation.status";
-
-export const ConversationMessage = z.object({
-  creatorId: z.uuid(),
-  conversationId: z.uuid(),
-  endUserId: z.uuid(),
-  channel: z.string().max(40),
-  role: z.enum(["user", "assistant", "creator", "system"]),
-  text: z.string().max(20_000),
-  /** When it was said, epoch ms (the actor's clock). */
-  at: z.number(),
-  /** The delivery that carries an outbound message to the person. */
-  deliveryId: z.string().max(300).optional(),
-  /** Anything else worth showing beside it (citations, answer checks, attachment kind). */
-  metadata: z.record(z.string(), z.unknown()).optional(),
-});
-export type ConversationMessage = z.infer<typeof ConversationMessage>;
-
-export const ConversationStatusChange = z.object({
-  creatorId: z.uuid(),
-  conversationId: z.uuid(),
-  endUserId: z.uuid(),
-  channel: z.string().max(40),
-  status: z.enum(["open", "handoff", "closed"]),
-  reason: z.string().max(200).optional(),
-  at: z.number(),
-});
-export type ConversationStatusChange = z.infer<typeof ConversationStatusChange>;
+import { CONVERSATION_EVENTS, MessageRecorded, StatusChanged } from "../../actors/mod.ts";
 
 /** Creates the conversation row on first sight, moving last_message_at forward only. */
 async function ensureConversation(
@@ -64,7 +35,7 @@ async function ensureConversation(
   );
 }
 
-export async function applyMessage(pool: pg.Pool, e: ConversationMessage, eventId: string) {
+export async function applyMessage(pool: pg.Pool, e: MessageRecorded, eventId: string) {
   await withTenant(pool, e.creatorId, async (c) => {
     await ensureConversation(c, e, true);
     await c.query(
@@ -86,7 +57,7 @@ export async function applyMessage(pool: pg.Pool, e: ConversationMessage, eventI
   });
 }
 
-export async function applyStatusChange(pool: pg.Pool, e: ConversationStatusChange) {
+export async function applyStatusChange(pool: pg.Pool, e: StatusChanged) {
   await withTenant(pool, e.creatorId, async (c) => {
     await ensureConversation(c, e, false);
     // Events of one conversation come from one actor, in order; `status_at` keeps a redelivered
@@ -117,10 +88,10 @@ export async function startConversationRecords(o: {
     concurrency: 16,
     handle: async (body, meta) => {
       const subject = meta.subject.slice(`${o.prefix}.evt.`.length);
-      if (subject === MESSAGE_SUBJECT) {
-        await applyMessage(o.pool, parse(ConversationMessage, body), meta.id);
-      } else if (subject === STATUS_CHANGE_SUBJECT) {
-        await applyStatusChange(o.pool, parse(ConversationStatusChange, body));
+      if (subject === CONVERSATION_EVENTS.message) {
+        await applyMessage(o.pool, parse(MessageRecorded, body), meta.id);
+      } else if (subject === CONVERSATION_EVENTS.status) {
+        await applyStatusChange(o.pool, parse(StatusChanged, body));
       }
       // Other conversation events are for other consumers.
     },

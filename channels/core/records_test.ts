@@ -18,7 +18,12 @@ Deno.test("conversation records - a message creates its conversation; a redelive
   });
   assert.ok(person.status === "accepted");
   const conversationId = crypto.randomUUID();
-  const base = { creatorId, conversationId, endUserId: person.endUserId, channel: "telegram" };
+  const base = {
+    creatorId,
+    conversationId,
+    endUserId: person.endUserId,
+    channel: "telegram" as const,
+  };
   await applyMessage(env.db.pool, { ...base, role: "user", text: "hi", at: 1000 }, "e1");
   await applyMessage(env.db.pool, { ...base, role: "user", text: "hi", at: 1000 }, "e1");
   await applyMessage(env.db.pool, {

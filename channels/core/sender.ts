@@ -4,7 +4,7 @@
  * the core's delivery worker.
  */
 import type { Connection } from "./connections.ts";
-import type { DeliveryRequest, QuickReply } from "./delivery_request.ts";
+import type { DeliveryRequest, QuickReply } from "../../actors/mod.ts";
 import type { SlotLimits } from "./send_slots.ts";
 import type { z } from "zod";
 

@@ -4,7 +4,7 @@
  * unblocking the bot. Everything else (groups, channels, inline queries) is ignored.
  */
 import type { Update } from "grammy/types";
-import type { InboundContent, NormalizedInbound } from "../core/inbound.ts";
+import type { InboundContent, NormalizedInbound } from "../../actors/mod.ts";
 
 export type TelegramEvent =
   | { type: "message"; message: NormalizedInbound; callbackQueryId?: string }
@@ -15,7 +15,7 @@ export function normalizeUpdate(
   update: Update,
   where: { creatorId: string; connectionId: string },
 ): TelegramEvent {
-  const base = { channel: "telegram", ...where };
+  const base = { channel: "telegram" as const, ...where };
   const msg = update.message ?? update.edited_message;
   if (msg) {
     if (msg.chat.type !== "private") return { type: "ignored", why: `${msg.chat.type} chat` };

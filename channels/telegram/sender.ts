@@ -7,8 +7,8 @@
 import { Api, GrammyError, HttpError } from "grammy";
 import type { InlineKeyboardButton } from "grammy/types";
 import type { Connection } from "../core/connections.ts";
-import type { DeliveryRequest } from "../core/delivery_request.ts";
-import { PROACTIVE_PURPOSES } from "../core/delivery_request.ts";
+import type { DeliveryRequest } from "../../actors/mod.ts";
+import { PROACTIVE_PURPOSES } from "../../actors/mod.ts";
 import { escapeTelegramHtml, splitMessage } from "../core/format.ts";
 import {
   type ChannelSender,

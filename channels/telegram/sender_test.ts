@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startFakeTelegram } from "../../tests/fakes/telegram.ts";
 import type { Connection } from "../core/connections.ts";
-import type { DeliveryRequest } from "../core/delivery_request.ts";
+import type { DeliveryRequest } from "../../actors/mod.ts";
 import { ProviderError, type Recipient } from "../core/sender.ts";
 import { checkBot, InvalidBotTokenError, registerWebhook } from "./connect.ts";
 import { TelegramSender } from "./sender.ts";

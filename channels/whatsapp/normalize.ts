@@ -3,7 +3,7 @@
  * number, and each status of a message we sent. Changes for another phone number id are left out
  * (a WhatsApp Business Account can hold several numbers, each its own connection).
  */
-import type { InboundContent, NormalizedInbound } from "../core/inbound.ts";
+import type { InboundContent, NormalizedInbound } from "../../actors/mod.ts";
 import type { ProviderStatus } from "../core/statuses.ts";
 import type { WaMessage, WaWebhook } from "./payload.ts";
 

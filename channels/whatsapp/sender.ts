@@ -6,7 +6,7 @@
  * read with the typing indicator, and the Graph API's error codes classified for the worker.
  */
 import type { Connection } from "../core/connections.ts";
-import type { DeliveryRequest } from "../core/delivery_request.ts";
+import type { DeliveryRequest } from "../../actors/mod.ts";
 import { splitMessage } from "../core/format.ts";
 import {
   type ChannelSender,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startFakeWhatsApp } from "../../tests/fakes/whatsapp.ts";
 import type { Connection } from "../core/connections.ts";
-import type { DeliveryRequest } from "../core/delivery_request.ts";
+import type { DeliveryRequest } from "../../actors/mod.ts";
 import { ProviderError, type Recipient } from "../core/sender.ts";
 import { WhatsAppSender, WINDOW_MS } from "./sender.ts";
 

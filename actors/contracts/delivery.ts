@@ -1,5 +1,5 @@
 /**
- * What an actor asks the channels to send: emitted with `ctx.emit(DELIVERY_SUBJECT, request)` in
+ * What an actor asks the channels to send (channels/core/delivery_worker.ts sends it): emitted with `ctx.emit(DELIVERY_SUBJECT, request)` in
  * a committed turn, so the event's id (stable across redeliveries) is the delivery's idempotency
  * key.
  */
