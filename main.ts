@@ -4,9 +4,12 @@
  * are configured); `deno task migrate` only applies migrations.
  */
 import pg from "pg";
+import { resolve } from "node:path";
 import { ConfigError, loadConfig } from "./app/config.ts";
 import { migrate } from "./db/migrate.ts";
+import { provisionLoginRoles } from "./db/roles.ts";
 import { startInfra, startNode } from "./app/node.ts";
+import { startSummary } from "./app/start_summary.ts";
 import { jsonLogger } from "./runtime/mod.ts";
 import { knowledgeExtension } from "./app/knowledge.ts";
 
@@ -22,9 +25,15 @@ async function main(args: string[]) {
   const log = jsonLogger(config.LOG_LEVEL, { app: "coachd" });
   await using infra = await startInfra(config, log);
   if (args[0] === "migrate") {
-    const pool = new pg.Pool({ connectionString: infra.databaseUrl, max: 1 });
+    // The owner migrates, then gives the node's roles the passwords of their URLs.
+    const adminUrl = infra.adminDatabaseUrl ?? infra.databaseUrl;
+    const pool = new pg.Pool({ connectionString: adminUrl, max: 1 });
     const result = await migrate(pool);
     console.log(`applied ${result.applied.length} migration(s), ${result.skipped} already applied`);
+    if (infra.adminDatabaseUrl) {
+      const roles = await provisionLoginRoles(pool, [infra.databaseUrl, infra.tenantDatabaseUrl]);
+      if (roles.length) console.log(`login roles set: ${roles.join(", ")}`);
+    }
     await pool.end();
     return;
   }
@@ -34,6 +43,12 @@ async function main(args: string[]) {
     log,
     extensions: [knowledgeExtension({ chromaUrl: infra.chromaUrl })],
   });
+  console.log(startSummary({
+    nodeId: node.nodeId,
+    addr: node.server.addr as Deno.NetAddr,
+    dataDir: resolve(config.DATA_DIR),
+    ...infra,
+  }));
   const done = Promise.withResolvers<void>();
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => {
