@@ -23,7 +23,9 @@ async function main(args: string[]) {
     Deno.exit(2);
   }
   const log = jsonLogger(config.LOG_LEVEL, { app: "coachd" });
-  await using infra = await startInfra(config, log);
+  // `migrate` needs Postgres only (embedded when DATABASE_URL is not set).
+  const parts = args[0] === "migrate" ? ["Postgres" as const] : undefined;
+  await using infra = await startInfra(config, log, { parts });
   if (args[0] === "migrate") {
     // The owner migrates, then gives the node's roles the passwords of their URLs.
     const adminUrl = infra.adminDatabaseUrl ?? infra.databaseUrl;

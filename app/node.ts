@@ -49,18 +49,25 @@ export interface EmbeddedPart {
  * NATS and the `chromadb` package's Chroma server, with their data (0700) and generated
  * credentials (0600) under DATA_DIR.
  */
-export async function startInfra(config: Config, log: Logger): Promise<Infra> {
+export async function startInfra(
+  config: Config,
+  log: Logger,
+  { parts = ["Postgres", "NATS", "Chroma"] }: { parts?: EmbeddedPart["name"][] } = {},
+): Promise<Infra> {
   const stack = new AsyncDisposableStack();
   const embedded: EmbeddedPart[] = [];
   const dataDir = resolve(config.DATA_DIR);
   try {
-    if (!config.DATABASE_URL || !config.NATS_URL || !config.CHROMA_URL) {
+    const wanted = (name: EmbeddedPart["name"], configured?: string) =>
+      !configured && parts.includes(name);
+    const configured = [config.DATABASE_URL, config.NATS_URL, config.CHROMA_URL];
+    if ((["Postgres", "NATS", "Chroma"] as const).some((p, i) => wanted(p, configured[i]))) {
       await ensurePrivateDir(dataDir);
     }
     let databaseUrl = config.DATABASE_URL;
     let tenantDatabaseUrl = config.DATABASE_TENANT_URL;
     let adminDatabaseUrl = config.DATABASE_ADMIN_URL;
-    if (!databaseUrl) {
+    if (wanted("Postgres", databaseUrl)) {
       const pgHandle = stack.use(
         await startEmbeddedPostgres({
           dataDir,
@@ -87,7 +94,7 @@ export async function startInfra(config: Config, log: Logger): Promise<Infra> {
       });
     }
     let natsUrl = config.NATS_URL;
-    if (!natsUrl) {
+    if (wanted("NATS", natsUrl)) {
       const natsHandle = stack.use(
         await startLocalNats({
           dataDir,
@@ -107,7 +114,7 @@ export async function startInfra(config: Config, log: Logger): Promise<Infra> {
       });
     }
     let chromaUrl = config.CHROMA_URL;
-    if (!chromaUrl) {
+    if (wanted("Chroma", chromaUrl)) {
       const chromaHandle = stack.use(
         await startLocalChroma({
           dataDir,
@@ -124,11 +131,12 @@ export async function startInfra(config: Config, log: Logger): Promise<Infra> {
     }
     const moved = stack.move();
     return {
-      databaseUrl,
+      // A part not asked for and not configured is not there: "" (only `migrate` does that).
+      databaseUrl: databaseUrl ?? "",
       tenantDatabaseUrl,
       adminDatabaseUrl,
-      natsUrl,
-      chromaUrl,
+      natsUrl: natsUrl ?? "",
+      chromaUrl: chromaUrl ?? "",
       embedded,
       [Symbol.asyncDispose]: () => moved.disposeAsync(),
     };

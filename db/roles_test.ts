@@ -4,6 +4,7 @@ import { DATABASE_URL, testDb, urlWithSchema } from "../tests/harness.ts";
 import { NodePool, SYSTEM_ROLE, TENANT_ROLE } from "./pools.ts";
 import { provisionLoginRoles } from "./roles.ts";
 import { withSystem, withTenant } from "./tenant.ts";
+import { migrate } from "./migrate.ts";
 
 /** The test schema's URL for `role` (the machine's Postgres trusts loopback: no password). */
 function urlAs(role: string, schema: string): string {
@@ -101,6 +102,8 @@ Deno.test("NodePool - withTenant() logs in as coachd_app and withSystem() as coa
       return { who, kbs };
     });
     assert.deepEqual(inSystem, { who: SYSTEM_ROLE, kbs: 2 });
+    // A node without the owner's URL checks for migrations and finds none to do.
+    assert.deepEqual((await migrate(pool)).applied, []);
     await assert.rejects(() => pool.query("drop table knowledge_bases"), /must be owner/);
     await assert.rejects(
       () => pool.query("insert into schema_migrations (name) values ('9999_fake.sql')"),
