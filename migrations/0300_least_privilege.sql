@@ -45,7 +45,8 @@ end $$;
 -- A node may see which migrations ran (to start without the owner's URL), not rewrite the list.
 revoke insert, update, delete on schema_migrations from coachd_system;
 
--- The owner is subject to row-level security too: only the node's system role bypasses it.
+-- Row-level security holds for a non-superuser owner too (superusers bypass it whatever the
+-- table says, hence the node never logs in as one).
 do $$
 declare
   t record;
