@@ -2,10 +2,24 @@ import { z } from "zod";
 
 /** Everything a node reads from its environment, resolved once in the entry point. */
 export const Config = z.object({
-  /** Postgres URL; when absent the node starts an embedded Postgres under `dataDir`. */
+  /**
+   * The node's Postgres URL (role `coachd_system`: the runtime and what precedes or spans
+   * tenants); when absent the node starts an embedded Postgres under `DATA_DIR`.
+   */
   DATABASE_URL: z.string().url().optional(),
-  /** NATS URL; when absent the node starts `nats-server -js` from PATH under `dataDir`. */
+  /** Tenant transactions' URL (role `coachd_app`, under row-level security); see docs/operations.md. */
+  DATABASE_TENANT_URL: z.string().url().optional(),
+  /** The schema owner's URL: migrations and the login roles' passwords; else DATABASE_URL. */
+  DATABASE_ADMIN_URL: z.string().url().optional(),
+  /**
+   * NATS URL(s), comma-separated, credentials allowed (`nats://user:pass@host:4222`); when absent
+   * the node starts `nats-server` from PATH under `DATA_DIR`, with generated credentials.
+   */
   NATS_URL: z.string().optional(),
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
+  /** A NATS credentials file (JWT and NKey seed, as `nsc` writes them). */
+  NATS_CREDS: z.string().min(1).optional(),
   DATA_DIR: z.string().default(".data"),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default("0.0.0.0"),
@@ -15,6 +29,8 @@ export const Config = z.object({
   PARTITIONS: z.coerce.number().int().min(1).max(4096).default(64),
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   EMBEDDED_PG_PORT: z.coerce.number().int().default(15432),
+  /** Started as root, the embedded Postgres keeps here what the `postgres` user must reach. */
+  EMBEDDED_PG_ROOT_HOME: z.string().min(1).default("/var/lib/coachd"),
   EMBEDDED_NATS_PORT: z.coerce.number().int().default(14222),
   /** Chroma URL; when absent the node starts the `chromadb` package's server under `dataDir`. */
   CHROMA_URL: z.string().url().optional(),
