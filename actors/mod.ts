@@ -76,13 +76,15 @@ export {
 } from "./contracts/answerer.ts";
 
 /** Every actor type a Coachd node hosts, wired to the node's knowledge services. */
-export function coachingActors({ knowledge }: { knowledge: Knowledge }): AnyActorDefinition[] {
+export function coachingActors(
+  { knowledge, debounceMs }: { knowledge: Knowledge; debounceMs?: number },
+): AnyActorDefinition[] {
   return [
     conversationActor(),
     // Only a chat model reads the summary that recalled exchanges join; the extractive default
     // does not, so it is spared the query.
     answererActor({ brain: knowledge, recallMemories: knowledge.chat ? 2 : 0 }),
-    userActor(),
+    userActor({ debounceMs }),
     creatorActor,
   ];
 }

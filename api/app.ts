@@ -17,6 +17,7 @@ import type {
   ApiEnv,
   ApiServices,
   AuthContext,
+  ChannelConnector,
   Ingestion,
   RateLimitOptions,
 } from "./env.ts";
@@ -40,10 +41,11 @@ import { registerPrograms } from "./routes/programs.ts";
 import { registerBadges } from "./routes/badges.ts";
 import { registerChannels } from "./routes/channels.ts";
 import { registerEndUsers } from "./routes/end_users.ts";
-import { registerConversations } from "./routes/conversations.ts";
+import { registerConversations, registerHandoffInbox } from "./routes/conversations.ts";
+import { registerDeliveries } from "./routes/deliveries.ts";
 import { registerAuditLog } from "./routes/audit_log.ts";
 
-export type { ActorMessenger, ApiEnv, AuthContext, Ingestion, RateLimitOptions };
+export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
 export { requireRole };
 export type { Role } from "./auth/credentials.ts";
 
@@ -87,6 +89,8 @@ export interface ApiDeps {
   /** Check every JSON response against its route's schema (tests turn this on). */
   validateResponses?: boolean;
   extensions?: ApiExtension[];
+  /** Checks and registers channel connections with their providers. */
+  channels?: ChannelConnector;
 }
 
 /**
@@ -126,6 +130,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     maxUploadBytes: deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds ?? 30 * 24 * 3600,
     trustProxy: deps.trustProxy ?? false,
+    channels: deps.channels,
     sessions: new SessionCache(
       deps.pool,
       deps.authEvents ?? localAuthEvents(),
@@ -208,6 +213,8 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerChannels(app);
   registerEndUsers(app);
   registerConversations(app);
+  registerHandoffInbox(app);
+  registerDeliveries(app);
   registerAuditLog(app);
   for (const extend of deps.extensions ?? []) extend(app);
   // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.

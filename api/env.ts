@@ -5,6 +5,9 @@ import type { LoginThrottleOptions } from "./auth/login_throttle.ts";
 import type { AccountMailer } from "./auth/notices.ts";
 import type { SessionCache } from "./auth/sessions.ts";
 import type { SecretBox } from "../db/secrets.ts";
+import type { ChannelConnector } from "../channels/connect.ts";
+
+export type { ChannelConnector };
 
 /** Who is calling: set by the auth middleware, read with `c.get("auth")`. */
 export interface AuthContext {
@@ -51,6 +54,8 @@ export interface ApiServices {
   sessions: SessionCache;
   mailer: AccountMailer;
   loginThrottle: LoginThrottleOptions;
+  /** Absent: connections are stored without contacting any provider (tests of the API alone). */
+  channels?: ChannelConnector;
 }
 
 /** The Hono environment of every admin route, extensions included. */

@@ -19,6 +19,7 @@ import { startTelegramPollers } from "../channels/telegram/poller.ts";
 import { TelegramSender } from "../channels/telegram/sender.ts";
 import { WhatsAppSender } from "../channels/whatsapp/sender.ts";
 import { createHooks } from "../api/hooks/mod.ts";
+import { channelConnector } from "../channels/connect.ts";
 
 /** What the admin API and tests reach of the channels once the node runs. */
 export interface ChannelsHandle {
@@ -48,8 +49,10 @@ export function channelsExtension(
     });
     Object.assign(handle, { connections, telegram, whatsapp });
     const channelLog = log.child({ component: "channels" });
+    const connector = channelConnector({ telegram, connections, publicUrl: config.PUBLIC_URL });
     return {
       actors: [pacerActor],
+      api: { channels: connector },
       metrics: metrics.registry,
       routes: (app, system) => {
         app.route(

@@ -51,7 +51,7 @@ export function knowledgeExtension(
       store: knowledge.store,
     });
     return {
-      actors: coachingActors({ knowledge }),
+      actors: coachingActors({ knowledge, debounceMs: config.INBOUND_DEBOUNCE_MS }),
       api: {
         ingestion: handle.queue,
         onDocumentDeleted: (creatorId, documentId) =>

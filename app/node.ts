@@ -24,7 +24,7 @@ import { securityHeaders } from "../api/middleware/security_headers.ts";
 /** What the node passes on to the admin API beyond what it builds itself. */
 export type ApiOptions = Pick<
   ApiDeps,
-  "ingestion" | "onDocumentDeleted" | "onEndUserDeleted" | "extensions"
+  "ingestion" | "onDocumentDeleted" | "onEndUserDeleted" | "extensions" | "channels"
 >;
 
 export interface Infra extends AsyncDisposable {
@@ -283,6 +283,7 @@ export async function startNode(
       onDocumentDeleted: each(apiParts.map((p) => p.onDocumentDeleted)),
       onEndUserDeleted: each(apiParts.map((p) => p.onEndUserDeleted)),
       extensions: apiParts.flatMap((p) => p.extensions ?? []),
+      channels: apiParts.find((p) => p.channels)?.channels,
       jwtSecret: config.JWT_SECRET
         ? new TextEncoder().encode(config.JWT_SECRET)
         : await loadOrCreateSecret({ dataDir: config.DATA_DIR, name: "jwt_secret" }),

@@ -22,6 +22,8 @@ export const IncomingMessage = z.object({
    * preview chat, nothing is delivered or recorded: the reply is the answer.
    */
   identityId: z.uuid().optional(),
+  /** When the person sent it (epoch ms): the time its record carries. */
+  sentAt: z.number().optional(),
 });
 export type IncomingMessage = z.infer<typeof IncomingMessage>;
 

@@ -26,6 +26,8 @@ const ConversationState = ConversationView.extend({
   handled: z.array(z.string()).default([]),
   /** The channel identity replies go to (the one the person last wrote from). */
   identityId: z.string().uuid().optional(),
+  /** Time of the last record emitted (records of a conversation get increasing times). */
+  lastRecordAt: z.number().optional(),
 });
 type ConversationState = z.infer<typeof ConversationState>;
 
@@ -84,7 +86,7 @@ export function conversationActor(deps: ConversationDeps = {}) {
             text: m.text,
             messageId,
             ...(s.handoff ? { metadata: { with_creator: true } } : {}),
-          });
+          }, Math.min(m.sentAt ?? ctx.now(), ctx.now()));
         }
         if (s.handoff) return { type: "with_creator", messageId, handoff: s.handoff };
         // Exchanges older than the recent turns are recalled from the vector index, if any.
@@ -219,11 +221,19 @@ function deliver(
   return id;
 }
 
+/**
+ * Records a message said in this conversation. Records of one conversation get increasing times
+ * (a reply is never recorded at the same millisecond as its question), so they list in order.
+ */
 function record(
   ctx: TurnContext<ConversationState>,
   m: Omit<MessageRecorded, "creatorId" | "conversationId" | "endUserId" | "channel" | "at">,
+  at = ctx.now(),
 ) {
-  const event: MessageRecorded = { ...whereabouts(ctx), ...m, at: ctx.now() } as MessageRecorded;
+  const s = ctx.state;
+  const stamped = Math.max(at, (s.lastRecordAt ?? 0) + 1);
+  s.lastRecordAt = stamped;
+  const event = { ...whereabouts(ctx), ...m, at: stamped } as MessageRecorded;
   ctx.emit(CONVERSATION_EVENTS.message, event);
 }
 

@@ -133,6 +133,7 @@ export function flush(ctx: Ctx): void {
     text: p.texts.join("\n").slice(0, 4000),
     messageId: `${p.firstId}+${p.texts.length}`.slice(0, 200),
     identityId: p.identityId,
+    sentAt: p.firstAt,
   });
 }
 

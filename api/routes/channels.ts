@@ -1,10 +1,13 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { randomToken } from "../auth/credentials.ts";
-import type { ApiEnv } from "../env.ts";
-import { ValidationError } from "../errors.ts";
+import type { ApiEnv, ChannelConnector } from "../env.ts";
+import { ApiError, ValidationError } from "../errors.ts";
+import type { Context } from "hono";
+import { ChannelCredentialsError } from "../../channels/connect.ts";
+import { ProviderError } from "../../channels/core/sender.ts";
 import { Channel as DeliveryChannel } from "../../actors/mod.ts";
 import { creatorAddress } from "../lib/actors.ts";
-import { channelContext } from "../../channels/core/connection_secrets.ts";
+import { channelContext, readChannelSecrets } from "../../channels/core/connection_secrets.ts";
 import { tenantTable } from "../lib/crud.ts";
 import { iso } from "../lib/pagination.ts";
 import { resourceRoutes } from "../lib/resource.ts";
@@ -157,9 +160,18 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
           JSON.stringify({ ...given, ...generated }),
           channelContext(creatorId, ch!.id),
         );
-        await client.query(
-          "update channel_connections set secret_iv = $2, secret_ciphertext = $3 where id = $1",
-          [ch!.id, sealed.iv, sealed.ciphertext],
+        // The provider checks the credentials before anything is kept: a refusal rolls it back.
+        const linked = await connectWithProvider(c, {
+          id: ch!.id,
+          creatorId,
+          kind: body.kind,
+          config,
+          secrets: { ...given, ...generated },
+        });
+        const { rows: [stored] } = await client.query<Row>(
+          `update channel_connections set secret_iv = $2, secret_ciphertext = $3,
+                  config = config || $4 where id = $1 returning ${COLUMNS}`,
+          [ch!.id, sealed.iv, sealed.ciphertext, linked],
         );
         await audit(client, c, "channel.connect", { type: "channel", id: ch!.id }, {
           kind: body.kind,
@@ -168,7 +180,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
           channelId: ch!.id,
           kind: body.kind,
         }, { msgId: `channelConnected:${ch!.id}` });
-        return ch!;
+        return stored!;
       },
       respond: (row, { generated }) => ({ ...toJson(row), generated_secrets: generated }),
     },
@@ -212,19 +224,71 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
         }
         return ch;
       },
+      afterCommit: (c, row) => Promise.resolve(c.get("services").channels?.changed(row.id)),
     },
     delete: {
       roles: ADMINS,
       summary: "Disconnect and delete a channel and its secrets",
       run: async (client, c, channelId) => {
         const creatorId = c.get("auth").creatorId;
+        const { pool, secrets: box, channels: connector } = c.get("services");
+        // Read before the row goes: the provider side is undone with them after the commit.
+        const secrets = connector
+          ? await readChannelSecrets(pool, box, creatorId, channelId) ?? {}
+          : {};
         const ch = await channels.remove(client, c, { id: channelId });
         await tellActor(client, c, creatorAddress(creatorId), "channelDisconnected", {
           channelId,
           kind: ch.kind,
         }, { msgId: `channelDeleted:${channelId}` });
-        return ch;
+        return { ...ch, secrets };
+      },
+      afterCommit: async (c, id, removed) => {
+        const connector = c.get("services").channels;
+        if (!connector) return;
+        connector.changed(id);
+        await connector.disconnect({
+          id,
+          creatorId: c.get("auth").creatorId,
+          kind: removed.kind,
+          config: removed.config,
+          secrets: removed.secrets,
+        }).catch((err) =>
+          c.get("services").log.warn("provider side of a deleted channel not undone", {
+            channel: id,
+            error: String(err),
+          })
+        );
       },
     },
   });
+}
+
+/**
+ * Has the channels check a new connection with its provider; a refusal is a 422 naming the
+ * field, an unreachable provider a 502.
+ */
+async function connectWithProvider(
+  c: Context<ApiEnv>,
+  ch: Parameters<ChannelConnector["connect"]>[0],
+): Promise<Record<string, unknown>> {
+  const connector = c.get("services").channels;
+  if (!connector) return {};
+  try {
+    return await connector.connect(ch);
+  } catch (err) {
+    if (err instanceof ChannelCredentialsError) {
+      throw new ValidationError("The provider refused the credentials", [
+        { field: err.field, message: err.message },
+      ]);
+    }
+    if (err instanceof ProviderError) {
+      throw new ApiError(
+        502,
+        "Provider unavailable",
+        `The ${ch.kind} API did not answer: ${err.message}`,
+      );
+    }
+    throw err;
+  }
 }

@@ -3,7 +3,16 @@ import type { ApiEnv } from "../env.ts";
 import { tenantTable } from "../lib/crud.ts";
 import { iso } from "../lib/pagination.ts";
 import { resourceRoutes } from "../lib/resource.ts";
-import { ALL_ROLES } from "../lib/route.ts";
+import {
+  ALL_ROLES,
+  jsonBody,
+  jsonResponse,
+  protectedRoute,
+  uuidParam,
+  WRITERS,
+} from "../lib/route.ts";
+import { audit, inTenant, tellActor } from "../lib/tenant.ts";
+import { conversationAddress } from "../lib/actors.ts";
 
 const Conversation = z.object({
   id: z.uuid(),
@@ -23,6 +32,14 @@ const Message = z.object({
   role: z.enum(["user", "assistant", "system", "creator"]),
   content: z.string(),
   metadata: z.record(z.string(), z.unknown()),
+  /** How far the message got to the person (outbound messages on a delivery channel). */
+  delivery: z.object({
+    id: z.string(),
+    status: z.string(),
+    reason: z.string().nullable(),
+    channel: z.string(),
+    updated_at: z.string(),
+  }).nullable(),
   created_at: z.string(),
 }).openapi("Message");
 
@@ -43,12 +60,15 @@ interface MsgRow {
   role: z.infer<typeof Message>["role"];
   content: string;
   metadata: Record<string, unknown>;
+  delivery: z.infer<typeof Message>["delivery"];
   created_at: Date;
 }
 const CONV_COLUMNS = `t.id, t.end_user_id, t.channel, t.program_id, t.status, t.started_at,
   t.last_message_at, (select count(*)::int from messages m where m.conversation_id = t.id) message_count`;
-const MSG_COLUMNS =
-  "t.id, t.conversation_id, t.end_user_id, t.role, t.content, t.metadata, t.created_at";
+const MSG_COLUMNS = `t.id, t.conversation_id, t.end_user_id, t.role, t.content, t.metadata,
+  t.created_at, (select json_build_object('id', d.id, 'status', d.status, 'reason', d.reason,
+    'channel', d.channel, 'updated_at', to_char(d.updated_at at time zone 'utc',
+    'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) from deliveries d where d.id = t.delivery_id) delivery`;
 const convJson = (r: ConvRow) => ({
   ...r,
   started_at: iso(r.started_at)!,
@@ -61,6 +81,7 @@ const msgJson = (r: MsgRow) => ({
   role: r.role,
   content: r.content,
   metadata: r.metadata,
+  delivery: r.delivery ?? null,
   created_at: iso(r.created_at)!,
 });
 const conversations = tenantTable({
@@ -141,4 +162,64 @@ export function registerConversations(app: OpenAPIHono<ApiEnv>) {
       }),
     },
   });
+}
+
+/**
+ * The handoff inbox: a creator answers a conversation that waits for them (the reply goes out on
+ * the person's own channel and the coach stays quiet) and hands it back to the coach.
+ */
+export function registerHandoffInbox(app: OpenAPIHono<ApiEnv>) {
+  const Id = uuidParam("conversationId");
+  const Accepted = z.object({ status: z.literal("accepted") });
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "post",
+      path: "/conversations/{conversationId}/reply",
+      tags,
+      summary: "Reply to the end user personally, on their channel",
+      request: {
+        params: Id,
+        body: jsonBody(z.strictObject({ text: z.string().min(1).max(4000) })),
+      },
+      responses: { 202: jsonResponse(Accepted, "On its way; its delivery shows in the messages") },
+    }),
+    async (c) => {
+      const { conversationId } = c.req.valid("param");
+      const { text } = c.req.valid("json");
+      const creatorId = c.get("auth").creatorId;
+      await inTenant(c, async (client) => {
+        await conversations.mustExist(client, conversationId);
+        await audit(client, c, "conversation.reply", { type: "conversation", id: conversationId });
+        await tellActor(client, c, conversationAddress(creatorId, conversationId), "creatorReply", {
+          text,
+        }, { msgId: `creatorReply:${c.get("requestId")}` });
+      });
+      return c.json({ status: "accepted" as const }, 202);
+    },
+  );
+  app.openapi(
+    protectedRoute(WRITERS, {
+      method: "post",
+      path: "/conversations/{conversationId}/release",
+      tags,
+      summary: "Hand the conversation back to the coach",
+      request: { params: Id },
+      responses: { 202: jsonResponse(Accepted, "The coach answers the next message") },
+    }),
+    async (c) => {
+      const { conversationId } = c.req.valid("param");
+      const creatorId = c.get("auth").creatorId;
+      await inTenant(c, async (client) => {
+        await conversations.mustExist(client, conversationId);
+        await audit(client, c, "conversation.release", {
+          type: "conversation",
+          id: conversationId,
+        });
+        await tellActor(client, c, conversationAddress(creatorId, conversationId), "resume", null, {
+          msgId: `resume:${c.get("requestId")}`,
+        });
+      });
+      return c.json({ status: "accepted" as const }, 202);
+    },
+  );
 }
