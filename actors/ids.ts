@@ -27,9 +27,12 @@ export function turnUuid(
   ctx: { readonly self: ActorAddress; readonly messageId: string },
   purpose: string,
 ): string {
-  const hash = createHash("sha256")
-    .update(`${ctx.self.type}/${ctx.self.id}/${ctx.messageId}/${purpose}`)
-    .digest();
+  return stableUuid(`${ctx.self.type}/${ctx.self.id}/${ctx.messageId}/${purpose}`);
+}
+
+/** A UUID (version 8) that is a function of `text`: the same text, the same id. */
+export function stableUuid(text: string): string {
+  const hash = createHash("sha256").update(text).digest();
   hash[6] = (hash[6]! & 0x0f) | 0x80;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString("hex");

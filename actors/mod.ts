@@ -26,7 +26,7 @@ export { conversationActor, type ConversationDeps } from "./conversation/convers
 export { answererActor, type AnswererDeps } from "./conversation/answerer_actor.ts";
 export { userActor } from "./user/user_actor.ts";
 export { creatorActor } from "./creator/creator_actor.ts";
-export { parseTenantActorId, tenantActorId, turnUuid } from "./ids.ts";
+export { parseTenantActorId, stableUuid, tenantActorId, turnUuid } from "./ids.ts";
 export { ANSWER_FORMATS, answerFormat, Channel, ConversationChannel } from "./contracts/channel.ts";
 export { Erase, NoData, Ok } from "./contracts/common.ts";
 export {

@@ -19,6 +19,7 @@ const docForm = () => {
 
 /** A valid body for every operation with a path parameter and a body (keyed `METHOD path`). */
 const BODIES: Record<string, () => unknown> = {
+  "POST /conversations/{conversationId}/reply": () => ({ text: "Hi, it's your coach" }),
   "PATCH /knowledge-bases/{knowledgeBaseId}": () => ({ name: "renamed" }),
   "POST /knowledge-bases/{knowledgeBaseId}/documents": docForm,
   "PATCH /documents/{documentId}": () => ({ title: "renamed" }),

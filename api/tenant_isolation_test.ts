@@ -69,7 +69,7 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
       await c.query(
         `insert into deliveries (id, creator_id, end_user_id, channel, purpose, content, status)
          values ($1, $2, $3, 'telegram', 'answer', '{}', 'queued')`,
-        [`d-${s.creatorId}`, s.creatorId, u.endUserId],
+        [crypto.randomUUID(), s.creatorId, u.endUserId],
       );
       // What ingestion writes (the queue is not running in this test).
       await c.query(

@@ -55,7 +55,7 @@ create policy tenant on inbound_receipts using (creator_id = app_creator_id())
 -- it): queued → sending → sent → delivered → read, or failed / skipped with a reason. Statuses
 -- from providers only ever move it forward (see channels/core/delivery_status.ts).
 create table deliveries (
-  id text primary key,
+  id uuid primary key,
   creator_id uuid not null references creators(id) on delete cascade,
   end_user_id uuid,
   conversation_id uuid,
@@ -102,7 +102,7 @@ create index conversations_status on conversations (creator_id, status, last_mes
 -- Messages are written by a projection of the conversation events: the event id makes a
 -- redelivered event a no-op, and an outbound message names its delivery.
 alter table messages add column source_event text unique;
-alter table messages add column delivery_id text;
+alter table messages add column delivery_id uuid;
 create index messages_delivery on messages (creator_id, delivery_id) where delivery_id is not null;
 -- When the conversation's status last changed (a late event never undoes a newer one).
 alter table conversations add column status_at timestamptz;

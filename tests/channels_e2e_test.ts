@@ -179,6 +179,37 @@ Deno.test("WhatsApp end to end - signed webhooks, answers in the window, a templ
   }, { what: "read status" });
   assert.equal(delivery.pricing_category, "service");
 
+  // A day later the window has closed: the creator's reply goes out as the configured template,
+  // and without one it is skipped, never sent free-form.
+  await env.db.pool.query(
+    "update channel_identities set last_inbound_at = now() - interval '25 hours'",
+  );
+  const patched = await env.call("PATCH", `/v1/channels/${connected.json.id}`, {
+    token,
+    body: { templates: { creator_reply: { name: "checkin", language: "en" } } },
+  });
+  assert.equal(patched.status, 200, patched.text);
+  const conv = (await env.call("GET", "/v1/conversations", { token })).json.data[0];
+  await env.call("POST", `/v1/conversations/${conv.id}/reply`, {
+    token,
+    body: { text: "Checking in: how did you sleep?" },
+  });
+  const template = await eventually(() => wa.sent.find((s) => s.type === "template"), {
+    what: "the template",
+  });
+  assert.equal(template.to, bea);
+  await env.call("PATCH", `/v1/channels/${connected.json.id}`, { token, body: { templates: {} } });
+  await env.call("POST", `/v1/conversations/${conv.id}/reply`, {
+    token,
+    body: { text: "Are you there?" },
+  });
+  const skipped = await eventually(async () => {
+    const r = await env.call("GET", "/v1/deliveries?status=skipped", { token });
+    return r.json.data?.[0];
+  }, { what: "the skipped delivery" });
+  assert.equal(skipped.reason, "outside_window_no_template");
+  assert.equal(wa.sent.filter((s) => s.type === "text").length, 1);
+
   // A forged signature is refused before anything is read.
   const body = JSON.stringify({ object: "whatsapp_business_account", entry: [] });
   const forged = await fetch(hook, {

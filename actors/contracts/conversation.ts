@@ -156,7 +156,7 @@ export const MessageRecorded = z.object({
   messageId: z.string().max(300).optional(),
   replyTo: z.string().max(300).optional(),
   /** The delivery that carries an outbound message to the person. */
-  deliveryId: z.string().max(300).optional(),
+  deliveryId: z.uuid().optional(),
   /** Anything worth showing beside it: citations, the answer check, while with the creator. */
   metadata: z.record(z.string(), z.unknown()).optional(),
 });

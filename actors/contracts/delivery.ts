@@ -37,7 +37,7 @@ export const DeliveryRequest = z.object({
    * The delivery's idempotency key, chosen by the actor so other records can name it (the
    * conversation's message row); defaults to the event's id.
    */
-  id: z.string().min(1).max(300).optional(),
+  id: z.uuid().optional(),
   creatorId: z.uuid(),
   endUserId: z.uuid(),
   /** The conversation the message belongs to, when there is one. */

@@ -206,7 +206,7 @@ function deliver(
   const { identityId } = ctx.state;
   if (!identityId) return undefined;
   const w = whereabouts(ctx);
-  const id = `${ctx.self.id}:${extra.replyTo ?? ctx.messageId}:${purpose}`;
+  const id = turnUuid(ctx, `delivery:${purpose}`);
   const request: DeliveryRequest = {
     id,
     creatorId: w.creatorId,

@@ -338,10 +338,19 @@ Deno.test("ConversationActor - a message delivered again under its id gets the f
       ["user", "wamid.3"],
     ],
   );
-  assert.deepEqual(node.eventsOn("delivery.requested").map((e) => e.id), [
-    `${address.id}:wamid.1:answer`,
-    `${address.id}:wamid.2:answer`,
-  ]);
+  // A delivery's id comes from the message that asked for it; each record names its delivery.
+  const deliveries = node.eventsOn("delivery.requested").map((e) => e.id);
+  assert.equal(
+    deliveries[0],
+    turnUuid({ self: address, messageId: "delivery-1" }, "delivery:answer"),
+  );
+  assert.equal(new Set(deliveries).size, 2);
+  assert.deepEqual(
+    node.eventsOn("conversation.message").filter((e) => e.role === "assistant").map((e) =>
+      e.deliveryId
+    ),
+    deliveries,
+  );
   assert.equal(node.eventsOn("index.memories.put").length, 2);
   assert.equal(counted.calls, 1);
 });

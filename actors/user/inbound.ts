@@ -140,7 +140,7 @@ export function flush(ctx: Ctx): void {
 function notice(ctx: Ctx, m: Inbound, text: string): void {
   const { creatorId, localId: endUserId } = parseTenantActorId(ctx.self.id);
   const request: DeliveryRequest = {
-    id: `${ctx.self.id}:${ctx.messageId}:notice`,
+    id: turnUuid(ctx, "delivery:notice"),
     creatorId,
     endUserId,
     identityId: m.identityId,

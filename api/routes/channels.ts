@@ -20,6 +20,19 @@ const ChannelStatus = z.enum(["active", "disabled"]);
 const Secret = z.string().min(8).max(1000);
 const Origin = z.url().max(300).regex(/^https?:\/\/[^/]+$/, "an origin: scheme://host[:port]");
 
+/**
+ * WhatsApp message templates the creator had approved by Meta, by delivery purpose (or
+ * `default`): outside the 24-hour window only these may be sent.
+ */
+const Templates = z.partialRecord(
+  z.enum(["default", "answer", "creator_reply", "notice", "nudge", "program", "badge"]),
+  z.strictObject({
+    name: z.string().regex(/^[a-z0-9_]{1,512}$/, "a template name: lowercase, digits, _"),
+    language: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, "a template language, e.g. en or en_US"),
+    body_variables: z.number().int().min(0).max(10).default(1),
+  }),
+).openapi("WhatsAppTemplates");
+
 const ChannelInput = z.discriminatedUnion("kind", [
   z.strictObject({
     kind: z.literal("telegram"),
@@ -34,6 +47,9 @@ const ChannelInput = z.discriminatedUnion("kind", [
     business_account_id: z.string().regex(/^\d{5,32}$/).optional(),
     access_token: Secret,
     app_secret: Secret,
+    templates: Templates.optional(),
+    /** Messages per second the number may send (WhatsApp's default tier: 80). */
+    messages_per_second: z.number().int().min(1).max(1000).optional(),
   }),
   z.strictObject({
     kind: z.literal("web_widget"),
@@ -102,6 +118,7 @@ const PatchInput = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   status: ChannelStatus.optional(),
   allowed_origins: z.array(Origin).min(1).max(50).optional(),
+  templates: Templates.optional(),
 });
 
 /** What a new connection stores: given secrets apart, generated ones added, hints in config. */
@@ -191,7 +208,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
     },
     patch: {
       roles: ADMINS,
-      summary: "Rename, enable/disable a channel, change widget origins",
+      summary: "Rename, enable/disable a channel, change widget origins or WhatsApp templates",
       body: PatchInput,
       run: async (client, c, channelId, patch) => {
         const creatorId = c.get("auth").creatorId;
@@ -201,9 +218,16 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
             { field: "body.allowed_origins", message: `not valid for a ${cur.kind} channel` },
           ]);
         }
-        const config = patch.allowed_origins
-          ? { ...cur.config, allowed_origins: patch.allowed_origins }
-          : cur.config;
+        if (patch.templates && cur.kind !== "whatsapp") {
+          throw new ValidationError("Only WhatsApp numbers have message templates", [
+            { field: "body.templates", message: `not valid for a ${cur.kind} channel` },
+          ]);
+        }
+        const config = {
+          ...cur.config,
+          ...(patch.allowed_origins ? { allowed_origins: patch.allowed_origins } : {}),
+          ...(patch.templates ? { templates: patch.templates } : {}),
+        };
         const ch = await channels.update(client, c, {
           id: channelId,
           set: { name: patch.name ?? cur.name, status: patch.status ?? cur.status, config },

@@ -34,7 +34,7 @@ const Message = z.object({
   metadata: z.record(z.string(), z.unknown()),
   /** How far the message got to the person (outbound messages on a delivery channel). */
   delivery: z.object({
-    id: z.string(),
+    id: z.uuid(),
     status: z.string(),
     reason: z.string().nullable(),
     channel: z.string(),

@@ -4,16 +4,14 @@
  * provider charged for, and its attempts. Creators read them to see what fails and why.
  */
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { Buffer } from "node:buffer";
 import type { ApiEnv } from "../env.ts";
-import { ValidationError } from "../errors.ts";
-import { iso } from "../lib/pagination.ts";
+import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
 import { ALL_ROLES, jsonResponse, protectedRoute } from "../lib/route.ts";
 import { inTenant } from "../lib/tenant.ts";
 import { DELIVERY_STATUSES } from "../../channels/core/delivery_status.ts";
 
 const Delivery = z.object({
-  id: z.string(),
+  id: z.uuid(),
   end_user_id: z.uuid().nullable(),
   conversation_id: z.uuid().nullable(),
   channel: z.string(),
@@ -33,17 +31,11 @@ const Delivery = z.object({
   finished_at: z.string().nullable(),
 }).openapi("Delivery");
 
-const Cursor = z.object({ t: z.string().max(40), id: z.string().max(300) });
-
-const Query = z.object({
+const Query = PageQuery.extend({
   channel: z.string().max(32).optional(),
   status: z.enum(DELIVERY_STATUSES).optional(),
   end_user_id: z.uuid().optional(),
   conversation_id: z.uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(500).optional().openapi({
-    description: "next_cursor of the previous page",
-  }),
 });
 
 interface Row {
@@ -65,19 +57,6 @@ interface Row {
   delivered_at: Date | null;
   read_at: Date | null;
   finished_at: Date | null;
-  _t: string;
-}
-
-function decode(cursor: string): z.infer<typeof Cursor> {
-  try {
-    const at = Cursor.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
-    if (!Number.isNaN(Date.parse(at.t.replace(" ", "T")))) return at;
-  } catch { /* below */ }
-  {
-    throw new ValidationError("The cursor is not one this API issued", [
-      { field: "query.cursor", message: "invalid cursor" },
-    ]);
-  }
 }
 
 export function registerDeliveries(app: OpenAPIHono<ApiEnv>) {
@@ -90,45 +69,26 @@ export function registerDeliveries(app: OpenAPIHono<ApiEnv>) {
       description: "Filter by channel and status, e.g. `?channel=whatsapp&status=failed`.",
       request: { query: Query },
       responses: {
-        200: jsonResponse(
-          z.object({ data: z.array(Delivery), next_cursor: z.string().nullable() }),
-          "A page of deliveries",
-        ),
+        200: jsonResponse(pageOf(Delivery), "A page of deliveries"),
       },
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const values: unknown[] = [];
-      const where: string[] = [];
-      for (
-        const [column, value] of Object.entries({
-          channel: q.channel,
-          status: q.status,
-          end_user_id: q.end_user_id,
-          conversation_id: q.conversation_id,
-        })
-      ) {
-        if (value === undefined) continue;
-        values.push(value);
-        where.push(`${column} = $${values.length}`);
-      }
-      if (q.cursor) {
-        const at = decode(q.cursor);
-        values.push(at.t, at.id);
-        where.push(`(queued_at, id) < ($${values.length - 1}::timestamptz, $${values.length})`);
-      }
-      values.push(q.limit + 1);
-      const rows = await inTenant(c, async (client) =>
-        (await client.query<Row>(
-          `select *, queued_at::text _t from deliveries
-            ${where.length ? `where ${where.join(" and ")}` : ""}
-            order by queued_at desc, id desc limit $${values.length}`,
-          values,
-        )).rows);
-      const page = rows.slice(0, q.limit);
-      const last = page[page.length - 1];
+      const page = await inTenant(c, (client) =>
+        listPage<Row & Record<string, unknown>>(client, {
+          from: "deliveries",
+          sortColumn: "queued_at",
+          equal: {
+            channel: q.channel,
+            status: q.status,
+            end_user_id: q.end_user_id,
+            conversation_id: q.conversation_id,
+          },
+          limit: q.limit,
+          cursor: q.cursor,
+        }));
       return c.json({
-        data: page.map((r) => ({
+        data: page.rows.map((r) => ({
           id: r.id,
           end_user_id: r.end_user_id,
           conversation_id: r.conversation_id,
@@ -148,9 +108,7 @@ export function registerDeliveries(app: OpenAPIHono<ApiEnv>) {
           read_at: iso(r.read_at),
           finished_at: iso(r.finished_at),
         })),
-        next_cursor: rows.length > q.limit && last
-          ? Buffer.from(JSON.stringify({ t: last._t, id: last.id })).toString("base64url")
-          : null,
+        next_cursor: page.nextCursor,
       }, 200);
     },
   );

@@ -21,7 +21,12 @@ import {
 } from "../../runtime/mod.ts";
 import { withTenant } from "../../db/tenant.ts";
 import type { ConnectionDirectory } from "./connections.ts";
-import { DELIVERY_SUBJECT, DeliveryRequest, PROACTIVE_PURPOSES } from "../../actors/mod.ts";
+import {
+  DELIVERY_SUBJECT,
+  DeliveryRequest,
+  PROACTIVE_PURPOSES,
+  stableUuid,
+} from "../../actors/mod.ts";
 import { type DeliveryStatus, movableSql, stampColumn } from "./delivery_status.ts";
 import type { ChannelMetrics } from "./metrics.ts";
 import { pacerActor } from "./pacer.ts";
@@ -68,7 +73,8 @@ export async function startDeliveryWorker(o: DeliveryWorkerOptions) {
       deliver(
         { ...o, clock, senders, log, maxAttempts: o.maxAttempts ?? 8 },
         req,
-        req.id ?? meta.id,
+        // Requests without an id of their own are named by their event.
+        req.id ?? stableUuid(`delivery:${meta.id}`),
       ),
   });
 }

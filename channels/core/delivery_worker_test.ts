@@ -14,6 +14,7 @@ import { type ChannelSender, type OutboundPart, ProviderError } from "./sender.t
 import { takeIn } from "./intake.ts";
 import { splitMessage } from "./format.ts";
 import { z } from "zod";
+import { stableUuid } from "../../actors/mod.ts";
 import { defineActor } from "../../runtime/mod.ts";
 
 const userStub = defineActor({
@@ -77,12 +78,13 @@ async function setup(script: Parameters<typeof recordingSender>[0] = () => undef
       JSON.stringify({ creatorId, endUserId, purpose: "answer", text: "hello", ...over }),
       { msgID: id },
     );
-  const row = (id: string) =>
+  // A request without an id of its own is named by its event id.
+  const row = (eventId: string) =>
     withTenant(env.db.pool, creatorId, async (c) =>
       (await c.query(
         `select status, reason, attempts, provider_message_ids, channel, external_id
            from deliveries where id = $1`,
-        [id],
+        [stableUuid(`delivery:${eventId}`)],
       )).rows[0]);
   return {
     env,

@@ -18,6 +18,7 @@ Deno.test("conversation records - a message creates its conversation; a redelive
   });
   assert.ok(person.status === "accepted");
   const conversationId = crypto.randomUUID();
+  const deliveryId = crypto.randomUUID();
   const base = {
     creatorId,
     conversationId,
@@ -31,7 +32,7 @@ Deno.test("conversation records - a message creates its conversation; a redelive
     role: "assistant",
     text: "Hello!",
     at: 2000,
-    deliveryId: "d1",
+    deliveryId,
   }, "e2");
   await applyStatusChange(env.db.pool, { ...base, status: "handoff", reason: "asked", at: 3000 });
   await applyStatusChange(env.db.pool, { ...base, status: "open", at: 2500 });
@@ -45,6 +46,6 @@ Deno.test("conversation records - a message creates its conversation; a redelive
   assert.deepEqual(rows.conv, [{ status: "handoff", last: "2000" }]);
   assert.deepEqual(rows.msgs, [
     { role: "user", content: "hi", delivery_id: null },
-    { role: "assistant", content: "Hello!", delivery_id: "d1" },
+    { role: "assistant", content: "Hello!", delivery_id: deliveryId },
   ]);
 });

@@ -16,14 +16,14 @@ async function seedDelivery(pool: import("pg").Pool, creatorId: string, connecti
     c.query(
       `insert into deliveries (id, creator_id, channel, connection_id, purpose, content, status,
                                provider_message_ids)
-       values ('d1', $1, 'whatsapp', $2, 'answer', '{}', 'sending', '{wamid.A}')`,
+       values ('00000000-0000-4000-8000-0000000000d1', $1, 'whatsapp', $2, 'answer', '{}', 'sending', '{wamid.A}')`,
       [creatorId, connectionId],
     ));
   return () =>
     withTenant(pool, creatorId, async (c) =>
       (await c.query(
         `select status, reason, pricing_category, billable, delivered_at is not null delivered,
-                read_at is not null read from deliveries where id = 'd1'`,
+                read_at is not null read from deliveries where id = '00000000-0000-4000-8000-0000000000d1'`,
       )).rows[0]);
 }
 
