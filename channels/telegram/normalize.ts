@@ -25,10 +25,11 @@ export function normalizeUpdate(
       message: {
         ...base,
         externalUserId: String(msg.chat.id),
-        // An edit is a new message for the coach; the same edit delivered twice is one.
+        // Message ids are unique per chat only. An edit is a new message for the coach; the
+        // same edit delivered twice is one.
         externalMessageId: edited
-          ? `e${msg.message_id}:${msg.edit_date ?? update.update_id}`
-          : `m${msg.message_id}`,
+          ? `${msg.chat.id}:e${msg.message_id}:${msg.edit_date ?? update.update_id}`
+          : `${msg.chat.id}:m${msg.message_id}`,
         displayName: [msg.from?.first_name, msg.from?.last_name].filter(Boolean).join(" "),
         locale: msg.from?.language_code,
         sentAt: (msg.edit_date ?? msg.date) * 1000,

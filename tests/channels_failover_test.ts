@@ -1,0 +1,194 @@
+/**
+ * Two real node processes behind a "load balancer" (this test, alternating webhooks between
+ * them), one killed with SIGKILL while Telegram updates arrive: every update that got a 2xx is
+ * answered exactly once, none is lost, none twice.
+ */
+import assert from "node:assert/strict";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { encodeBase64 } from "../runtime/base64.ts";
+import { startFakeTelegram } from "./fakes/telegram.ts";
+import {
+  CHROMA_URL,
+  eventually,
+  freePort,
+  NATS_URL,
+  sleep,
+  testChroma,
+  testDb,
+  testNats,
+  VECTOR_CACHE_DIR,
+} from "./harness.ts";
+
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const GUIDE = `# Sleep guide
+
+## Caffeine
+Caffeine has a half-life of five to six hours. Stop drinking coffee by 2 pm so it does not keep
+you awake at night.
+`;
+
+interface NodeProc {
+  url: string;
+  kill(): void;
+  exited: Promise<Deno.CommandStatus>;
+}
+
+async function startMain(env: Record<string, string>): Promise<NodeProc> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN],
+    env: { ...env, PORT: String(port), HOST: "127.0.0.1" },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(async () => {
+    try {
+      const res = await fetch(`${url}/readyz`);
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }, { timeoutMs: 60_000, what: `node on ${port} ready` });
+  return {
+    url,
+    exited: child.status,
+    kill: () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    },
+  };
+}
+
+Deno.test("channels failover - SIGKILL of one of two nodes while webhooks arrive: every acknowledged update answered exactly once", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using _chroma = testChroma(nats.prefix);
+  await using tg = startFakeTelegram();
+  const mailDir = await Deno.makeTempDir({ prefix: "coachd-mail-" });
+  const env = {
+    DATABASE_URL: db.url,
+    NATS_URL,
+    CHROMA_URL,
+    NATS_PREFIX: nats.prefix,
+    PARTITIONS: "8",
+    DATA_DIR: dirname(VECTOR_CACHE_DIR),
+    JWT_SECRET: encodeBase64(crypto.getRandomValues(new Uint8Array(48))),
+    SECRETS_KEY: encodeBase64(crypto.getRandomValues(new Uint8Array(32))),
+    MAIL_DROP_DIR: mailDir,
+    TELEGRAM_API_URL: tg.url,
+    INBOUND_DEBOUNCE_MS: "200",
+    LOG_LEVEL: "error",
+  };
+  const a = await startMain({ ...env, NODE_ID: "a", PUBLIC_URL: "https://coach.example" });
+  let b = await startMain({ ...env, NODE_ID: "b", PUBLIC_URL: "https://coach.example" });
+  try {
+    const call = async (path: string, token?: string, body?: unknown) => {
+      const res = await fetch(a.url + path, {
+        method: body instanceof FormData || body !== undefined ? "POST" : "GET",
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body instanceof FormData ? {} : { "content-type": "application/json" }),
+        },
+        body: body instanceof FormData
+          ? body
+          : body === undefined
+          ? undefined
+          : JSON.stringify(body),
+      });
+      return await res.json();
+    };
+    await call("/v1/auth/signup", undefined, {
+      email: "coach@example.test",
+      password: "correct horse battery staple",
+      name: "Coach",
+    });
+    const notice = [...Deno.readDirSync(mailDir)].map((f) =>
+      JSON.parse(Deno.readTextFileSync(`${mailDir}/${f.name}`))
+    )[0];
+    const { access_token: token } = await call("/v1/auth/signup/confirm", undefined, {
+      token: notice.token,
+    });
+    const kb = await call("/v1/knowledge-bases", token, { name: "Guide" });
+    const form = new FormData();
+    form.append("file", new File([GUIDE], "guide.md", { type: "text/markdown" }));
+    const doc = await call(`/v1/knowledge-bases/${kb.id}/documents`, token, form);
+    await eventually(async () =>
+      (await call(`/v1/documents/${doc.id}`, token)).status === "ready", {
+      timeoutMs: 30_000,
+    });
+    const channel = await call("/v1/channels", token, {
+      kind: "telegram",
+      name: "Coach bot",
+      bot_token: tg.bot.token,
+    });
+    const secret = tg.bot.webhook!.secretToken!;
+
+    const users = Array.from({ length: 40 }, (_, i) =>
+      tg.addUser({ first_name: `U${i}` }));
+    const acked = new Set<number>();
+    let killed = false;
+    for (const [i, user] of users.entries()) {
+      const update = tg.bot.updates.text(user, "When should I stop drinking coffee?");
+      // The balancer alternates; a node that does not answer is skipped, as Telegram retries.
+      for (const node of i % 2 ? [b, a] : [a, b]) {
+        try {
+          const res = await fetch(`${node.url}/hooks/telegram/${channel.id}`, {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              "x-telegram-bot-api-secret-token": secret,
+            },
+            body: JSON.stringify(update),
+            signal: AbortSignal.timeout(5000),
+          });
+          await res.body?.cancel();
+          if (res.ok) {
+            acked.add(user.id);
+            break;
+          }
+        } catch {
+          /* the killed node */
+        }
+      }
+      if (i === 15 && !killed) {
+        b.kill();
+        await b.exited;
+        killed = true;
+      }
+      await sleep(25);
+    }
+    assert.equal(acked.size, users.length, "the surviving node took every update");
+    // Restarted, as an orchestrator would: the cluster goes on with both.
+    b = await startMain({ ...env, NODE_ID: "b", PUBLIC_URL: "https://coach.example" });
+    await eventually(
+      () => users.every((u) => tg.bot.sentMessages(u.id).length >= 1),
+      { timeoutMs: 90_000, intervalMs: 250, what: "an answer for every acknowledged update" },
+    ).catch(async (err) => {
+      const missing = users.filter((u) => tg.bot.sentMessages(u.id).length === 0).map((u) => u.id);
+      const q = (sql: string) => db.pool.query(sql).then((r) => r.rows);
+      console.log("missing", missing.length, missing.slice(0, 5));
+      console.log(await q("select status, reason, count(*) from deliveries group by 1,2"));
+      console.log(await q("select count(*) from inbound_receipts"));
+      console.log(await q("select count(*) from rt_outbox"));
+      console.log(await q("select actor_type, count(*) from rt_actor_state group by 1"));
+      console.log(tg.requests.filter((r) => r.status !== 200).slice(0, 5));
+      throw err;
+    });
+    await sleep(3000);
+    const counts = users.map((u) => tg.bot.sentMessages(u.id).length);
+    assert.deepEqual(counts, users.map(() => 1), "exactly one answer each");
+    assert.ok(
+      users.every((u) => /2 pm/.test(tg.bot.sentMessages(u.id)[0]!.text ?? "")),
+      "each answer is the grounded one",
+    );
+  } finally {
+    a.kill();
+    b.kill();
+    await Promise.all([a.exited, b.exited]);
+    await Deno.remove(mailDir, { recursive: true });
+  }
+});
