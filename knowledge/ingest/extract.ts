@@ -1,13 +1,25 @@
 /**
  * Turns an uploaded file into plain text with Markdown-style headings (`# Title`) and, for PDFs,
- * the offset where each page starts, so chunks can cite a heading and a page.
+ * the offset where each page starts, so chunks can cite a heading and a page. Every format is
+ * held to the {@link ExtractionLimits} while it is read.
  */
-import { extractText as pdfText, getDocumentProxy } from "unpdf";
+import { getDocumentProxy } from "unpdf";
 import mammoth from "mammoth";
 // @ts-types="./_mammoth_promises.d.ts"
 import mammothPromises from "mammoth/lib/promises.js";
 import { Buffer } from "node:buffer";
 import { htmlToText } from "./html_text.ts";
+import { ExtractionError } from "./errors.ts";
+import {
+  checkTextChars,
+  DEFAULT_LIMITS,
+  type ExtractionLimits,
+  LimitExceededError,
+} from "./limits.ts";
+import { unpackDocx } from "./docx_unpack.ts";
+import { checkPdfStreams } from "./pdf_streams.ts";
+
+export { ExtractionError };
 
 // mammoth wraps the promises it returns by assigning `__proto__`, which Deno disables; plain
 // promises carry the same results.
@@ -17,14 +29,6 @@ export interface ExtractedText {
   text: string;
   /** Character offset in `text` where page i+1 starts (PDF only). */
   pageStarts?: number[];
-}
-
-/** A file whose content cannot become text: unsupported, corrupt or empty. */
-export class ExtractionError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ExtractionError";
-  }
 }
 
 export type DocumentFormat = "text" | "markdown" | "html" | "pdf" | "docx";
@@ -50,10 +54,17 @@ export function formatOf(mimeType: string, filename?: string | null): DocumentFo
   return undefined;
 }
 
-/** Extracts the text of a document; throws ExtractionError with a reason a creator can act on. */
+/**
+ * Extracts the text of a document; throws ExtractionError with a reason a creator can act on
+ * (LimitExceededError when the file unpacks to more than `limits` allow).
+ */
 export async function extractText(
   bytes: Uint8Array,
-  { mimeType, filename }: { mimeType: string; filename?: string | null },
+  { mimeType, filename, limits = DEFAULT_LIMITS }: {
+    mimeType: string;
+    filename?: string | null;
+    limits?: ExtractionLimits;
+  },
 ): Promise<ExtractedText> {
   const format = formatOf(mimeType, filename);
   if (!format) {
@@ -67,18 +78,19 @@ export async function extractText(
   switch (format) {
     case "text":
     case "markdown":
-      out = { text: decodeText(bytes) };
+      out = { text: decodeText(bytes, limits) };
       break;
     case "html":
-      out = { text: htmlToText(decodeText(bytes)) };
+      out = { text: htmlToText(decodeText(bytes, limits)) };
       break;
     case "pdf":
-      out = await extractPdf(bytes);
+      out = await extractPdf(bytes, limits);
       break;
     case "docx":
-      out = await extractDocx(bytes);
+      out = await extractDocx(bytes, limits);
       break;
   }
+  checkTextChars(out.text.length, limits);
   if (!/[\p{L}\p{N}]/u.test(out.text)) {
     throw new ExtractionError(
       format === "pdf"
@@ -89,7 +101,9 @@ export async function extractText(
   return out;
 }
 
-function decodeText(bytes: Uint8Array): string {
+function decodeText(bytes: Uint8Array, limits: ExtractionLimits): string {
+  // A UTF-8 character takes at least one byte: a file this short cannot pass the limit.
+  if (bytes.length > limits.maxTextChars * 4) checkTextChars(bytes.length / 4, limits);
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes).replace(/^\uFEFF/, "");
   } catch (err) {
@@ -97,28 +111,71 @@ function decodeText(bytes: Uint8Array): string {
   }
 }
 
-async function extractPdf(bytes: Uint8Array): Promise<ExtractedText> {
-  let pages: string[];
+/**
+ * Streams first (decoded size), then the page count from the page tree, then the text page by
+ * page, one page at a time, stopping as soon as the text passes its limit.
+ */
+async function extractPdf(bytes: Uint8Array, limits: ExtractionLimits): Promise<ExtractedText> {
+  checkPdfStreams(bytes, limits);
+  let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;
   try {
-    const pdf = await getDocumentProxy(new Uint8Array(bytes));
-    pages = (await pdfText(pdf, { mergePages: false })).text;
+    pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
   } catch (err) {
     throw new ExtractionError(`The PDF cannot be read: ${(err as Error).message}`, { cause: err });
   }
-  const pageStarts: number[] = [];
-  let text = "";
-  for (const page of pages) {
-    pageStarts.push(text.length);
-    text += page.trim() + "\n\n";
+  try {
+    if (pdf.numPages > limits.maxPages) {
+      throw new LimitExceededError(
+        "maxPages",
+        `The PDF has more than ${limits.maxPages.toLocaleString("en-US")} pages ` +
+          `(${pdf.numPages.toLocaleString("en-US")})`,
+      );
+    }
+    const pageStarts: number[] = [];
+    let text = "";
+    for (let n = 1; n <= pdf.numPages; n++) {
+      pageStarts.push(text.length);
+      text += (await pageText(pdf, n, limits.maxTextChars - text.length, limits)).trim() + "\n\n";
+    }
+    return { text, pageStarts };
+  } catch (err) {
+    if (err instanceof ExtractionError) throw err;
+    throw new ExtractionError(`The PDF cannot be read: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await pdf.loadingTask.destroy();
   }
-  return { text, pageStarts };
 }
 
-async function extractDocx(bytes: Uint8Array): Promise<ExtractedText> {
+/** One page's text as unpdf joins it (items, a newline after each line's last), read piecewise. */
+async function pageText(
+  pdf: Awaited<ReturnType<typeof getDocumentProxy>>,
+  n: number,
+  room: number,
+  limits: ExtractionLimits,
+): Promise<string> {
+  const page = await pdf.getPage(n);
+  const reader = page.streamTextContent().getReader();
+  let text = "";
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      for (const item of r.value.items) {
+        if ("str" in item) text += item.str + (item.hasEOL ? "\n" : "");
+      }
+      if (text.length > room) checkTextChars(limits.maxTextChars + 1, limits);
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+    page.cleanup();
+  }
+  return text;
+}
+
+async function extractDocx(bytes: Uint8Array, limits: ExtractionLimits): Promise<ExtractedText> {
+  const checked = await unpackDocx(bytes, limits);
   let html: string;
   try {
     // mammoth maps Word's heading styles to <h1>…<h6>, which become Markdown headings.
-    const result = await mammoth.convertToHtml({ buffer: Buffer.from(bytes) });
+    const result = await mammoth.convertToHtml({ buffer: Buffer.from(checked) });
     html = result.value;
   } catch (err) {
     throw new ExtractionError(`The DOCX cannot be read: ${(err as Error).message}`, { cause: err });
