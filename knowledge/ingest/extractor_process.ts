@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console -- entry point of a child process: keeps stdout for frames
 /**
  * The extractor process: reads documents into chunks for the node that started it (see
  * extractor_pool.ts), one at a time, over stdin and stdout. It runs with no permissions, a
