@@ -63,11 +63,7 @@ export { loadWordVectors, type WordVectors, WordVectorsError } from "./language/
 export { chromaClient, VectorStore } from "./store/vector_store.ts";
 export { ExtractionError, extractText } from "./ingest/extract.ts";
 export { ExtractorCrashedError } from "./ingest/errors.ts";
-export {
-  DEFAULT_LIMITS,
-  type ExtractionLimits,
-  LimitExceededError,
-} from "./ingest/limits.ts";
+export { DEFAULT_LIMITS, type ExtractionLimits, LimitExceededError } from "./ingest/limits.ts";
 export { type Extractor, inProcessExtractor, type ReadDocument } from "./ingest/extractor.ts";
 export { ExtractorPool, type ExtractorPoolOptions } from "./ingest/extractor_pool.ts";
 export { type Draft, generateDrafts } from "./answer/generate.ts";

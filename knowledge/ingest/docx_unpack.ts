@@ -50,25 +50,20 @@ export async function unpackDocx(bytes: Uint8Array, limits: ExtractionLimits): P
       const counting = /^word\/[^/]+\.xml$/.test(entry.fileName);
       const parts: Buffer[] = [];
       let tail: Buffer = Buffer.alloc(0);
-      const stream = await zip.openReadStreamPromise(entry);
-      try {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          budget.add(chunk.length);
-          parts.push(chunk);
-          if (!counting) continue;
-          const window: Buffer = tail.length ? Buffer.concat([tail, chunk]) : chunk;
-          paragraphs += occurrences(window);
-          if (paragraphs > limits.maxParagraphs) {
-            throw new LimitExceededError(
-              "maxParagraphs",
-              `The DOCX has more than ${limits.maxParagraphs.toLocaleString("en-US")} paragraphs`,
-            );
-          }
-          tail = window.subarray(Math.max(0, window.length - 4));
+      await inflate(zip, entry, (chunk) => {
+        budget.add(chunk.length);
+        parts.push(chunk);
+        if (!counting) return;
+        const window: Buffer = tail.length ? Buffer.concat([tail, chunk]) : chunk;
+        paragraphs += occurrences(window);
+        if (paragraphs > limits.maxParagraphs) {
+          throw new LimitExceededError(
+            "maxParagraphs",
+            `The DOCX has more than ${limits.maxParagraphs.toLocaleString("en-US")} paragraphs`,
+          );
         }
-      } finally {
-        stream.destroy();
-      }
+        tail = window.subarray(Math.max(0, window.length - 4));
+      });
       files[entry.fileName] = Buffer.concat(parts);
     }
     return zipSync(files, { level: 0 });
@@ -78,6 +73,42 @@ export async function unpackDocx(bytes: Uint8Array, limits: ExtractionLimits): P
   } finally {
     zip.close();
   }
+}
+
+/**
+ * Feeds an entry's chunks to `onChunk` as they are inflated; settles on their end, an error, or
+ * the first error `onChunk` throws (then the stream is destroyed, so inflating stops there).
+ * Listeners go on in yauzl's callback: the stream starts flowing before a promise would resume.
+ */
+function inflate(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  onChunk: (chunk: Buffer) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (openError, stream) => {
+      if (openError) return reject(openError);
+      let settled = false;
+      const settle = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        if (err === undefined) return resolve();
+        stream.destroy();
+        reject(err);
+      };
+      // Errors after the first (yauzl forwards zlib's late) are ignored.
+      stream.on("error", settle);
+      stream.on("end", () => settle());
+      stream.on("data", (chunk: Buffer) => {
+        if (settled) return;
+        try {
+          onChunk(chunk);
+        } catch (err) {
+          settle(err);
+        }
+      });
+    });
+  });
 }
 
 /**

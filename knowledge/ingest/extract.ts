@@ -164,7 +164,9 @@ async function pageText(
       if (text.length > room) checkTextChars(limits.maxTextChars + 1, limits);
     }
   } finally {
-    await reader.cancel().catch(() => {});
+    // Not cancel(): pdf.js then fails to enqueue what its worker already sent, uncaught. The
+    // document is destroyed right after a throw, which ends the stream.
+    reader.releaseLock();
     page.cleanup();
   }
   return text;

@@ -25,6 +25,11 @@ export type ExtractReply =
 async function serve() {
   // stdout carries frames only: libraries that log (pdf.js warnings) go to stderr.
   for (const level of ["log", "info", "debug"] as const) console[level] = console.error;
+  // A library's stray rejection after its document was answered must not end a warm process.
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    console.error("extractor: unhandled rejection", event.reason);
+  });
   const input = new FrameReader(Deno.stdin.readable);
   const output = Deno.stdout.writable.getWriter();
   const encoder = new TextEncoder();
