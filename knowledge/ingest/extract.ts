@@ -133,7 +133,14 @@ async function extractPdf(bytes: Uint8Array, limits: ExtractionLimits): Promise<
     }
     const pageStarts: number[] = [];
     let text = "";
+    let yielded = performance.now();
     for (let n = 1; n <= pdf.numPages; n++) {
+      // pdf.js answers in microtasks: without a turn of the event loop now and then nothing else
+      // in this process runs (timers, the extractor noticing its node has gone).
+      if (performance.now() - yielded > 50) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        yielded = performance.now();
+      }
       pageStarts.push(text.length);
       text += (await pageText(pdf, n, limits.maxTextChars - text.length, limits)).trim() + "\n\n";
     }
