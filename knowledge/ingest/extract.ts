@@ -184,7 +184,8 @@ async function extractDocx(bytes: Uint8Array, limits: ExtractionLimits): Promise
   let html: string;
   try {
     // mammoth maps Word's heading styles to <h1>…<h6>, which become Markdown headings.
-    const result = await mammoth.convertToHtml({ buffer: Buffer.from(checked) });
+    const buffer = Buffer.from(checked.buffer, checked.byteOffset, checked.byteLength);
+    const result = await mammoth.convertToHtml({ buffer });
     html = result.value;
   } catch (err) {
     throw new ExtractionError(`The DOCX cannot be read: ${(err as Error).message}`, { cause: err });

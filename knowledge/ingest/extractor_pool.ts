@@ -50,8 +50,11 @@ export class ExtractorPool implements Extractor, AsyncDisposable {
   readonly #options: Required<Omit<ExtractorPoolOptions, "log">> & { log?: Logger };
   readonly #idle: ExtractorProcess[] = [];
   readonly #all = new Set<ExtractorProcess>();
-  readonly #waiting: ((p: ExtractorProcess) => void)[] = [];
+  readonly #waiting: ((p: ExtractorProcess | undefined) => void)[] = [];
   #closed = false;
+  /** Processes that ended before reading anything, in a row: they back off before the next. */
+  #failedStarts = 0;
+  #respawnTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(options: ExtractorPoolOptions) {
     this.#options = {
@@ -98,7 +101,8 @@ export class ExtractorPool implements Extractor, AsyncDisposable {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const wake of this.#waiting.splice(0)) wake(undefined as never);
+    clearTimeout(this.#respawnTimer);
+    for (const wake of this.#waiting.splice(0)) wake(undefined);
     await Promise.all([...this.#all].map((p) => p.close()));
   }
 
@@ -107,16 +111,38 @@ export class ExtractorPool implements Extractor, AsyncDisposable {
   }
 
   #spawn(): void {
-    const process = new ExtractorProcess(this.#options);
+    if (this.#closed) return;
+    let process: ExtractorProcess;
+    try {
+      process = new ExtractorProcess(this.#options);
+    } catch (err) {
+      this.#options.log?.error("cannot start an extractor process", { error: String(err) });
+      this.#respawnLater();
+      return;
+    }
     this.#all.add(process);
     this.#idle.push(process);
     process.exited.then(() => {
       this.#all.delete(process);
       const at = this.#idle.indexOf(process);
       if (at >= 0) this.#idle.splice(at, 1);
-      if (!this.#closed && this.#all.size < this.#options.size) this.#spawn();
-      this.#handOut();
+      if (process.reads > 0) this.#failedStarts = 0;
+      if (this.#closed || this.#all.size >= this.#options.size) return;
+      // A process that dies before its first document (a broken install) must not be restarted
+      // in a tight loop.
+      if (process.reads === 0) this.#respawnLater();
+      else this.#spawn();
     });
+    this.#handOut();
+  }
+
+  #respawnLater(): void {
+    if (this.#respawnTimer !== undefined) return;
+    const delay = Math.min(30_000, 500 * 2 ** this.#failedStarts++);
+    this.#respawnTimer = setTimeout(() => {
+      this.#respawnTimer = undefined;
+      if (this.#all.size < this.#options.size) this.#spawn();
+    }, delay);
   }
 
   #take(): Promise<ExtractorProcess> {
@@ -134,8 +160,11 @@ export class ExtractorPool implements Extractor, AsyncDisposable {
 
   #release(process: ExtractorProcess): void {
     process.busy = false;
-    if (process.alive && process.reads >= this.#options.recycleAfter) process.close();
-    else if (process.alive) this.#idle.push(process);
+    if (process.alive && process.reads >= this.#options.recycleAfter) {
+      // The fresh process starts first, so the next document does not wait for one to load.
+      this.#spawn();
+      process.close();
+    } else if (process.alive) this.#idle.push(process);
     this.#handOut();
   }
 
