@@ -21,6 +21,9 @@ import { checkPdfStreams } from "./pdf_streams.ts";
 
 export { ExtractionError };
 
+/** PDF pages read at once: enough for pdf.js to overlap them, few enough to bound memory. */
+const PAGES_IN_FLIGHT = 4;
+
 // mammoth wraps the promises it returns by assigning `__proto__`, which Deno disables; plain
 // promises carry the same results.
 mammothPromises.toExternalPromise = (p: Promise<unknown>) => Promise.resolve(p);
@@ -131,18 +134,31 @@ async function extractPdf(bytes: Uint8Array, limits: ExtractionLimits): Promise<
           `(${pdf.numPages.toLocaleString("en-US")})`,
       );
     }
+    // A few pages in flight (pdf.js overlaps their parsing), all counted against one total.
+    const counted = { chars: 0, max: limits.maxTextChars };
+    const inFlight: Promise<string>[] = [];
     const pageStarts: number[] = [];
     let text = "";
     let yielded = performance.now();
-    for (let n = 1; n <= pdf.numPages; n++) {
-      // pdf.js answers in microtasks: without a turn of the event loop now and then nothing else
-      // in this process runs (timers, the extractor noticing its node has gone).
-      if (performance.now() - yielded > 50) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        yielded = performance.now();
+    let next = 1;
+    try {
+      while (next <= pdf.numPages || inFlight.length) {
+        while (next <= pdf.numPages && inFlight.length < PAGES_IN_FLIGHT) {
+          const page = pageText(pdf, next++, counted);
+          page.catch(() => {}); // handled when its turn comes; not "unhandled" before that
+          inFlight.push(page);
+        }
+        pageStarts.push(text.length);
+        text += (await inFlight.shift()!).trim() + "\n\n";
+        // pdf.js answers in microtasks: without a turn of the event loop now and then nothing
+        // else in this process runs (timers, the extractor noticing its node has gone).
+        if (performance.now() - yielded > 50) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          yielded = performance.now();
+        }
       }
-      pageStarts.push(text.length);
-      text += (await pageText(pdf, n, limits.maxTextChars - text.length, limits)).trim() + "\n\n";
+    } finally {
+      await Promise.allSettled(inFlight);
     }
     return { text, pageStarts };
   } catch (err) {
@@ -153,22 +169,31 @@ async function extractPdf(bytes: Uint8Array, limits: ExtractionLimits): Promise<
   }
 }
 
-/** One page's text as unpdf joins it (items, a newline after each line's last), read piecewise. */
+/**
+ * One page's text as unpdf joins it (items, a newline after each line's last), read piece by
+ * piece; throws once the document's running total passes its limit.
+ */
 async function pageText(
   pdf: Awaited<ReturnType<typeof getDocumentProxy>>,
   n: number,
-  room: number,
-  limits: ExtractionLimits,
+  counted: { chars: number; max: number },
 ): Promise<string> {
   const page = await pdf.getPage(n);
   const reader = page.streamTextContent().getReader();
   let text = "";
   try {
     for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      const before = text.length;
       for (const item of r.value.items) {
         if ("str" in item) text += item.str + (item.hasEOL ? "\n" : "");
       }
-      if (text.length > room) checkTextChars(limits.maxTextChars + 1, limits);
+      counted.chars += text.length - before;
+      if (counted.chars > counted.max) {
+        throw new LimitExceededError(
+          "maxTextChars",
+          `The document has more than ${counted.max.toLocaleString("en-US")} characters of text`,
+        );
+      }
     }
   } finally {
     // Not cancel(): pdf.js then fails to enqueue what its worker already sent, uncaught. The
