@@ -4,7 +4,7 @@
  * header, then the file); a reply is one JSON frame.
  */
 
-/** The largest frame either side accepts (a file within the upload limit, or chunks' JSON). */
+/** The largest frame accepted unless the reader is given its own bound. */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
 export function frame(payload: Uint8Array): Uint8Array {
@@ -19,16 +19,20 @@ export class FrameReader {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #buffered: Uint8Array[] = [];
   #size = 0;
+  readonly #maxBytes: number;
 
-  constructor(stream: ReadableStream<Uint8Array>) {
+  constructor(stream: ReadableStream<Uint8Array>, { maxBytes = MAX_FRAME_BYTES } = {}) {
     this.#reader = stream.getReader();
+    this.#maxBytes = maxBytes;
   }
 
   async next(): Promise<Uint8Array | null> {
     const head = await this.#take(4);
     if (!head) return null;
     const length = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
-    if (length > MAX_FRAME_BYTES) throw new Error(`Frame of ${length} bytes is over the limit`);
+    if (length > this.#maxBytes) {
+      throw new Error(`A frame of ${length} bytes is over the ${this.#maxBytes}-byte bound`);
+    }
     const body = await this.#take(length);
     if (!body) throw new Error("Stream ended inside a frame");
     return body;

@@ -213,7 +213,10 @@ class ExtractorProcess {
     }).spawn();
     this.pid = this.#child.pid;
     this.#stdin = this.#child.stdin.getWriter();
-    this.#replies = new FrameReader(this.#child.stdout);
+    // What a reply within the limits can weigh as JSON; more means the child is not ours to trust.
+    const replyBytes = 16 * 2 ** 20 + options.limits.maxTextChars * 6 +
+      options.limits.maxChunks * 256;
+    this.#replies = new FrameReader(this.#child.stdout, { maxBytes: replyBytes });
     this.#readStderr();
     this.exited = this.#child.status.then((s) => {
       this.alive = false;
