@@ -259,7 +259,7 @@ class ExtractorProcess {
     } catch (err) {
       if (err instanceof ExtractionError || err instanceof ExtractorCrashedError) throw err;
       // The pipe broke: the child is gone or going; say why once it has exited.
-      this.#child.kill("SIGKILL");
+      if (this.alive) this.#signal("SIGKILL");
       await this.exited;
       throw await this.#failure();
     } finally {
@@ -272,7 +272,7 @@ class ExtractorProcess {
   async close(): Promise<void> {
     if (this.alive) {
       await this.#stdin.close().catch(() => {});
-      const timer = setTimeout(() => this.alive && this.#child.kill("SIGKILL"), 2000);
+      const timer = setTimeout(() => this.#signal("SIGKILL"), 2000);
       await this.exited;
       clearTimeout(timer);
     }
@@ -283,10 +283,14 @@ class ExtractorProcess {
     if (!this.alive || this.#killedFor) return;
     this.#killedFor = reason;
     this.#options.log?.warn("extractor stopped", { pid: this.pid, reason: reason.message });
+    this.#signal("SIGKILL");
+  }
+
+  #signal(signal: Deno.Signal): void {
     try {
-      this.#child.kill("SIGKILL");
+      this.#child.kill(signal);
     } catch {
-      // already gone
+      // it has exited already
     }
   }
 
