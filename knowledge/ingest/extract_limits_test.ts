@@ -102,6 +102,21 @@ Deno.test("checkPdfStreams() counts Flate streams, layered ones too, and skips i
     () => checkPdfStreams(layered, { ...DEFAULT_LIMITS, maxCompressionRatio: 1e9 }),
     /^LimitExceededError: The file unpacks to more than 50 MB$/,
   );
+  // Two streams damaged 15% in (about 19 MB of output each, under the 30 MB allowed here): zlib
+  // refuses each, and what they inflate before the damage still adds up past the limit.
+  const damaged = makePdfBomb({ pages: 2, inflatedBytesPerPage: 128 * 1024 * 1024 });
+  const latin1 = new TextDecoder("latin1").decode(damaged);
+  for (let at = latin1.indexOf("stream\n"); at >= 0; at = latin1.indexOf("stream\n", at + 1)) {
+    if (latin1.slice(at - 3, at) === "end") continue;
+    const start = at + 7;
+    const length = latin1.indexOf("\nendstream", start) - start;
+    damaged.fill(0xff, start + Math.floor(length * 0.15), start + Math.floor(length * 0.15) + 64);
+  }
+  const thirty = { ...DEFAULT_LIMITS, maxCompressionRatio: 1e9, maxUnpackedBytes: 30 * 2 ** 20 };
+  assert.throws(
+    () => checkPdfStreams(damaged, thirty),
+    /^LimitExceededError: The file unpacks to more than 30 MB$/,
+  );
   const small = makePdfBomb({ pages: 2, inflatedBytesPerPage: 100_000 });
   assert.equal(checkPdfStreams(small, DEFAULT_LIMITS), 200_000);
   const asImage = new TextDecoder("latin1").decode(bomb).replaceAll(

@@ -1,13 +1,14 @@
 /**
  * Inflates a PDF's Flate streams against the byte budget before pdf.js reads the file, counting
  * and discarding what comes out, so a file whose streams inflate to hundreds of MB is refused
- * after at most the budget's worth of work.
+ * after at most the budget's worth of work and memory.
  *
  * A guard, not a parser: it finds `stream` keywords and reads the dictionary before each. Image
  * streams are skipped (text extraction never decodes them) and so are streams behind a filter
  * other than FlateDecode. A file built to slip past this scan still meets the extractor process's
  * memory and time ceilings and the page and text limits, which pdf.js is held to page by page.
  */
+import { constants, inflateSync } from "node:zlib";
 import { Unzlib } from "fflate";
 import { type ExtractionLimits, LimitExceededError, UnpackBudget } from "./limits.ts";
 
@@ -56,8 +57,30 @@ function leadingFlates(dict: string): number {
   return n;
 }
 
-/** Inflates slice by slice, counting each piece against the budget; keeps it only if asked. */
+/**
+ * Inflates with zlib, output capped at what the budget has left; a corrupt stream is inflated
+ * again slice by slice to count what comes out before the damage (pdf.js keeps that much).
+ */
 function inflateCounted(data: Uint8Array, budget: UnpackBudget, keep: boolean): Uint8Array {
+  const allowed = budget.left;
+  let out: Uint8Array;
+  try {
+    out = inflateSync(data, {
+      maxOutputLength: Math.max(1, allowed + 1),
+      finishFlush: constants.Z_SYNC_FLUSH,
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") budget.add(allowed + 1);
+    return inflatePiecewise(data, budget, keep);
+  }
+  budget.add(out.length);
+  return keep ? out : EMPTY;
+}
+
+const EMPTY = new Uint8Array();
+
+/** Inflates slice by slice, counting each piece against the budget; keeps it only if asked. */
+function inflatePiecewise(data: Uint8Array, budget: UnpackBudget, keep: boolean): Uint8Array {
   const kept: Uint8Array[] = [];
   const inflater = new Unzlib((chunk) => {
     budget.add(chunk.length);
@@ -71,7 +94,7 @@ function inflateCounted(data: Uint8Array, budget: UnpackBudget, keep: boolean): 
     // A corrupt stream is pdf.js's to report; what it inflated so far was counted.
     if (err instanceof LimitExceededError) throw err;
   }
-  if (!keep) return new Uint8Array();
+  if (!keep) return EMPTY;
   const out = new Uint8Array(kept.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const c of kept) {
