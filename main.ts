@@ -4,11 +4,15 @@
  * are configured); `deno task migrate` only applies migrations.
  */
 import pg from "pg";
+import { resolve } from "node:path";
 import { ConfigError, loadConfig } from "./app/config.ts";
 import { migrate } from "./db/migrate.ts";
+import { provisionLoginRoles } from "./db/roles.ts";
 import { startInfra, startNode } from "./app/node.ts";
+import { startSummary } from "./app/start_summary.ts";
 import { jsonLogger } from "./runtime/mod.ts";
 import { knowledgeExtension } from "./app/knowledge.ts";
+import { channelsExtension } from "./app/channels.ts";
 
 async function main(args: string[]) {
   let config;
@@ -20,11 +24,19 @@ async function main(args: string[]) {
     Deno.exit(2);
   }
   const log = jsonLogger(config.LOG_LEVEL, { app: "coachd" });
-  await using infra = await startInfra(config, log);
+  // `migrate` needs Postgres only (embedded when DATABASE_URL is not set).
+  const parts = args[0] === "migrate" ? ["Postgres" as const] : undefined;
+  await using infra = await startInfra(config, log, { parts });
   if (args[0] === "migrate") {
-    const pool = new pg.Pool({ connectionString: infra.databaseUrl, max: 1 });
+    // The owner migrates, then gives the node's roles the passwords of their URLs.
+    const adminUrl = infra.adminDatabaseUrl ?? infra.databaseUrl;
+    const pool = new pg.Pool({ connectionString: adminUrl, max: 1 });
     const result = await migrate(pool);
     console.log(`applied ${result.applied.length} migration(s), ${result.skipped} already applied`);
+    if (infra.adminDatabaseUrl) {
+      const roles = await provisionLoginRoles(pool, [infra.databaseUrl, infra.tenantDatabaseUrl]);
+      if (roles.length) console.log(`login roles set: ${roles.join(", ")}`);
+    }
     await pool.end();
     return;
   }
@@ -32,8 +44,14 @@ async function main(args: string[]) {
     config,
     ...infra,
     log,
-    extensions: [knowledgeExtension({ chromaUrl: infra.chromaUrl })],
+    extensions: [knowledgeExtension({ chromaUrl: infra.chromaUrl }), channelsExtension()],
   });
+  console.log(startSummary({
+    nodeId: node.nodeId,
+    addr: node.server.addr as Deno.NetAddr,
+    dataDir: resolve(config.DATA_DIR),
+    ...infra,
+  }));
   const done = Promise.withResolvers<void>();
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => {

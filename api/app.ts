@@ -9,6 +9,9 @@ import { cors } from "hono/cors";
 import type pg from "pg";
 import { jsonLogger, type Logger } from "../runtime/mod.ts";
 import { AccessTokens } from "./auth/credentials.ts";
+import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleOptions } from "./auth/login_throttle.ts";
+import { type AccountMailer, undeliveredMailer } from "./auth/notices.ts";
+import { type AuthEvents, localAuthEvents, SessionCache } from "./auth/sessions.ts";
 import type {
   ActorMessenger,
   ApiEnv,
@@ -22,10 +25,12 @@ import { authenticate, requireRole } from "./middleware/auth.ts";
 import { idempotency } from "./middleware/idempotency.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { requestContext } from "./middleware/request_context.ts";
+import { securityHeaders } from "./middleware/security_headers.ts";
 import { validateResponses } from "./middleware/validate_responses.ts";
 import { registerDocs } from "./docs.ts";
-import { SecretBox } from "./secrets.ts";
+import { SecretBox } from "../db/secrets.ts";
 import { limitBody } from "./lib/uploads.ts";
+import { unstorableText } from "./lib/text_safety.ts";
 import { registerAuth } from "./routes/auth.ts";
 import { registerMembers } from "./routes/members.ts";
 import { registerApiKeys } from "./routes/api_keys.ts";
@@ -67,6 +72,18 @@ export interface ApiDeps {
   trustProxy?: boolean;
   accessTokenTtlSeconds?: number;
   refreshTokenTtlSeconds?: number;
+  /**
+   * Where ended sessions are announced to every API instance: the node passes one over its NATS
+   * connection; the default reaches only this process.
+   */
+  authEvents?: AuthEvents;
+  /** How long a node trusts a session check without asking Postgres again (default 5 s). */
+  sessionCacheMs?: number;
+  /** Delivers sign-up confirmations and account notices (default: logged as undelivered). */
+  mailer?: AccountMailer;
+  loginThrottle?: Partial<LoginThrottleOptions>;
+  /** Send `Strict-Transport-Security` (only when clients reach the node over HTTPS). */
+  hsts?: boolean;
   /** Check every JSON response against its route's schema (tests turn this on). */
   validateResponses?: boolean;
   extensions?: ApiExtension[];
@@ -95,6 +112,7 @@ export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
  * @returns an `OpenAPIHono` whose document is served at `/openapi.json`, its reference at `/docs`
  */
 export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
+  const log = deps.log ?? jsonLogger("info", { app: "coachd-api" });
   const services: ApiServices = {
     pool: deps.pool,
     actors: deps.actors,
@@ -103,29 +121,45 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     onEndUserDeleted: deps.onEndUserDeleted,
     tokens: new AccessTokens(deps.jwtSecret, deps.accessTokenTtlSeconds ?? 900),
     secrets: new SecretBox(deps.secretsKey),
-    log: deps.log ?? jsonLogger("info", { app: "coachd-api" }),
+    log,
     rateLimit: { windowMs: 60_000, perKey: 600, perIp: 1200, ...deps.rateLimit },
     maxUploadBytes: deps.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds ?? 30 * 24 * 3600,
     trustProxy: deps.trustProxy ?? false,
+    sessions: new SessionCache(
+      deps.pool,
+      deps.authEvents ?? localAuthEvents(),
+      log,
+      deps.sessionCacheMs ?? 5_000,
+    ),
+    mailer: deps.mailer ?? undeliveredMailer(log),
+    loginThrottle: { ...DEFAULT_LOGIN_THROTTLE, ...deps.loginThrottle },
   };
   const app = new OpenAPIHono<ApiEnv>({
+    // Every validated part of every request (extensions' routes too) passes through here.
     defaultHook: (result) => {
+      const where = result.target === "json" || result.target === "form"
+        ? "body"
+        : result.target === "param"
+        ? "path"
+        : result.target;
       if (!result.success) {
-        const where = result.target === "json" || result.target === "form"
-          ? "body"
-          : result.target === "param"
-          ? "path"
-          : result.target;
         throw new ValidationError(
           `The request ${where} is invalid`,
           fieldErrors(where, result.error),
         );
       }
+      const unstorable = unstorableText(result.data, where);
+      if (unstorable) {
+        throw new ValidationError(`The request ${where} has text that cannot be stored`, [
+          unstorable,
+        ]);
+      }
     },
   });
   app.onError(errorHandler(services.log));
   app.use("*", requestContext(services));
+  app.use("*", securityHeaders({ hsts: deps.hsts }));
   if (deps.validateResponses) app.use("*", validateResponses(app));
   if (deps.corsOrigins?.length) {
     app.use(
@@ -156,8 +190,10 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   });
   registerDocs(app);
 
-  app.use("*", rateLimit("ip"));
-  // Public: sign-up, login, refresh. Everything registered after `authenticate` needs a token.
+  // Public: sign-up, login, refresh, logout, all under /auth/ and limited per address. Everything
+  // registered after `authenticate` needs credentials; a request without valid ones counts
+  // against its address there, one with them against its key only.
+  app.use("/auth/*", rateLimit("ip"));
   registerAuth(app);
   app.use("*", authenticate);
   app.use("*", rateLimit("principal"));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SignJWT } from "jose";
+import { decodeJwt, SignJWT } from "jose";
 import { testApi } from "../tests/api_harness.ts";
 
 Deno.test("auth - sign-up, login, refresh rotation, and reuse of a rotated token revokes the family", async () => {
@@ -10,11 +10,19 @@ Deno.test("auth - sign-up, login, refresh rotation, and reuse of a rotated token
   assert.equal(me.role, "owner");
   assert.equal(me.creator.id, s.creatorId);
 
+  // Signing up again answers as for a new address; the address gets a notice, not a token.
+  const fresh = await t.call("POST", "/auth/signup", {
+    json: { email: "nobody-yet@example.test", password: "another long password", name: "X" },
+  });
   const dup = await t.call("POST", "/auth/signup", {
     json: { email: email.toLowerCase(), password: "another long password", name: "X" },
   });
-  assert.equal(dup.status, 409);
-  assert.equal((await dup.json()).errors[0].field, "body.email");
+  assert.deepEqual([dup.status, await dup.json()], [fresh.status, await fresh.json()]);
+  assert.equal(dup.status, 202);
+  assert.deepEqual(t.mailer.sent.slice(-2).map((n) => n.kind), [
+    "signup_confirmation",
+    "signup_existing_account",
+  ]);
 
   const wrong = await t.call("POST", "/auth/login", {
     json: { email, password: "not the password" },
@@ -55,8 +63,9 @@ Deno.test("auth - forged, expired and wrong-audience tokens are 401", async () =
   const key = crypto.getRandomValues(new Uint8Array(32));
   await using t = await testApi({ jwtSecret: key });
   const s = await t.signup();
+  const { sid } = decodeJwt(s.token);
   const sign = (secret: Uint8Array, exp: string | number, aud = "coachd-admin") =>
-    new SignJWT({ cid: s.creatorId, role: "owner" }).setProtectedHeader({ alg: "HS256" })
+    new SignJWT({ cid: s.creatorId, role: "owner", sid }).setProtectedHeader({ alg: "HS256" })
       .setSubject(s.memberId).setIssuer("coachd").setAudience(aud).setIssuedAt(0)
       .setExpirationTime(exp).sign(secret);
   const otherSecret = crypto.getRandomValues(new Uint8Array(32));

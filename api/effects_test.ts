@@ -1,8 +1,8 @@
 /** What the API tells actors and hooks, and what it stores, observed in NATS and Postgres. */
 import assert from "node:assert/strict";
 import { withSystem } from "../db/tenant.ts";
-import { readChannelSecrets } from "./lib/channel_secrets.ts";
-import { SecretBox } from "./secrets.ts";
+import { readChannelSecrets } from "../channels/core/connection_secrets.ts";
+import { SecretBox } from "../db/secrets.ts";
 import { mailbox, seedEndUser, testApi } from "../tests/api_harness.ts";
 
 const FLOW = {

@@ -1,7 +1,10 @@
 import type pg from "pg";
 import type { ActorSystem, Logger } from "../runtime/mod.ts";
 import type { AccessTokens, Role } from "./auth/credentials.ts";
-import type { SecretBox } from "./secrets.ts";
+import type { LoginThrottleOptions } from "./auth/login_throttle.ts";
+import type { AccountMailer } from "./auth/notices.ts";
+import type { SessionCache } from "./auth/sessions.ts";
+import type { SecretBox } from "../db/secrets.ts";
 
 /** Who is calling: set by the auth middleware, read with `c.get("auth")`. */
 export interface AuthContext {
@@ -45,6 +48,9 @@ export interface ApiServices {
   maxUploadBytes: number;
   refreshTokenTtlSeconds: number;
   trustProxy: boolean;
+  sessions: SessionCache;
+  mailer: AccountMailer;
+  loginThrottle: LoginThrottleOptions;
 }
 
 /** The Hono environment of every admin route, extensions included. */

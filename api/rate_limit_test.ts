@@ -61,3 +61,39 @@ Deno.test("rate limits - per IP, before authentication, across two instances", a
   assert.equal(elsewhere.status, 401);
   await elsewhere.body?.cancel();
 });
+
+Deno.test("rate limits - one key over its limit does not use up the address's budget others share", async () => {
+  await using t = await testApi();
+  const owner = await t.signup();
+  const noisy = await t.apiKey(owner, "viewer");
+  const quiet = await t.apiKey(owner, "viewer");
+  const app = t.instance({ rateLimit: { perKey: 3, perIp: 5, windowMs: 60_000 } });
+  await awayFromWindowEdge();
+  const from = { "x-forwarded-for": "203.0.113.50" };
+  const statuses: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const res = await t.call("GET", "/knowledge-bases", { token: noisy, app, headers: from });
+    statuses.push(res.status);
+    await res.body?.cancel();
+  }
+  assert.deepEqual(statuses, [200, 200, 200, ...Array(9).fill(429)]);
+  // Another user behind the same address is served, and so is a login from it.
+  const other = await t.call("GET", "/knowledge-bases", { token: quiet, app, headers: from });
+  assert.equal(other.status, 200);
+  await other.body?.cancel();
+  const login = await t.call("POST", "/auth/login", {
+    app,
+    headers: from,
+    json: { email: "nobody@example.test", password: "wrong password" },
+  });
+  assert.equal(login.status, 401);
+  await login.body?.cancel();
+  // Requests without valid credentials do count against the address.
+  const forged: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const res = await t.call("GET", "/knowledge-bases", { token: "ck_forged", app, headers: from });
+    forged.push(res.status);
+    await res.body?.cancel();
+  }
+  assert.deepEqual(forged, [401, 401, 401, 401, 429, 429]);
+});

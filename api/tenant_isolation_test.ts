@@ -55,6 +55,22 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
         "insert into user_badges (creator_id, end_user_id, badge_id) values ($1, $2, $3)",
         [s.creatorId, u.endUserId, badge.id],
       );
+      // What the channels write: identities, receipts of provider message ids, deliveries.
+      await c.query(
+        `insert into channel_identities (creator_id, end_user_id, channel, external_id)
+         values ($1, $2, 'telegram', $3)`,
+        [s.creatorId, u.endUserId, `tg-${s.creatorId}`],
+      );
+      await c.query(
+        `insert into inbound_receipts (creator_id, connection_id, external_message_id)
+         values ($1, gen_random_uuid(), 'm1')`,
+        [s.creatorId],
+      );
+      await c.query(
+        `insert into deliveries (id, creator_id, end_user_id, channel, purpose, content, status)
+         values ($1, $2, $3, 'telegram', 'answer', '{}', 'queued')`,
+        [`d-${s.creatorId}`, s.creatorId, u.endUserId],
+      );
       // What ingestion writes (the queue is not running in this test).
       await c.query(
         `insert into knowledge_chunks (id, creator_id, knowledge_base_id, document_id, ordinal,

@@ -38,10 +38,23 @@ Deno.test("startNode() serves the admin API at /v1 over HTTP, with secrets gener
     headers: { "content-type": "application/json", origin: "https://admin.example" },
     body: JSON.stringify({ email: "n@example.test", password: "a long password", name: "N" }),
   });
-  assert.equal(signup.status, 201);
+  assert.equal(signup.status, 202);
   assert.equal(signup.headers.get("access-control-allow-origin"), "https://admin.example");
   assert.ok(signup.headers.get("x-request-id"));
-  const { access_token } = await signup.json();
+  await signup.body?.cancel();
+  // No e-mail sender: the confirmation lies in the mail drop folder, readable by the node only.
+  const [dropped] = [...Deno.readDirSync(`${dataDir}/mail`)];
+  const file = `${dataDir}/mail/${dropped!.name}`;
+  assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+  const notice = JSON.parse(await Deno.readTextFile(file));
+  assert.equal(notice.kind, "signup_confirmation");
+  const confirmed = await fetch(`${base}/v1/auth/signup/confirm`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token: notice.token }),
+  });
+  assert.equal(confirmed.status, 201);
+  const { access_token } = await confirmed.json();
   for (const name of ["jwt_secret", "secrets_key"]) {
     assert.equal((await Deno.stat(`${dataDir}/${name}`)).mode! & 0o777, 0o600);
   }

@@ -3,10 +3,24 @@ import { DEFAULT_LIMITS } from "../knowledge/mod.ts";
 
 /** Everything a node reads from its environment, resolved once in the entry point. */
 export const Config = z.object({
-  /** Postgres URL; when absent the node starts an embedded Postgres under `dataDir`. */
+  /**
+   * The node's Postgres URL (role `coachd_system`: the runtime and what precedes or spans
+   * tenants); when absent the node starts an embedded Postgres under `DATA_DIR`.
+   */
   DATABASE_URL: z.string().url().optional(),
-  /** NATS URL; when absent the node starts `nats-server -js` from PATH under `dataDir`. */
+  /** Tenant transactions' URL (role `coachd_app`, under row-level security); see docs/operations.md. */
+  DATABASE_TENANT_URL: z.string().url().optional(),
+  /** The schema owner's URL: migrations and the login roles' passwords; else DATABASE_URL. */
+  DATABASE_ADMIN_URL: z.string().url().optional(),
+  /**
+   * NATS URL(s), comma-separated, credentials allowed (`nats://user:pass@host:4222`); when absent
+   * the node starts `nats-server` from PATH under `DATA_DIR`, with generated credentials.
+   */
   NATS_URL: z.string().optional(),
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
+  /** A NATS credentials file (JWT and NKey seed, as `nsc` writes them). */
+  NATS_CREDS: z.string().min(1).optional(),
   DATA_DIR: z.string().default(".data"),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default("0.0.0.0"),
@@ -16,6 +30,8 @@ export const Config = z.object({
   PARTITIONS: z.coerce.number().int().min(1).max(4096).default(64),
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   EMBEDDED_PG_PORT: z.coerce.number().int().default(15432),
+  /** Started as root, the embedded Postgres keeps here what the `postgres` user must reach. */
+  EMBEDDED_PG_ROOT_HOME: z.string().min(1).default("/var/lib/coachd"),
   EMBEDDED_NATS_PORT: z.coerce.number().int().default(14222),
   /** Chroma URL; when absent the node starts the `chromadb` package's server under `dataDir`. */
   CHROMA_URL: z.string().url().optional(),
@@ -37,6 +53,18 @@ export const Config = z.object({
   RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(1200),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
   MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  /** Telegram Bot API base URL (a loopback fake in tests). */
+  TELEGRAM_API_URL: z.string().url().default("https://api.telegram.org"),
+  /** WhatsApp Cloud API (Graph API) base URL and version. */
+  WHATSAPP_API_URL: z.string().url().default("https://graph.facebook.com"),
+  WHATSAPP_GRAPH_VERSION: z.string().regex(/^v\d+\.\d+$/, "like v23.0").default("v23.0"),
+  /**
+   * The node's public base URL (https://coach.example.com), used to register webhooks; unset:
+   * Telegram bots connect by long polling, and WhatsApp cannot be connected.
+   */
+  PUBLIC_URL: z.string().url().optional(),
+  /** Messages from one person within this window get one answer (burst debounce). */
+  INBOUND_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(1500),
   /** What an uploaded document may unpack to (knowledge/ingest/limits.ts). */
   INGEST_MAX_UNPACKED_BYTES: z.coerce.number().int().min(1024).default(
     DEFAULT_LIMITS.maxUnpackedBytes,
@@ -55,6 +83,16 @@ export const Config = z.object({
   INGEST_EXTRACTOR_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
   /** Take client IPs from X-Forwarded-For (set only behind a proxy that overwrites it). */
   TRUST_PROXY: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  /** Send Strict-Transport-Security: set when clients reach the node over HTTPS only. */
+  HSTS: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  /** Serve /metrics on this port (on HOST) instead of the main one; unset: on the main port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** When set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, "at least 16 characters").optional(),
+  /** How long a node trusts a session check before asking Postgres again. */
+  SESSION_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** Where account notices (sign-up confirmations) go while there is no e-mail sender. */
+  MAIL_DROP_DIR: z.string().optional(),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -1,16 +1,25 @@
 import pg from "pg";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Hono } from "hono";
+import type { Registry } from "prom-client";
+import { resolve } from "node:path";
 import type { Config } from "./config.ts";
 import { migrate } from "../db/migrate.ts";
+import { NodePool, SYSTEM_ROLE, TENANT_ROLE } from "../db/pools.ts";
+import { provisionLoginRoles } from "../db/roles.ts";
 import { startEmbeddedPostgres } from "./infra/embedded_postgres.ts";
 import { startLocalNats } from "./infra/local_nats.ts";
 import { startLocalChroma } from "./infra/chroma.ts";
-import { opsRoutes } from "./http.ts";
+import { ensurePrivateDir, loadOrCreatePassword } from "./infra/private_files.ts";
+import { natsConnectOptions } from "./nats_connect.ts";
+import { metricsRoutes, opsRoutes } from "./http.ts";
 import { tracing } from "./tracing.ts";
 import { ActorSystem, type AnyActorDefinition, type Logger } from "../runtime/mod.ts";
 import { type ApiDeps, createApi, queuedOnlyIngestion } from "../api/app.ts";
-import { loadOrCreateSecret } from "../api/secrets.ts";
+import { loadOrCreateSecret } from "../db/secrets.ts";
+import { natsAuthEvents } from "../api/auth/sessions.ts";
+import { dropFolderMailer } from "../api/auth/notices.ts";
+import { securityHeaders } from "../api/middleware/security_headers.ts";
 
 /** What the node passes on to the admin API beyond what it builds itself. */
 export type ApiOptions = Pick<
@@ -19,53 +28,122 @@ export type ApiOptions = Pick<
 >;
 
 export interface Infra extends AsyncDisposable {
+  /** The node's pool (role coachd_system when embedded). */
   databaseUrl: string;
+  /** Tenant transactions' pool (role coachd_app when embedded); absent: SET ROLE on the above. */
+  tenantDatabaseUrl?: string;
+  /** Migrations and role passwords (the embedded superuser); absent: databaseUrl. */
+  adminDatabaseUrl?: string;
   natsUrl: string;
   chromaUrl: string;
+  /** What this node runs itself, for the start summary. */
+  embedded: EmbeddedPart[];
+}
+
+/** A service the node started itself. */
+export interface EmbeddedPart {
+  name: "Postgres" | "NATS" | "Chroma";
+  address: string;
+  data: string;
+  note?: string;
 }
 
 /**
  * Uses DATABASE_URL / NATS_URL / CHROMA_URL when set; otherwise starts embedded Postgres, a local
- * NATS and the `chromadb` package's Chroma server.
+ * NATS and the `chromadb` package's Chroma server, with their data (0700) and generated
+ * credentials (0600) under DATA_DIR.
  */
-export async function startInfra(config: Config, log: Logger): Promise<Infra> {
+export async function startInfra(
+  config: Config,
+  log: Logger,
+  { parts = ["Postgres", "NATS", "Chroma"] }: { parts?: EmbeddedPart["name"][] } = {},
+): Promise<Infra> {
   const stack = new AsyncDisposableStack();
+  const embedded: EmbeddedPart[] = [];
+  const dataDir = resolve(config.DATA_DIR);
   try {
+    const wanted = (name: EmbeddedPart["name"], configured?: string) =>
+      !configured && parts.includes(name);
+    const configured = [config.DATABASE_URL, config.NATS_URL, config.CHROMA_URL];
+    if ((["Postgres", "NATS", "Chroma"] as const).some((p, i) => wanted(p, configured[i]))) {
+      await ensurePrivateDir(dataDir);
+    }
     let databaseUrl = config.DATABASE_URL;
-    if (!databaseUrl) {
+    let tenantDatabaseUrl = config.DATABASE_TENANT_URL;
+    let adminDatabaseUrl = config.DATABASE_ADMIN_URL;
+    if (wanted("Postgres", databaseUrl)) {
       const pgHandle = stack.use(
         await startEmbeddedPostgres({
-          dataDir: config.DATA_DIR,
+          dataDir,
           port: config.EMBEDDED_PG_PORT,
+          rootHome: config.EMBEDDED_PG_ROOT_HOME,
           log: (line) => log.info(line),
         }),
       );
-      databaseUrl = pgHandle.url;
+      // The superuser only migrates and sets the passwords; the node logs in as its two roles.
+      adminDatabaseUrl = pgHandle.url;
+      const as = async (role: string, file: string) => {
+        const url = new URL(pgHandle.url);
+        url.username = role;
+        url.password = await loadOrCreatePassword(dataDir, file);
+        return url.toString();
+      };
+      databaseUrl = await as(SYSTEM_ROLE, "pg_system_password");
+      tenantDatabaseUrl = await as(TENANT_ROLE, "pg_app_password");
+      embedded.push({
+        name: "Postgres",
+        address: `127.0.0.1:${pgHandle.port}`,
+        data: pgHandle.pgData,
+        note: `runs as ${pgHandle.runsAs}; passwords in ${dataDir}/pg_*_password`,
+      });
     }
     let natsUrl = config.NATS_URL;
-    if (!natsUrl) {
+    if (wanted("NATS", natsUrl)) {
       const natsHandle = stack.use(
         await startLocalNats({
-          dataDir: config.DATA_DIR,
+          dataDir,
           port: config.EMBEDDED_NATS_PORT,
+          prefix: config.NATS_PREFIX,
           log: (line) => log.info(line),
         }),
       );
       natsUrl = natsHandle.url;
+      embedded.push({
+        name: "NATS",
+        address: `127.0.0.1:${natsHandle.port}`,
+        data: resolve(dataDir, "nats"),
+        note: `operator: nats context save coachd --server nats://127.0.0.1:${natsHandle.port} ` +
+          `--user ${natsHandle.operator.user} ` +
+          `--password "$(cat ${natsHandle.operator.passwordFile})"`,
+      });
     }
     let chromaUrl = config.CHROMA_URL;
-    if (!chromaUrl) {
+    if (wanted("Chroma", chromaUrl)) {
       const chromaHandle = stack.use(
         await startLocalChroma({
-          dataDir: config.DATA_DIR,
+          dataDir,
           port: config.EMBEDDED_CHROMA_PORT,
           log: (line) => log.info(line),
         }),
       );
       chromaUrl = chromaHandle.url;
+      embedded.push({
+        name: "Chroma",
+        address: `127.0.0.1:${config.EMBEDDED_CHROMA_PORT}`,
+        data: resolve(dataDir, "chroma"),
+      });
     }
     const moved = stack.move();
-    return { databaseUrl, natsUrl, chromaUrl, [Symbol.asyncDispose]: () => moved.disposeAsync() };
+    return {
+      // A part not asked for and not configured is not there: "" (only `migrate` does that).
+      databaseUrl: databaseUrl ?? "",
+      tenantDatabaseUrl,
+      adminDatabaseUrl,
+      natsUrl: natsUrl ?? "",
+      chromaUrl: chromaUrl ?? "",
+      embedded,
+      [Symbol.asyncDispose]: () => moved.disposeAsync(),
+    };
   } catch (err) {
     await stack.disposeAsync();
     throw err;
@@ -80,6 +158,8 @@ export interface NodeExtension {
   actors?: AnyActorDefinition[];
   routes?: (app: Hono, system: ActorSystem) => void;
   start?: (system: ActorSystem) => Promise<AsyncDisposable>;
+  /** Prometheus metrics of the feature, served with the runtime's on `/metrics`. */
+  metrics?: Registry;
   /** What the feature gives the admin API: ingestion, deletion hooks, routes under `/v1`. */
   api?: Partial<ApiOptions>;
 }
@@ -89,11 +169,14 @@ export type NodeExtensionFactory = (
 ) => Promise<NodeExtension>;
 
 export interface NodeHandle extends AsyncDisposable {
+  nodeId: string;
   system: ActorSystem;
   pool: pg.Pool;
   nc: NatsConnection;
   app: Hono;
   server: Deno.HttpServer;
+  /** The `/metrics` listener when `METRICS_PORT` is set. */
+  metricsServer?: Deno.HttpServer;
   /** Drains actors, then closes HTTP, NATS and Postgres. */
   stop(): Promise<void>;
 }
@@ -103,6 +186,8 @@ export async function startNode(
   {
     config,
     databaseUrl,
+    tenantDatabaseUrl,
+    adminDatabaseUrl,
     natsUrl,
     actors = [],
     log,
@@ -112,7 +197,13 @@ export async function startNode(
     extensions = [],
   }: {
     config: Config;
+    /** The node's pool; `coachd_system` in a least-privilege set-up. */
     databaseUrl: string;
+    /** Where tenant transactions log in (`coachd_app`); absent: SET ROLE on databaseUrl. */
+    tenantDatabaseUrl?: string;
+    /** Runs the migrations and sets the node roles' passwords; absent: databaseUrl migrates. */
+    adminDatabaseUrl?: string;
+    /** NATS URL(s); credentials may be in them, or in config (NATS_USER, NATS_CREDS…). */
     natsUrl: string;
     actors?: AnyActorDefinition[];
     log: Logger;
@@ -124,11 +215,36 @@ export async function startNode(
     extensions?: NodeExtensionFactory[];
   },
 ): Promise<NodeHandle> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolMax });
-  pool.on("error", (err) => log.warn("idle postgres client error", { error: String(err) }));
-  const result = await migrate(pool);
-  if (result.applied.length) log.info("migrations applied", { applied: result.applied });
-  const nc = await connect({ servers: natsUrl, name: `coachd-${config.NODE_ID ?? "node"}` });
+  if (adminDatabaseUrl) {
+    const admin = new pg.Pool({ connectionString: adminDatabaseUrl, max: 1 });
+    try {
+      await migrateLogged(admin, log);
+      await provisionLoginRoles(admin, [databaseUrl, tenantDatabaseUrl]);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = tenantDatabaseUrl
+    ? new NodePool({
+      system: { connectionString: databaseUrl, max: poolMax },
+      tenant: { connectionString: tenantDatabaseUrl, max: poolMax },
+    })
+    : new pg.Pool({ connectionString: databaseUrl, max: poolMax });
+  const onIdleError = (err: Error) =>
+    log.warn("idle postgres client error", { error: String(err) });
+  pool.on("error", onIdleError);
+  if (pool instanceof NodePool) pool.tenant.on("error", onIdleError);
+  // Without an owner's URL the node's own role migrates (it must own the schema to have work).
+  if (!adminDatabaseUrl) await migrateLogged(pool, log);
+  if (!tenantDatabaseUrl) await warnIfPrivileged(pool, log);
+  const nc = await connect({
+    ...(await natsConnectOptions(natsUrl, {
+      user: config.NATS_USER,
+      password: config.NATS_PASSWORD,
+      credsFile: config.NATS_CREDS,
+    })),
+    name: `coachd-${config.NODE_ID ?? "node"}`,
+  });
   const nodeId = config.NODE_ID ?? Deno.hostname().replace(/[^A-Za-z0-9_-]/g, "-");
   const extended: NodeExtension[] = [];
   for (const factory of extensions) extended.push(await factory({ pool, nc, config, log }));
@@ -145,7 +261,19 @@ export async function startNode(
   });
   const app = new Hono();
   app.use(tracing());
-  app.route("/", opsRoutes({ system, pool }));
+  app.use(securityHeaders({ hsts: config.HSTS }));
+  const ownMetricsPort = config.METRICS_PORT !== undefined;
+  const registries = extended.flatMap((e) => e.metrics ?? []);
+  app.route(
+    "/",
+    opsRoutes({
+      system,
+      pool,
+      metrics: !ownMetricsPort,
+      metricsToken: config.METRICS_TOKEN,
+      registries,
+    }),
+  );
   app.route(
     "/v1",
     createApi({
@@ -172,6 +300,13 @@ export async function startNode(
       },
       maxUploadBytes: config.MAX_UPLOAD_BYTES,
       trustProxy: config.TRUST_PROXY,
+      hsts: config.HSTS,
+      authEvents: natsAuthEvents(nc, `${config.NATS_PREFIX}.auth.sessions`),
+      sessionCacheMs: config.SESSION_CACHE_MS,
+      mailer: dropFolderMailer(
+        config.MAIL_DROP_DIR ?? `${config.DATA_DIR}/mail`,
+        log.child({ component: "api" }),
+      ),
     }),
   );
   routes?.(app, system, pool);
@@ -186,21 +321,65 @@ export async function startNode(
       log.info("http listening", {
         url: base,
         api_docs: `${base}/v1/docs`,
-        metrics: `${base}/metrics`,
+        metrics: ownMetricsPort ? `port ${config.METRICS_PORT}` : `${base}/metrics`,
         node: nodeId,
       });
     },
   }, app.fetch);
+  let metricsServer: Deno.HttpServer | undefined;
+  if (ownMetricsPort) {
+    const metricsApp = new Hono();
+    metricsApp.use(securityHeaders());
+    metricsApp.route("/", metricsRoutes({ system, token: config.METRICS_TOKEN, registries }));
+    metricsServer = Deno.serve({
+      port: config.METRICS_PORT,
+      hostname: config.HOST,
+      onListen: ({ hostname, port }) => log.info("metrics listening", { hostname, port }),
+    }, metricsApp.fetch);
+  }
   let stopping: Promise<void> | undefined;
   const stop = () =>
     stopping ??= (async () => {
       await workers.disposeAsync();
       await system.stop();
       await server.shutdown();
+      await metricsServer?.shutdown();
       await nc.drain();
       await endPool(pool);
     })();
-  return { system, pool, nc, app, server, stop, [Symbol.asyncDispose]: stop };
+  return {
+    nodeId,
+    system,
+    pool,
+    nc,
+    app,
+    server,
+    metricsServer,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+async function migrateLogged(pool: pg.Pool, log: Logger) {
+  const result = await migrate(pool);
+  if (result.applied.length) log.info("migrations applied", { applied: result.applied });
+}
+
+/**
+ * Tenant transactions on the node's own connections rely on SET ROLE: a node logged in as a
+ * superuser or BYPASSRLS role can leave it. Fine for tests; say so in a deployment's logs.
+ */
+async function warnIfPrivileged(pool: pg.Pool, log: Logger) {
+  const { rows: [me] } = await pool.query<{ name: string; privileged: boolean }>(
+    "select rolname as name, rolsuper or rolbypassrls as privileged from pg_roles where rolname = current_user",
+  );
+  if (me?.privileged) {
+    log.warn("tenant transactions share the node's privileged Postgres role", {
+      role: me.name,
+      fix: "set DATABASE_URL to role coachd_system and DATABASE_TENANT_URL to coachd_app " +
+        "(docs/operations.md)",
+    });
+  }
 }
 
 /**
@@ -209,13 +388,18 @@ export async function startNode(
  * them open and log their termination as errors.
  */
 async function endPool(pool: pg.Pool): Promise<void> {
-  const open = pool.totalCount;
-  let removed = 0;
-  const closed = new Promise<void>((resolve) => {
-    if (open === 0) resolve();
-    pool.on("remove", () => ++removed >= open && resolve());
-  });
-  await pool.end();
+  const closedOne = (p: pg.Pool) => {
+    const open = p.totalCount;
+    let removed = 0;
+    return new Promise<void>((resolve) => {
+      if (open === 0) resolve();
+      p.on("remove", () => ++removed >= open && resolve());
+    });
+  };
+  const closed = Promise.all(
+    [pool, ...(pool instanceof NodePool ? [pool.tenant] : [])].map(closedOne),
+  );
+  await pool.end(); // a NodePool ends its tenant pool too
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, 2000)))]);
   clearTimeout(timer);

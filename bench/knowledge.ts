@@ -14,6 +14,7 @@ import { ingestDocument } from "../knowledge/ingest/ingest.ts";
 import { ExtractorPool } from "../knowledge/ingest/extractor_pool.ts";
 import { retrieve } from "../knowledge/retrieval/retrieve.ts";
 import { runTurn } from "../knowledge/answer/brain.ts";
+import { answerFormat } from "../actors/mod.ts";
 import { makePdf } from "../tests/fixtures/documents.ts";
 
 const arg = (name: string) => {
@@ -163,7 +164,7 @@ for (let round = 0; round < 5; round++) {
       message: q,
       history: [],
       summary: "",
-      channel: "web",
+      format: answerFormat("web_widget"),
     });
     turns.push(performance.now() - t);
   }

@@ -9,6 +9,7 @@ import { seedCreator, seedDocument, seedKnowledgeBase } from "../tests/knowledge
 import { openScratch } from "./knowledge_env.ts";
 import { retrieve } from "../knowledge/retrieval/retrieve.ts";
 import { followUpContext, runTurn } from "../knowledge/answer/brain.ts";
+import { answerFormat } from "../actors/mod.ts";
 import type { Turn } from "../knowledge/answer/responder.ts";
 
 interface Question {
@@ -83,7 +84,7 @@ for (const q of questions) {
     message: q.question,
     history,
     summary: "",
-    channel: "web",
+    format: answerFormat("web_widget"),
   });
   const ms = performance.now() - started;
   const hit = (text: string, docId: string) =>

@@ -27,8 +27,14 @@ export async function migrate(pool: pg.Pool, dir: URL = MIGRATIONS_DIR): Promise
     // Lock per schema so parallel tests in different schemas do not queue behind each other.
     await client.query("select pg_advisory_lock($1, hashtext($2))", [LOCK_KEY, schema?.s ?? ""]);
     try {
-      await client.query(`create table if not exists schema_migrations (
-        name text primary key, applied_at timestamptz not null default now())`);
+      // Only when missing: a node's own role (no CREATE on the schema) may check for work.
+      const { rows: [table] } = await client.query<{ found: boolean }>(
+        "select to_regclass('schema_migrations') is not null as found",
+      );
+      if (!table?.found) {
+        await client.query(`create table if not exists schema_migrations (
+          name text primary key, applied_at timestamptz not null default now())`);
+      }
       const { rows } = await client.query<{ name: string }>("select name from schema_migrations");
       const done = new Set(rows.map((r) => r.name));
       const applied: string[] = [];
@@ -60,9 +66,12 @@ export async function migrate(pool: pg.Pool, dir: URL = MIGRATIONS_DIR): Promise
 
 export class MigrationError extends Error {
   constructor(readonly file: string, cause: unknown) {
-    super(`Migration ${file} failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause,
-    });
+    const why = cause instanceof Error ? cause.message : String(cause);
+    // The node's roles own nothing: migrations are the owner's job.
+    const hint = /permission denied|must be owner/.test(why)
+      ? " (run migrations as the schema owner: set DATABASE_ADMIN_URL, or `deno task migrate`)"
+      : "";
+    super(`Migration ${file} failed: ${why}${hint}`, { cause });
     this.name = "MigrationError";
   }
 }

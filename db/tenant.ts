@@ -1,16 +1,19 @@
 import type pg from "pg";
+import { tenantPoolOf } from "./pools.ts";
 
 /**
- * Runs `fn` in one transaction as the tenant `creatorId`: the role is switched to `coachd_app`
- * (no BYPASSRLS) and `app.creator_id` is set, so row-level security limits every query to that
- * creator's rows even if the query forgets its own filter.
+ * Runs `fn` in one transaction as the tenant `creatorId`, with `app.creator_id` set, so row-level
+ * security limits every query to that creator's rows even if the query forgets its own filter.
+ * On a node's `NodePool` it runs on the tenant pool, whose connections log in as `coachd_app`
+ * (no BYPASSRLS, owns nothing); on a plain pool (tests, a single DATABASE_URL) the role is
+ * switched to `coachd_app` for the transaction.
  */
 export function withTenant<T>(
   pool: pg.Pool,
   creatorId: string,
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  return withSystem(pool, async (client) => {
+  return withSystem(tenantPoolOf(pool), async (client) => {
     // One round trip for both: set_config('role', …, true) is SET LOCAL ROLE.
     await client.query(
       "select set_config('role', 'coachd_app', true), set_config('app.creator_id', $1, true)",

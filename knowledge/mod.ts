@@ -54,7 +54,7 @@ export {
   type TurnInput,
   type TurnResult,
 } from "./answer/brain.ts";
-export { type Channel, CHANNEL_RULES, checkAnswer, type QaVerdict } from "./answer/qa.ts";
+export { type AnswerFormat, checkAnswer, formatAnswer, type QaVerdict } from "./answer/qa.ts";
 export { type ChatMessage, type ChatModel, type Embedder, ModelError } from "./models/models.ts";
 export { OllamaChatModel, OllamaEmbedder } from "./models/ollama.ts";
 export { ChatModelResponder, ExtractiveResponder, type Responder } from "./answer/responder.ts";

@@ -6,7 +6,7 @@
 create table end_users (
   id uuid primary key default gen_random_uuid(),
   creator_id uuid not null references creators(id) on delete cascade,
-  channel text not null,                -- telegram | whatsapp | web_widget | mobile
+  channel text not null,                -- a delivery channel (values: 0102_channel_vocabulary.sql)
   external_id text not null,            -- the channel's id for the person
   display_name text not null default '',
   email text,

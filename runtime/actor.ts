@@ -1,11 +1,31 @@
 import type { z } from "zod";
+import type { Contract, MessageSpecs, ReplyOfSpec } from "./contract.ts";
 import type { Logger } from "./logger.ts";
 
-/** Where an actor lives: its type and its id. */
-export interface ActorAddress {
+/**
+ * What an actor type accepts, as types: for each message kind, the data a sender passes and what
+ * an `ask` resolves to. A contract produces one ({@link ProtocolOf}); a plain address accepts any
+ * kind and data.
+ */
+export type Protocol = Record<string, { input: unknown; reply: unknown }>;
+
+declare const accepts: unique symbol;
+
+/**
+ * Where an actor lives: its type and its id. An address made by a contract also carries, as a
+ * type only, the protocol its actor accepts, so `tell` and `ask` check the kind and the data.
+ */
+export interface ActorAddress<P extends Protocol = Protocol> {
   readonly type: string;
   readonly id: string;
+  /** Type only, never set at run time. */
+  readonly [accepts]?: P;
 }
+
+/** The data argument of a send: optional when the kind accepts no data. */
+export type DataArgs<I> = undefined extends I ? [data?: I] : [data: I];
+/** The data and options arguments of an ask: data optional when the kind accepts no data. */
+export type AskArgs<I, O> = undefined extends I ? [data?: I, opts?: O] : [data: I, opts?: O];
 
 /** When a durable reminder is due: at an epoch-ms time or after a delay, optionally repeating. */
 export type ReminderSchedule =
@@ -30,14 +50,17 @@ export interface TurnContext<S> {
   /** The runtime clock, in epoch ms. */
   now(): number;
   /** Sends a message to another actor once this turn commits. */
-  tell(to: ActorAddress, kind: string, data?: unknown): void;
+  tell<P extends Protocol, K extends keyof P & string>(
+    to: ActorAddress<P>,
+    kind: K,
+    ...data: DataArgs<P[K]["input"]>
+  ): void;
   /** Asks another actor and waits for its reply (not transactional: it is sent at once). */
-  ask<T = unknown>(
-    to: ActorAddress,
-    kind: string,
-    data?: unknown,
-    opts?: { timeoutMs?: number },
-  ): Promise<T>;
+  ask<P extends Protocol, K extends keyof P & string>(
+    to: ActorAddress<P>,
+    kind: K,
+    ...args: AskArgs<P[K]["input"], { timeoutMs?: number }>
+  ): Promise<P[K]["reply"]>;
   /** Sets the reply for an `ask`; the handler's return value is used when this is not called. */
   reply(value: unknown): void;
   /** Creates or replaces a durable reminder, committed with the turn. */
@@ -95,14 +118,33 @@ const factory = <S, I, O>(
   handle: (ctx: TurnContext<S>, message: I) => O | Promise<O>,
 ): HandlerDefinition<S, I, O> => ({ input, handle });
 
+/** What a contract's handler returns: its reply schema's output, nothing for a told kind. */
+export type HandlerReply<S> = S extends { reply: infer R extends z.ZodType } ? z.output<R> : void;
+
+/** The handlers implementing a contract: one per kind, each given the parsed message. */
+export type ContractHandlers<S, M extends MessageSpecs> = {
+  [K in keyof M & string]: (
+    ctx: TurnContext<S>,
+    message: z.output<M[K]["input"]>,
+  ) => HandlerReply<M[K]> | Promise<HandlerReply<M[K]>>;
+};
+
+/** The handler definitions `defineActor(contract, ...)` builds from the contract's schemas. */
+export type HandlersOfContract<S, M extends MessageSpecs> = {
+  [K in keyof M & string]: HandlerDefinition<S, z.output<M[K]["input"]>, ReplyOfSpec<M[K]>>;
+};
+
 /**
  * Defines an actor type: a name, a zod state schema, an initial state and its handlers, each a
  * message schema and a function of `(ctx, message)`. Its return value is the reply to an `ask`.
+ * Given a contract first, the type and the message schemas come from it and `handlers` holds one
+ * function per kind of the contract.
  *
  * @example
  * ```ts
  * import { z } from "zod";
  * import { defineActor } from "./actor.ts";
+ * import { defineContract } from "./contract.ts";
  * const counter = defineActor({
  *   type: "counter",
  *   state: z.object({ n: z.number() }),
@@ -111,6 +153,13 @@ const factory = <S, I, O>(
  *     add: h(z.number(), (ctx, amount) => (ctx.state.n += amount)),
  *   }),
  * });
+ * const gauge = defineContract("gauge", { set: { input: z.number(), reply: z.number() } });
+ * const gaugeActor = defineActor(gauge, {
+ *   state: z.object({ value: z.number() }),
+ *   initial: () => ({ value: 0 }),
+ *   handlers: { set: (ctx, value) => (ctx.state.value = value) },
+ * });
+ * console.assert(counter.type === "counter" && gaugeActor.type === "gauge");
  * ```
  */
 export function defineActor<S, H extends AnyHandlers<S>>(
@@ -120,6 +169,40 @@ export function defineActor<S, H extends AnyHandlers<S>>(
     initial: (id: string) => S;
     handlers: (h: HandlerFactory<S>) => H;
   },
-): ActorDefinition<S, H> {
-  return { ...def, handlers: def.handlers(factory as HandlerFactory<S>) };
+): ActorDefinition<S, H>;
+export function defineActor<M extends MessageSpecs, S>(
+  contract: Contract<M>,
+  def: {
+    state: z.ZodType<S>;
+    initial: (id: string) => S;
+    handlers: ContractHandlers<S, M>;
+  },
+): ActorDefinition<S, HandlersOfContract<S, M>>;
+export function defineActor(
+  first:
+    | Contract
+    | {
+      type: string;
+      state: z.ZodType<unknown>;
+      initial: (id: string) => unknown;
+      handlers: (h: HandlerFactory<unknown>) => AnyHandlers<unknown>;
+    },
+  impl?: {
+    state: z.ZodType<unknown>;
+    initial: (id: string) => unknown;
+    handlers: Record<string, (ctx: TurnContext<unknown>, message: unknown) => unknown>;
+  },
+): AnyActorDefinition {
+  if (!impl) {
+    const def = first as Exclude<typeof first, Contract>;
+    return { ...def, handlers: def.handlers(factory as HandlerFactory<unknown>) };
+  }
+  const contract = first as Contract;
+  const handlers: AnyHandlers<unknown> = {};
+  for (const [kind, spec] of Object.entries(contract.messages)) {
+    const handle = impl.handlers[kind];
+    if (!handle) throw new TypeError(`Actor "${contract.type}" has no handler for "${kind}"`);
+    handlers[kind] = { input: spec.input, handle };
+  }
+  return { type: contract.type, state: impl.state, initial: impl.initial, handlers };
 }

@@ -5,8 +5,10 @@ import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
 import {
   type ActorAddress,
   type AnyActorDefinition,
+  type AskArgs,
   type HandlersOf,
   type MessageOf,
+  type Protocol,
   type ReplyOf,
 } from "./actor.ts";
 import { checkAddress, mailboxSubject, partitionOf } from "./address.ts";
@@ -65,12 +67,14 @@ export class ActorClient implements AsyncDisposable {
     );
   }
 
-  /** Publishes to the actor's mailbox and resolves once JetStream has stored it. */
-  async tell(
-    to: ActorAddress,
-    kind: string,
-    data?: unknown,
-    opts: SendOptions = {},
+  /**
+   * Publishes to the actor's mailbox and resolves once JetStream has stored it. A contract's
+   * address types the kind and the data.
+   */
+  async tell<P extends Protocol, K extends keyof P & string>(
+    to: ActorAddress<P>,
+    kind: K,
+    ...[data, opts = {}]: AskArgs<P[K]["input"], SendOptions>
   ): Promise<void> {
     const subject = this.subjectOf(to);
     const payload = encodeEnvelope(kind, data, this.#opts.maxPayload);
@@ -95,15 +99,19 @@ export class ActorClient implements AsyncDisposable {
   }
 
   /**
-   * Sends a message and waits for the handler's reply, sent after the turn commits.
+   * Sends a message and waits for the handler's reply, sent after the turn commits. A contract's
+   * address types the kind, the data and the reply; `R` names the reply of a plain address.
    * @throws AskTimeoutError when no reply comes in time; AskCycleError when `to` is on `chain`.
    */
-  async ask<T = unknown>(
-    to: ActorAddress,
-    kind: string,
-    data?: unknown,
-    opts: SendOptions & { timeoutMs?: number } = {},
-  ): Promise<T> {
+  async ask<
+    R = never,
+    P extends Protocol = Protocol,
+    K extends keyof P & string = keyof P & string,
+  >(
+    to: ActorAddress<P>,
+    kind: K,
+    ...[data, opts = {}]: AskArgs<P[K]["input"], SendOptions & { timeoutMs?: number }>
+  ): Promise<[R] extends [never] ? P[K]["reply"] : R> {
     const target = `${to.type}/${to.id}`;
     if (opts.chain?.includes(target)) throw new AskCycleError([...opts.chain, target]);
     const subject = this.subjectOf(to);
@@ -134,7 +142,7 @@ export class ActorClient implements AsyncDisposable {
     this.sends.defer(() => this.#nc.publish(subject, payload, { headers }));
     const body = await reply;
     if ("err" in body) throw new RemoteHandlerError(target, body.err.name, body.err.message);
-    return body.ok as T;
+    return body.ok as [R] extends [never] ? P[K]["reply"] : R;
   }
 
   /**
@@ -143,12 +151,11 @@ export class ActorClient implements AsyncDisposable {
    * `ActorSystem.publishOutbox` for low latency; otherwise the owner of the target's partition
    * sweeps it within seconds. The row id (`msgId`) deduplicates a retried call.
    */
-  async tellWithin(
+  async tellWithin<P extends Protocol, K extends keyof P & string>(
     db: { query(text: string, values?: unknown[]): Promise<unknown> },
-    to: ActorAddress,
-    kind: string,
-    data?: unknown,
-    opts: { msgId?: string } = {},
+    to: ActorAddress<P>,
+    kind: K,
+    ...[data, opts = {}]: AskArgs<P[K]["input"], { msgId?: string }>
   ): Promise<OutboxRow> {
     const subject = this.subjectOf(to);
     const row: OutboxRow = {
@@ -211,6 +218,6 @@ export class ActorRef<D extends AnyActorDefinition> implements ActorAddress {
     data: MessageOf<D, K>,
     opts?: SendOptions & { timeoutMs?: number },
   ): Promise<ReplyOf<D, K>> {
-    return this.client.ask<ReplyOf<D, K>>(this, kind, data, opts);
+    return this.client.ask<ReplyOf<D, K>>(this, kind, data, opts) as Promise<ReplyOf<D, K>>;
   }
 }

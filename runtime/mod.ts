@@ -21,16 +21,32 @@ export {
   type ActorAddress,
   type ActorDefinition,
   type AnyActorDefinition,
+  type ContractHandlers,
   defineActor,
   type HandlerFactory,
+  type Protocol,
   type ReminderSchedule,
   type TurnContext,
 } from "./actor.ts";
+export {
+  type Contract,
+  type ContractMessage,
+  defineContract,
+  type MessageSpec,
+  type MessageSpecs,
+  type ProtocolOf,
+} from "./contract.ts";
 export { ActorClient, ActorRef } from "./client.ts";
 export type { OutboxRow } from "./committer.ts";
 export { ActorSystem, type ActorSystemOptions } from "./system.ts";
 export { type Clock, ManualClock, realClock } from "./clock.ts";
 export { type DeadLetter, DeadLetterNotFoundError, DeadLetters } from "./dead_letters.ts";
+export {
+  type EventConsumer,
+  type EventConsumerOptions,
+  type EventMeta,
+  startEventConsumer,
+} from "./event_consumer.ts";
 export { jsonLogger, type Logger, type LogLevel } from "./logger.ts";
 export { streamNames } from "./streams.ts";
 export {

@@ -73,7 +73,7 @@ export class TurnContextImpl<S> implements TurnContext<S> {
     return this.client.ask<T>(to, kind, data, {
       ...opts,
       chain: [...this.chain, `${this.self.type}/${this.self.id}`],
-    });
+    }) as Promise<T>;
   }
 
   reply(value: unknown): void {

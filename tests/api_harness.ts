@@ -15,6 +15,8 @@ import { withSystem } from "../db/tenant.ts";
 import { type TestDb, testDb, type TestNats, testNats } from "./harness.ts";
 import { type ApiDeps, createApi } from "../api/app.ts";
 import type { Ingestion } from "../api/env.ts";
+import type { AccountMailer, AccountNotice } from "../api/auth/notices.ts";
+import { natsAuthEvents } from "../api/auth/sessions.ts";
 
 /** An `Ingestion` that only records what it was asked to do. */
 export class RecordingIngestion implements Ingestion {
@@ -22,6 +24,20 @@ export class RecordingIngestion implements Ingestion {
   enqueue(creatorId: string, documentId: string): Promise<void> {
     this.calls.push({ creatorId, documentId });
     return Promise.resolve();
+  }
+}
+
+/** An `AccountMailer` that keeps what it was asked to send. */
+export class RecordingMailer implements AccountMailer {
+  readonly sent: AccountNotice[] = [];
+  send(notice: AccountNotice): Promise<void> {
+    this.sent.push(notice);
+    return Promise.resolve();
+  }
+  /** The confirmation token last sent to `email`. */
+  confirmationFor(email: string): string | undefined {
+    const notice = this.sent.findLast((n) => n.kind === "signup_confirmation" && n.email === email);
+    return notice?.kind === "signup_confirmation" ? notice.token : undefined;
   }
 }
 
@@ -88,6 +104,7 @@ export interface TestApi extends AsyncDisposable {
   nats: TestNats;
   actors: ActorSystem;
   ingestion: RecordingIngestion;
+  mailer: RecordingMailer;
   deletedDocuments: string[];
   deletedEndUsers: string[];
   /** Builds another app instance on the same database and NATS (a second node). */
@@ -138,6 +155,7 @@ export async function testApi(
   });
   const actors = system;
   const ingestion = new RecordingIngestion();
+  const mailer = new RecordingMailer();
   const deletedDocuments: string[] = [];
   const deletedEndUsers: string[] = [];
   const jwtSecret = crypto.getRandomValues(new Uint8Array(32));
@@ -157,6 +175,9 @@ export async function testApi(
         log: quiet,
         trustProxy: true,
         validateResponses: true,
+        mailer,
+        // Instances of one test share a session-invalidation subject, as a cluster's nodes do.
+        authEvents: natsAuthEvents(nats.nc, `${nats.prefix}.auth.sessions`),
         rateLimit: { perKey: 100_000, perIp: 100_000 },
         ...overrides,
         ...more,
@@ -176,10 +197,17 @@ export async function testApi(
     return Promise.resolve((o.app ?? root).request(`/v1${path}`, { method, headers, body }));
   };
   const signup = async (email = `${crypto.randomUUID().slice(0, 8)}@example.test`) => {
-    const res = await call("POST", "/auth/signup", {
+    const asked = await call("POST", "/auth/signup", {
       json: { email, password: "correct horse battery", name: "Coach" },
     });
-    if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
+    if (asked.status !== 202) {
+      throw new Error(`signup failed: ${asked.status} ${await asked.text()}`);
+    }
+    await asked.body?.cancel();
+    const res = await call("POST", "/auth/signup/confirm", {
+      json: { token: mailer.confirmationFor(email) },
+    });
+    if (res.status !== 201) throw new Error(`confirm failed: ${res.status} ${await res.text()}`);
     const t = await res.json();
     return {
       token: t.access_token,
@@ -202,6 +230,7 @@ export async function testApi(
     apiKey,
     actors,
     ingestion,
+    mailer,
     deletedDocuments,
     deletedEndUsers,
     instance,

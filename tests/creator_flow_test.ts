@@ -34,7 +34,9 @@ Deno.test("creator flow - upload, ingestion, search and preview chat over HTTP o
   await using db = await testDb();
   await using nats = await testNats();
   await using _chroma = testChroma(nats.prefix);
+  const mailDir = await Deno.makeTempDir({ prefix: "coachd-mail-" });
   const config = loadConfig({
+    MAIL_DROP_DIR: mailDir,
     PORT: "0",
     HOST: "127.0.0.1",
     NODE_ID: "flow",
@@ -66,14 +68,20 @@ Deno.test("creator flow - upload, ingestion, search and preview chat over HTTP o
     return { status: res.status, text: await res.text() };
   };
   const json = (r: { text: string }) => JSON.parse(r.text);
-  const signup = async (email: string) =>
-    json(
-      await call("POST", "/auth/signup", undefined, {
-        email,
-        password: "correct horse battery staple",
-        name: email,
-      }),
-    ).access_token as string;
+  // Sign-up, then the confirmation from the mail drop folder (there is no e-mail sender).
+  const signup = async (email: string) => {
+    const asked = await call("POST", "/auth/signup", undefined, {
+      email,
+      password: "correct horse battery staple",
+      name: email,
+    });
+    assert.equal(asked.status, 202);
+    const notices = [...Deno.readDirSync(mailDir)]
+      .map((f) => JSON.parse(Deno.readTextFileSync(`${mailDir}/${f.name}`)))
+      .filter((n) => n.email === email && n.kind === "signup_confirmation");
+    return json(await call("POST", "/auth/signup/confirm", undefined, { token: notices[0].token }))
+      .access_token as string;
+  };
 
   const token = await signup("coach@example.test");
   const kb = json(await call("POST", "/knowledge-bases", token, { name: "Sleep" }));
@@ -147,4 +155,5 @@ Deno.test("creator flow - upload, ingestion, search and preview chat over HTTP o
   assert.equal(otherChat.refused, true, "another creator's coach must not answer from it");
   // And without credentials, nothing at all.
   assert.equal((await call("POST", "/preview/chat", undefined, { message: "hi" })).status, 401);
+  await Deno.remove(mailDir, { recursive: true });
 });

@@ -10,8 +10,6 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 Deno.test("start - SIGTERM drains the node before its embedded Postgres stops", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "coachd-start-" });
-  // As root the embedded binaries run Postgres as the `postgres` user, who must reach the folder.
-  await Deno.chmod(dataDir, 0o777);
   await Deno.symlink(VECTOR_CACHE_DIR, join(dataDir, "vectors"));
   const port = 20_000 + Math.floor(Math.random() * 10_000);
   const pgPort = port + 1;
@@ -63,6 +61,9 @@ Deno.test("start - SIGTERM drains the node before its embedded Postgres stops", 
       child.kill("SIGKILL");
     } catch { /* already exited */ }
     await child.status;
+    // As root the cluster lives outside dataDir, linked from it.
+    const pgHome = await Deno.readLink(join(dataDir, "pg")).catch(() => undefined);
+    if (pgHome) await Deno.remove(pgHome, { recursive: true });
     await Deno.remove(dataDir, { recursive: true });
   }
 });

@@ -105,7 +105,7 @@ Deno.test("vector index - exchanges and profiles are indexed after their turn co
   const coach = await seedCoach(t.k, { Sleep: SLEEP });
   const convoId = tenantActorId(coach.creatorId, "c1");
   const userId = tenantActorId(coach.creatorId, "u1");
-  const convo = t.sys.ref(conversationActor({ brain: t.k }), convoId);
+  const convo = t.sys.ref(conversationActor(), convoId);
   const user = t.sys.ref(userActor(), userId);
 
   await user.ask("updateProfile", { goals: ["sleep better"] });
@@ -116,7 +116,11 @@ Deno.test("vector index - exchanges and profiles are indexed after their turn co
   assert.match(profile!.text, /Goals: sleep better/);
   assert.equal(profile!.meta.document_id, userId);
 
-  await convo.ask("message", { userId: "u1", channel: "web", text: "How long should naps be?" });
+  await convo.ask("message", {
+    userId: "u1",
+    channel: "web_widget",
+    text: "How long should naps be?",
+  });
   const [memory] = await eventually(async () => {
     const list = await t.k.store.list("memories", coach.creatorId);
     return list.length ? list : null;
@@ -155,8 +159,8 @@ Deno.test("vector index - exchanges and profiles are indexed after their turn co
 
   // Erase: both gone; the puts committed before the erase, delivered after it, do not bring
   // them back.
-  await user.ask("erase", { reason: "test" });
-  await convo.ask("erase", { reason: "test" });
+  await user.ask("erase", { reason: "deleted_by_creator" });
+  await convo.ask("erase", { reason: "deleted_by_creator" });
   await eventually(
     async () =>
       (await t.k.store.count("memories", coach.creatorId)) === 0 &&
@@ -172,7 +176,11 @@ Deno.test("vector index - exchanges and profiles are indexed after their turn co
   assert.equal(await t.k.store.count("profiles", coach.creatorId), 0);
 
   // The conversation starts a new life; the old erase delivered again leaves it alone.
-  await convo.ask("message", { userId: "u1", channel: "web", text: "When should I stop coffee?" });
+  await convo.ask("message", {
+    userId: "u1",
+    channel: "web_widget",
+    text: "When should I stop coffee?",
+  });
   const [fresh] = await eventually(async () => {
     const list = await t.k.store.list("memories", coach.creatorId);
     return list.length ? list : null;
@@ -192,11 +200,15 @@ Deno.test("vector index - a stopped worker loses nothing, and workers on several
   await using t = await setup();
   const coach = await seedCoach(t.k, { Sleep: SLEEP });
   const convo = t.sys.ref(
-    conversationActor({ brain: t.k }),
+    conversationActor(),
     tenantActorId(coach.creatorId, "restart"),
   );
   const ask = (i: number) =>
-    convo.ask("message", { userId: "u", channel: "web", text: `How long should naps be? (${i})` });
+    convo.ask("message", {
+      userId: "u",
+      channel: "web_widget",
+      text: `How long should naps be? (${i})`,
+    });
   const count = () => t.k.store.count("memories", coach.creatorId);
   {
     await using _first = await t.startWorker();

@@ -1,85 +1,54 @@
 import { z } from "zod";
 import { defineActor, type TurnContext } from "../../runtime/mod.ts";
-import { parseTenantActorId, tenantActorId } from "../ids.ts";
+import { parseTenantActorId, turnUuid } from "../ids.ts";
+import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/mod.ts";
+import { answererAddress, type AnswerResult } from "../contracts/answerer.ts";
 import {
-  type BrainDeps,
-  type Channel,
-  type IndexErase,
-  type IndexPut,
-  indexSubject,
-  runTurn,
-} from "../../knowledge/mod.ts";
-import { emptyProfile, Profile } from "../user/profile.ts";
-import { foldTurns, RECENT_TURNS, StoredTurn } from "./memory.ts";
+  CONVERSATION_EVENTS,
+  conversationContract,
+  type ConversationReply,
+  ConversationView,
+  type Handoff,
+  type MessageRecorded,
+  type StatusChanged,
+  type StoredTurn,
+} from "../contracts/conversation.ts";
+import { DELIVERY_SUBJECT, type DeliveryRequest } from "../contracts/delivery.ts";
+import { userAddress } from "../contracts/user.ts";
+import { foldTurns, RECENT_TURNS } from "./memory.ts";
 
-const Handoff = z.object({
-  reason: z.enum(["asked", "low_confidence", "failed_qa"]),
-  at: z.number(),
-});
+/** Ids of the last messages handled, so one delivered again is not answered twice. */
+const HANDLED_IDS = 50;
 
-const ConversationState = z.object({
-  userId: z.string().nullable(),
-  channel: z.string().nullable(),
-  turns: z.array(StoredTurn),
-  summary: z.string(),
+const ConversationState = ConversationView.extend({
   refusalsInRow: z.number(),
-  handoff: Handoff.nullable(),
-  turnCount: z.number(),
-  /**
-   * This life of the conversation in the vector index (set with its first memory): its memories
-   * carry it, and an erase retires it, so nothing remembered before an erase comes back.
-   */
-  indexGen: z.string().uuid().optional(),
+  // Rows written before messages were deduplicated have none.
+  handled: z.array(z.string()).default([]),
+  /** The channel identity replies go to (the one the person last wrote from). */
+  identityId: z.string().uuid().optional(),
 });
 type ConversationState = z.infer<typeof ConversationState>;
 
-const CHANNELS = ["web", "app", "telegram", "whatsapp", "sms", "preview"] as const;
-
-export const UserMessage = z.object({
-  userId: z.string().min(1).max(200),
-  channel: z.enum(CHANNELS),
-  text: z.string().min(1).max(4000),
-  knowledgeBaseIds: z.array(z.string().uuid()).optional(),
-});
-
-export type ConversationReply =
-  | {
-    type: "answer";
-    answer: string;
-    refused: boolean;
-    handoff: z.infer<typeof Handoff> | null;
-    citations: NonNullable<StoredTurn["citations"]>;
-    qa: { ok: boolean; grounding: number; refused: boolean; problems: string[] };
-  }
-  | { type: "with_creator"; handoff: z.infer<typeof Handoff> };
-
 export interface ConversationDeps {
-  brain: BrainDeps;
-  /** Timeout of the profile lookup in the UserActor. */
-  profileTimeoutMs?: number;
   /**
-   * Earlier exchanges of the conversation (older than the recent turns kept word for word) most
-   * similar to the message, added to the summary the responder reads; 0 (the default) recalls
-   * none.
+   * How long a turn waits for its answerer (default 30 s). On a timeout the turn is retried and
+   * asks again, and gets the answer the answerer recorded meanwhile.
    */
-  recallMemories?: number;
-  /** Least cosine similarity of a recalled exchange to the message (default 0.5). */
-  recallMinSimilarity?: number;
-  /** Recall is skipped when it takes longer (default 1000 ms). */
-  recallTimeoutMs?: number;
+  answerTimeoutMs?: number;
 }
 
 /**
  * ConversationActor, one per conversation (id `<creatorId>:<conversationId>`): recent turns plus
- * a running summary, retrieval in the creator's knowledge, an answer checked before it is sent,
- * citations stored with it, handoff to the human creator when asked or when confidence is low.
- * Answers leave through the `conversation.answer` event; handoffs raise `conversation.handoff`.
- * Each exchange is remembered in the creator's `memories` collection through the vector index
- * (`index.memories.put`, applied by its worker after the turn commits).
+ * a running summary, an answer checked before it is sent, citations stored with it, handoff to
+ * the human creator when asked or when confidence is low. Its turns do no I/O: the answer comes
+ * from the conversation's answerer (`answererActor`), ids derive from the message, time is the
+ * runtime's. On a delivery channel (the message names the person's channel identity) each reply
+ * leaves as a `delivery.requested` event the channels send, and every message and status change
+ * as `conversation.message` / `conversation.status` for the records creators read. Each exchange is remembered in the creator's `memories` collection
+ * through the vector index (`index.memories.put`, applied by its worker after the turn commits).
  */
-export function conversationActor(deps: ConversationDeps) {
-  return defineActor({
-    type: "conversation",
+export function conversationActor(deps: ConversationDeps = {}) {
+  return defineActor(conversationContract, {
     state: ConversationState,
     initial: (): ConversationState => ({
       userId: null,
@@ -89,123 +58,211 @@ export function conversationActor(deps: ConversationDeps) {
       refusalsInRow: 0,
       handoff: null,
       turnCount: 0,
+      handled: [],
     }),
-    handlers: (h) => ({
-      message: h(UserMessage, async (ctx, m): Promise<ConversationReply> => {
+    handlers: {
+      message: async (ctx, m): Promise<ConversationReply> => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const s = ctx.state;
+        const messageId = m.messageId ?? ctx.messageId;
+        // A state stored before messages were deduplicated has no list yet.
+        const handled = s.handled ?? [];
+        if (handled.includes(messageId)) return replyAgain(s, messageId);
+        s.handled = [...handled, messageId].slice(-HANDLED_IDS);
         const turnsBefore = s.turnCount;
         s.userId = m.userId;
         s.channel = m.channel;
+        if (m.identityId) s.identityId = m.identityId;
         const history = s.turns.filter((t) => t.role !== "creator").map((t) => ({
           role: t.role === "user" ? "user" as const : "assistant" as const,
           text: t.text,
         }));
-        push(ctx, { role: "user", text: m.text, at: ctx.now() });
-        if (s.handoff) {
-          ctx.emit("conversation.for_creator", {
-            conversation: ctx.self.id,
-            creatorId,
-            userId: m.userId,
+        push(ctx, { role: "user", text: m.text, at: ctx.now(), messageId });
+        if (m.identityId) {
+          record(ctx, {
+            role: "user",
             text: m.text,
+            messageId,
+            ...(s.handoff ? { metadata: { with_creator: true } } : {}),
           });
-          return { type: "with_creator", handoff: s.handoff };
         }
-        const profile = await loadProfile(ctx, creatorId, m.userId, deps.profileTimeoutMs);
-        const earlier = await recall(deps, ctx, creatorId, m.text, turnsBefore);
-        const result = await runTurn(deps.brain, {
-          creatorId,
+        if (s.handoff) return { type: "with_creator", messageId, handoff: s.handoff };
+        // Exchanges older than the recent turns are recalled from the vector index, if any.
+        const upToTurn = turnsBefore - RECENT_TURNS;
+        const result = await ctx.ask(answererAddress(ctx.self.id), "answer", {
+          requestId: messageId,
+          userId: m.userId,
           message: m.text,
           history,
-          summary: earlier.length
-            ? [s.summary, "Earlier in this conversation:", ...earlier].filter(Boolean).join("\n")
-            : s.summary,
-          profile,
-          channel: m.channel as Channel,
+          summary: s.summary,
+          channel: m.channel,
           knowledgeBaseIds: m.knowledgeBaseIds,
           refusalsInRow: s.refusalsInRow,
-        });
-        s.refusalsInRow = result.refused ? s.refusalsInRow + 1 : 0;
-        push(ctx, {
-          role: "assistant",
-          text: result.answer,
-          at: ctx.now(),
-          citations: result.citations,
-          qa: { ok: result.qa.ok, grounding: result.qa.grounding, refused: result.refused },
-        });
-        if (result.handoff) {
-          s.handoff = { reason: result.handoff.reason, at: ctx.now() };
-          ctx.emit("conversation.handoff", {
-            conversation: ctx.self.id,
-            creatorId,
-            userId: m.userId,
-            reason: result.handoff.reason,
-            lastMessage: m.text,
-          });
-        }
-        ctx.emit("conversation.answer", {
-          conversation: ctx.self.id,
-          creatorId,
-          userId: m.userId,
-          channel: m.channel,
-          text: result.answer,
-          citations: result.citations.map((c) => c.chunkId),
-        });
-        const topics = [...new Set(result.citations.map((c) => c.documentTitle))];
-        if (topics.length) {
-          ctx.tell({ type: "user", id: tenantActorId(creatorId, m.userId) }, "noteTopics", topics);
-        }
-        remember(ctx, creatorId, m.text, result.answer);
-        return {
-          type: "answer",
-          answer: result.answer,
-          refused: result.refused,
-          handoff: s.handoff,
-          citations: result.citations,
-          qa: {
-            ok: result.qa.ok,
-            grounding: result.qa.grounding,
-            refused: result.refused,
-            problems: result.qa.problems,
-          },
-        };
-      }),
-      /** The creator answers personally; the reply goes out on the conversation's channel. */
-      creatorReply: h(z.object({ text: z.string().min(1).max(4000) }), (ctx, m) => {
-        const { creatorId } = parseTenantActorId(ctx.self.id);
+          recall: s.indexGen && upToTurn >= 2 ? { gen: s.indexGen, upToTurn } : undefined,
+        }, { timeoutMs: deps.answerTimeoutMs ?? 30_000 });
+        return answered(ctx, creatorId, m, messageId, result);
+      },
+      creatorReply: (ctx, m) => {
         push(ctx, { role: "creator", text: m.text, at: ctx.now() });
-        ctx.emit("conversation.answer", {
-          conversation: ctx.self.id,
-          creatorId,
-          userId: ctx.state.userId,
-          channel: ctx.state.channel,
-          text: m.text,
-          fromCreator: true,
-        });
-        return { ok: true };
-      }),
-      /** The creator hands the conversation back to the assistant. */
-      resume: h(z.null().optional(), (ctx) => {
+        const deliveryId = deliver(ctx, "creator_reply", m.text);
+        if (deliveryId) record(ctx, { role: "creator", text: m.text, deliveryId });
+        return { ok: true as const };
+      },
+      resume: (ctx) => {
+        const was = ctx.state.handoff;
         ctx.state.handoff = null;
         ctx.state.refusalsInRow = 0;
-        return { ok: true };
-      }),
-      get: h(z.null().optional(), (ctx) => ctx.state),
-      /** The creator deleted the end user: forget the conversation and its embedded memories. */
-      erase: h(z.object({ reason: z.string() }), (ctx) => {
+        if (was && ctx.state.identityId) changeStatus(ctx, { status: "open", reason: "released" });
+        return { ok: true as const };
+      },
+      get: (ctx) => ctx.state,
+      erase: (ctx, m) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const erase: IndexErase = {
           creatorId,
           documentId: ctx.self.id,
           // Without a generation nothing was indexed by this life; a fresh one still removes
           // memories written before they carried one.
-          gen: ctx.state.indexGen ?? crypto.randomUUID(),
+          gen: ctx.state.indexGen ?? turnUuid(ctx, "erase-gen"),
         };
         ctx.emit(indexSubject("memories", "erase"), erase);
+        ctx.tell(answererAddress(ctx.self.id), "erase", m);
         ctx.erase();
-      }),
-    }),
+      },
+    },
   });
+}
+
+/** Records the answer to the message and sends it on; the reply of `message`. */
+function answered(
+  ctx: TurnContext<ConversationState>,
+  creatorId: string,
+  m: { userId: string; text: string; identityId?: string },
+  messageId: string,
+  result: AnswerResult,
+): ConversationReply {
+  const s = ctx.state;
+  s.refusalsInRow = result.refused ? s.refusalsInRow + 1 : 0;
+  const turn: StoredTurn = {
+    role: "assistant",
+    text: result.answer,
+    at: ctx.now(),
+    replyTo: messageId,
+    citations: result.citations,
+    qa: result.qa,
+  };
+  push(ctx, turn);
+  if (result.handoff) s.handoff = { reason: result.handoff.reason, at: ctx.now() };
+  if (m.identityId) {
+    const titles = [...new Set(result.citations.map((c) => c.documentTitle))];
+    const deliveryId = deliver(ctx, "answer", result.answer, {
+      replyTo: messageId,
+      citations: titles.map((title) => ({ title })),
+    });
+    record(ctx, {
+      role: "assistant",
+      text: result.answer,
+      replyTo: messageId,
+      deliveryId,
+      metadata: {
+        citations: result.citations.map((c) => ({ chunk_id: c.chunkId, title: c.documentTitle })),
+        qa: result.qa,
+        refused: result.refused,
+      },
+    });
+    if (result.handoff) {
+      changeStatus(ctx, { status: "handoff", reason: result.handoff.reason, lastMessage: m.text });
+    }
+  }
+  const topics = [...new Set(result.citations.map((c) => c.documentTitle))];
+  if (topics.length) ctx.tell(userAddress(creatorId, m.userId), "noteTopics", topics);
+  remember(ctx, creatorId, m.text, result.answer);
+  return answerReply(turn, messageId, s.handoff);
+}
+
+/** Where this conversation's records and deliveries point: creator, conversation, person. */
+function whereabouts(ctx: TurnContext<ConversationState>) {
+  const { creatorId, localId } = parseTenantActorId(ctx.self.id);
+  return {
+    creatorId,
+    conversationId: localId,
+    endUserId: ctx.state.userId ?? "",
+    channel: ctx.state.channel ?? "preview",
+  };
+}
+
+/**
+ * Asks the channels to send `text` to the person's identity once the turn commits; returns the
+ * delivery's id (derived from the message, so a redelivered turn asks for the same delivery).
+ */
+function deliver(
+  ctx: TurnContext<ConversationState>,
+  purpose: DeliveryRequest["purpose"],
+  text: string,
+  extra: { replyTo?: string; citations?: DeliveryRequest["citations"] } = {},
+): string | undefined {
+  const { identityId } = ctx.state;
+  if (!identityId) return undefined;
+  const w = whereabouts(ctx);
+  const id = `${ctx.self.id}:${extra.replyTo ?? ctx.messageId}:${purpose}`;
+  const request: DeliveryRequest = {
+    id,
+    creatorId: w.creatorId,
+    endUserId: w.endUserId,
+    conversationId: w.conversationId,
+    identityId,
+    purpose,
+    text,
+    ...(extra.citations?.length ? { citations: extra.citations } : {}),
+  };
+  ctx.emit(DELIVERY_SUBJECT, request);
+  return id;
+}
+
+function record(
+  ctx: TurnContext<ConversationState>,
+  m: Omit<MessageRecorded, "creatorId" | "conversationId" | "endUserId" | "channel" | "at">,
+) {
+  const event: MessageRecorded = { ...whereabouts(ctx), ...m, at: ctx.now() } as MessageRecorded;
+  ctx.emit(CONVERSATION_EVENTS.message, event);
+}
+
+function changeStatus(
+  ctx: TurnContext<ConversationState>,
+  change: Pick<StatusChanged, "status" | "reason" | "lastMessage">,
+) {
+  const event: StatusChanged = { ...whereabouts(ctx), ...change, at: ctx.now() } as StatusChanged;
+  ctx.emit(CONVERSATION_EVENTS.status, event);
+}
+
+function answerReply(
+  turn: StoredTurn,
+  messageId: string,
+  handoff: Handoff | null,
+): ConversationReply {
+  return {
+    type: "answer",
+    messageId,
+    answer: turn.text,
+    refused: turn.qa?.refused ?? false,
+    handoff,
+    citations: turn.citations ?? [],
+    qa: {
+      ok: turn.qa?.ok ?? true,
+      grounding: turn.qa?.grounding ?? 1,
+      refused: turn.qa?.refused ?? false,
+      problems: turn.qa?.problems ?? [],
+    },
+  };
+}
+
+/** The reply to a message handled before, from what the conversation kept of it. */
+function replyAgain(s: ConversationState, messageId: string): ConversationReply {
+  const answer = s.turns.find((t) => t.role === "assistant" && t.replyTo === messageId);
+  if (answer) return answerReply(answer, messageId, s.handoff);
+  const asked = s.turns.some((t) => t.role === "user" && t.messageId === messageId);
+  if (asked && s.handoff) return { type: "with_creator", messageId, handoff: s.handoff };
+  return { type: "duplicate", messageId };
 }
 
 function push(ctx: TurnContext<ConversationState>, turn: StoredTurn) {
@@ -213,26 +270,6 @@ function push(ctx: TurnContext<ConversationState>, turn: StoredTurn) {
   ctx.state.turns = folded.turns;
   ctx.state.summary = folded.summary;
   ctx.state.turnCount++;
-}
-
-async function loadProfile(
-  ctx: TurnContext<ConversationState>,
-  creatorId: string,
-  userId: string,
-  timeoutMs = 2000,
-): Promise<Profile> {
-  try {
-    const p = await ctx.ask<unknown>(
-      { type: "user", id: tenantActorId(creatorId, userId) },
-      "getProfile",
-      null,
-      { timeoutMs },
-    );
-    return Profile.parse(p);
-  } catch (err) {
-    ctx.log.warn("profile unavailable, answering without it", { error: String(err) });
-    return emptyProfile();
-  }
 }
 
 /**
@@ -245,7 +282,7 @@ function remember(
   question: string,
   answer: string,
 ) {
-  const gen = ctx.state.indexGen ??= crypto.randomUUID();
+  const gen = ctx.state.indexGen ??= turnUuid(ctx, "index-gen");
   const turn = ctx.state.turnCount;
   const put: IndexPut = {
     creatorId,
@@ -256,46 +293,4 @@ function remember(
     meta: { turn },
   };
   ctx.emit(indexSubject("memories", "put"), put);
-}
-
-/**
- * The remembered exchanges of this conversation's current life most similar to the message,
- * among those no longer in the recent turns (`turn`, the turn count after an exchange, at most
- * `turnsBefore - RECENT_TURNS`). A read: it changes nothing, and a failure only means no recall.
- */
-async function recall(
-  deps: ConversationDeps,
-  ctx: TurnContext<ConversationState>,
-  creatorId: string,
-  message: string,
-  turnsBefore: number,
-): Promise<string[]> {
-  const k = deps.recallMemories ?? 0;
-  const gen = ctx.state.indexGen;
-  const cutoff = turnsBefore - RECENT_TURNS;
-  if (k <= 0 || !gen || cutoff < 2) return [];
-  const minSimilarity = deps.recallMinSimilarity ?? 0.5;
-  const timeoutMs = deps.recallTimeoutMs ?? 1000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const hits = await Promise.race([
-      (async () => {
-        const [embedding] = await deps.brain.embedder.embed([message]);
-        return await deps.brain.store.query("memories", embedding!, {
-          creatorId,
-          k,
-          where: { document_id: ctx.self.id, gen, turn: { $lte: cutoff } },
-        });
-      })(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-    return hits.filter((h) => h.similarity >= minSimilarity).map((h) => h.text);
-  } catch (err) {
-    ctx.log.warn("memory recall failed, answering without it", { error: String(err) });
-    return [];
-  } finally {
-    clearTimeout(timer);
-  }
 }

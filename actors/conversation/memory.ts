@@ -1,28 +1,4 @@
-import { z } from "zod";
-
-export const StoredCitation = z.object({
-  n: z.number(),
-  chunkId: z.string(),
-  documentId: z.string(),
-  documentTitle: z.string(),
-  heading: z.string(),
-  position: z.object({
-    ordinal: z.number(),
-    start: z.number(),
-    end: z.number(),
-    page: z.number().nullable(),
-  }),
-  relevance: z.number(),
-});
-
-export const StoredTurn = z.object({
-  role: z.enum(["user", "assistant", "creator"]),
-  text: z.string(),
-  at: z.number(),
-  citations: z.array(StoredCitation).optional(),
-  qa: z.object({ ok: z.boolean(), grounding: z.number(), refused: z.boolean() }).optional(),
-});
-export type StoredTurn = z.infer<typeof StoredTurn>;
+import type { StoredTurn } from "../contracts/conversation.ts";
 
 /** Turns kept word for word; older ones are folded into the running summary. */
 export const RECENT_TURNS = 10;

@@ -1,24 +1,4 @@
-import { z } from "zod";
-
-/** What the coach knows about an end user; retrieval and prompts read it. */
-export const Profile = z.object({
-  name: z.string().optional(),
-  goals: z.array(z.string().max(300)).max(20),
-  preferences: z.record(z.string(), z.string().max(300)),
-  /** BCP 47 tag of the language the user writes in. */
-  language: z.string().max(35),
-  /** Topics (document titles) the user asked about most recently, newest first. */
-  topics: z.array(z.string()).max(20),
-});
-export type Profile = z.infer<typeof Profile>;
-
-export const ProfileUpdate = z.object({
-  name: z.string().max(200).optional(),
-  goals: z.array(z.string().max(300)).max(20).optional(),
-  preferences: z.record(z.string(), z.string().max(300)).optional(),
-  language: z.string().max(35).optional(),
-});
-export type ProfileUpdate = z.infer<typeof ProfileUpdate>;
+import type { Profile, ProfileUpdate } from "../contracts/user.ts";
 
 export function emptyProfile(): Profile {
   return { goals: [], preferences: {}, language: "en", topics: [] };

@@ -1,21 +1,15 @@
 import { z } from "zod";
 import { defineActor } from "../../runtime/mod.ts";
-import { parseTenantActorId } from "../ids.ts";
+import { parseTenantActorId, turnUuid } from "../ids.ts";
 import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/mod.ts";
-import {
-  applyProfileUpdate,
-  emptyProfile,
-  noteTopics,
-  Profile,
-  profileText,
-  ProfileUpdate,
-} from "./profile.ts";
+import { Profile, ProgramVersions, userContract } from "../contracts/user.ts";
+import { applyProfileUpdate, emptyProfile, noteTopics, profileText } from "./profile.ts";
+import { ChannelState, emptyChannelState, flush, onInbound } from "./inbound.ts";
 
-/** The published version of each program the user follows; null once it is unpublished. */
-const ProgramVersions = z.record(
-  z.string(),
-  z.object({ version: z.number().int().nullable(), at: z.number() }),
-);
+export interface UserActorOptions {
+  /** Messages from one person within this window get one answer (default 1.5 s). */
+  debounceMs?: number;
+}
 
 const UserState = z.object({
   profile: Profile,
@@ -29,33 +23,36 @@ const UserState = z.object({
    */
   indexGen: z.string().uuid().optional(),
   indexVersion: z.number().int().min(0).optional(),
+  // Rows written before the channels were tracked have none.
+  channels: ChannelState.default(emptyChannelState),
 });
+type UserState = z.infer<typeof UserState>;
 
 /**
- * UserActor, one per end user per creator (id `<creatorId>:<userId>`). This part holds the
- * profile (goals, preferences, language, recent topics) that retrieval and prompts use; an
+ * UserActor, one per end user per creator (id `<creatorId>:<userId>`). It takes in what the
+ * person sends on every channel (./inbound.ts) and holds the profile (goals, preferences, language, recent topics) that retrieval and prompts use; an
  * updated profile is also embedded in the creator's `profiles` collection through the vector
  * index (`index.profiles.put`, applied by its worker after the turn commits).
  */
-export function userActor() {
-  return defineActor({
-    type: "user",
+export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
+  return defineActor(userContract, {
     state: UserState,
-    initial: (): z.infer<typeof UserState> => ({
+    initial: (): UserState => ({
       profile: emptyProfile(),
       updatedAt: 0,
       programs: {},
+      channels: emptyChannelState(),
     }),
-    handlers: (h) => ({
-      getProfile: h(z.null().optional(), (ctx) => ctx.state.profile),
-      updateProfile: h(ProfileUpdate, (ctx, update) => {
+    handlers: {
+      getProfile: (ctx) => ctx.state.profile,
+      updateProfile: (ctx, update) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const s = ctx.state;
         s.profile = applyProfileUpdate(s.profile, update);
         s.updatedAt = ctx.now();
         const text = profileText(s.profile);
         if (text) {
-          const gen = s.indexGen ??= crypto.randomUUID();
+          const gen = s.indexGen ??= turnUuid(ctx, "index-gen");
           s.indexVersion = (s.indexVersion ?? 0) + 1;
           const put: IndexPut = {
             creatorId,
@@ -69,38 +66,35 @@ export function userActor() {
           ctx.emit(indexSubject("profiles", "put"), put);
         }
         return s.profile;
-      }),
-      noteTopics: h(z.array(z.string()).max(10), (ctx, topics) => {
+      },
+      noteTopics: (ctx, topics) => {
         ctx.state.profile = noteTopics(ctx.state.profile, topics);
         ctx.state.updatedAt = ctx.now();
-      }),
-      /** A program the user is enrolled in has a new published version. */
-      programPublished: h(
-        z.object({ programId: z.string().uuid(), version: z.number().int().min(1) }),
-        (ctx, m) => {
-          const programs = ctx.state.programs ??= {};
-          // Messages may arrive late: never go back to an older version.
-          const known = programs[m.programId]?.version ?? 0;
-          if (m.version > known) programs[m.programId] = { version: m.version, at: ctx.now() };
-        },
-      ),
-      programUnpublished: h(z.object({ programId: z.string().uuid() }), (ctx, m) => {
+      },
+      programPublished: (ctx, m) => {
+        const programs = ctx.state.programs ??= {};
+        // Messages may arrive late: never go back to an older version.
+        const known = programs[m.programId]?.version ?? 0;
+        if (m.version > known) programs[m.programId] = { version: m.version, at: ctx.now() };
+      },
+      programUnpublished: (ctx, m) => {
         (ctx.state.programs ??= {})[m.programId] = { version: null, at: ctx.now() };
-      }),
-      getPrograms: h(z.null().optional(), (ctx) => ctx.state.programs ?? {}),
-      /** The creator deleted the end user: forget the profile, its embedding and every reminder. */
-      erase: h(z.object({ reason: z.string() }), (ctx) => {
+      },
+      getPrograms: (ctx) => ctx.state.programs ?? {},
+      inbound: (ctx, m) => onInbound(ctx, m, { debounceMs }),
+      flushInbound: (ctx) => flush(ctx),
+      erase: (ctx) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const erase: IndexErase = {
           creatorId,
           documentId: ctx.self.id,
           // Without a generation nothing was indexed by this life; a fresh one still removes a
           // profile written before records carried one.
-          gen: ctx.state.indexGen ?? crypto.randomUUID(),
+          gen: ctx.state.indexGen ?? turnUuid(ctx, "erase-gen"),
         };
         ctx.emit(indexSubject("profiles", "erase"), erase);
         ctx.erase();
-      }),
-    }),
+      },
+    },
   });
 }

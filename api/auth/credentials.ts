@@ -36,6 +36,8 @@ export interface AccessClaims {
   creatorId: string;
   memberId: string;
   role: Role;
+  /** The session (sign-in) the token belongs to; ending it ends the token. */
+  sessionId: string;
 }
 
 /** Signs and verifies short-lived HS256 access tokens. */
@@ -47,7 +49,7 @@ export class AccessTokens {
   ) {}
 
   sign(claims: AccessClaims): Promise<string> {
-    return new SignJWT({ cid: claims.creatorId, role: claims.role })
+    return new SignJWT({ cid: claims.creatorId, role: claims.role, sid: claims.sessionId })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject(claims.memberId)
       .setIssuer(this.issuer)
@@ -57,17 +59,23 @@ export class AccessTokens {
       .sign(this.secret);
   }
 
-  /** Returns the claims, or null for a token that is malformed, forged or expired. */
+  /**
+   * Returns the claims, or null for a token that is malformed, forged, expired, without an
+   * expiry, or not of a session. The role in it is what it was at sign-in; the auth middleware
+   * reads the current one.
+   */
   async verify(token: string): Promise<AccessClaims | null> {
     try {
       const { payload } = await jwtVerify(token, this.secret, {
         issuer: this.issuer,
         audience: "coachd-admin",
         algorithms: ["HS256"],
+        requiredClaims: ["exp", "iat", "sub", "sid"],
       });
       const role = payload.role as Role;
       if (typeof payload.cid !== "string" || !payload.sub || !ROLES.includes(role)) return null;
-      return { creatorId: payload.cid, memberId: payload.sub, role };
+      if (typeof payload.sid !== "string") return null;
+      return { creatorId: payload.cid, memberId: payload.sub, role, sessionId: payload.sid };
     } catch {
       return null;
     }

@@ -1,32 +1,12 @@
 /**
- * Messages the admin API tells actors when creators change something that affects them (handled
- * by actors/user, actors/conversation and actors/creator). They are written in the change's own
- * transaction (`tellActor`) and published once it commits.
+ * The actors the admin API tells when creators change something that affects them, addressed
+ * through their contracts (actors/contracts): the address types the kind and the data, so a
+ * wrong one is a compile error, and the actor dead-letters data that fails its schema. Each tell
+ * is written in the change's own transaction (`tellActor`) with a deterministic message id, so a
+ * retried API call is deduplicated:
  *
- * | address                                   | kind                  | data                                   |
- * | ----------------------------------------- | --------------------- | -------------------------------------- |
- * | `user` `<creatorId>:<endUserId>`          | `programPublished`    | `{ programId, version }`               |
- * | `user` `<creatorId>:<endUserId>`          | `programUnpublished`  | `{ programId }`                        |
- * | `user` `<creatorId>:<endUserId>`          | `erase`               | `{ reason: "deleted_by_creator" }`     |
- * | `conversation` `<creatorId>:<convId>`     | `erase`               | `{ reason: "deleted_by_creator" }`     |
- * | `creator` `<creatorId>`                   | `channelConnected`    | `{ channelId, kind }`                  |
- * | `creator` `<creatorId>`                   | `channelDisconnected` | `{ channelId, kind }`                  |
- *
- * Each tell carries a deterministic message id, so a retried API call is deduplicated.
+ * - `userAddress`: `programPublished`, `programUnpublished`, `erase`
+ * - `conversationAddress`: `erase`
+ * - `creatorAddress`: `channelConnected`, `channelDisconnected`
  */
-import type { ActorAddress } from "../../runtime/mod.ts";
-
-export const userActor = (creatorId: string, endUserId: string): ActorAddress => ({
-  type: "user",
-  id: `${creatorId}:${endUserId}`,
-});
-
-export const creatorActor = (creatorId: string): ActorAddress => ({
-  type: "creator",
-  id: creatorId,
-});
-
-export const conversationActor = (creatorId: string, conversationId: string): ActorAddress => ({
-  type: "conversation",
-  id: `${creatorId}:${conversationId}`,
-});
+export { conversationAddress, creatorAddress, userAddress } from "../../actors/mod.ts";

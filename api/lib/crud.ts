@@ -37,6 +37,8 @@ export interface PageJson<Json> {
 
 /** Statements on one tenant table; see `tenantTable()`. */
 export interface TenantTable<Row extends { id: string }, Json> {
+  /** A row as its API representation. */
+  toJson: (row: Row) => Json;
   /** A page of rows, newest first, as `{ data, next_cursor }`. */
   list(client: pg.PoolClient, options: Omit<ListPageOptions, "from" | "columns">): Promise<
     PageJson<Json>
@@ -93,6 +95,8 @@ export function tenantTable<Row extends { id: string }, Json>(
     return row;
   };
   return {
+    toJson: spec.toJson,
+
     async list(client, options) {
       const page = await listPage<Row & Record<string, unknown>>(client, {
         ...options,

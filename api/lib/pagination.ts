@@ -6,7 +6,10 @@ import { ValidationError } from "../errors.ts";
 /** Query parameters every list route accepts. */
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(25).openapi({ example: 25 }),
-  cursor: z.string().max(200).optional().openapi({
+  // Checked here, in the shared validation, so a forged cursor is a 422 on every list.
+  cursor: z.string().max(200).refine((c) => parseCursor(c) !== undefined, {
+    message: "not a cursor this API issued",
+  }).optional().openapi({
     description: "next_cursor of the previous page",
   }),
 });
@@ -24,13 +27,35 @@ interface Cursor {
   id: string;
 }
 
-function decodeCursor(cursor: string): Cursor {
+/** Postgres' text of a timestamptz (`2026-12-02 17:56:17.607123+00`), as the cursor carries it. */
+const PG_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?([+-]\d{2})(:\d{2})?$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A cursor's position, or undefined when it is not one `listPage()` could have issued. */
+function parseCursor(cursor: string): Cursor | undefined {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (typeof parsed?.t === "string" && typeof parsed?.id === "string") return parsed;
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {
-    // fall through
+    return undefined;
   }
+  const { t, id } = (parsed ?? {}) as Partial<Record<"t" | "id", unknown>>;
+  if (typeof t !== "string" || typeof id !== "string" || !UUID.test(id)) return undefined;
+  const m = t.match(PG_TIMESTAMP);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as number[];
+  // A real calendar time: Date.UTC rolls 2026-02-31 over to March, which then does not match.
+  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
+  const real = date.getUTCFullYear() === y && date.getUTCMonth() === mo! - 1 &&
+    date.getUTCDate() === d && date.getUTCHours() === h && date.getUTCMinutes() === mi &&
+    date.getUTCSeconds() === s && y! >= 1;
+  return real ? { t, id } : undefined;
+}
+
+function decodeCursor(cursor: string): Cursor {
+  const parsed = parseCursor(cursor);
+  if (parsed) return parsed;
   throw new ValidationError("The cursor is not one this API issued", [
     { field: "query.cursor", message: "invalid cursor" },
   ]);

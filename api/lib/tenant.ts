@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type pg from "pg";
 import { withTenant } from "../../db/tenant.ts";
 import type { ApiEnv } from "../env.ts";
-import type { ActorAddress, OutboxRow } from "../../runtime/mod.ts";
+import type { ActorAddress, OutboxRow, Protocol } from "../../runtime/mod.ts";
 
 // Actor messages written in a transaction, published once it has committed.
 const pendingTells = new WeakMap<pg.PoolClient, OutboxRow[]>();
@@ -30,13 +30,16 @@ export async function inTenant<T>(
   return result;
 }
 
-/** Tells an actor about a change, in the transaction of `inTenant` that makes the change. */
-export async function tellActor(
+/**
+ * Tells an actor about a change, in the transaction of `inTenant` that makes the change. A
+ * contract's address (api/lib/actors.ts) types the kind and the data.
+ */
+export async function tellActor<P extends Protocol, K extends keyof P & string>(
   client: pg.PoolClient,
   c: Context<ApiEnv>,
-  to: ActorAddress,
-  kind: string,
-  data: unknown,
+  to: ActorAddress<P>,
+  kind: K,
+  data: P[K]["input"],
   opts: { msgId: string },
 ): Promise<void> {
   const rows = pendingTells.get(client);

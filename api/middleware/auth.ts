@@ -2,36 +2,45 @@ import { createMiddleware } from "hono/factory";
 import type pg from "pg";
 import { type Role, sha256Hex } from "../auth/credentials.ts";
 import type { ApiEnv, AuthContext } from "../env.ts";
-import { ForbiddenError, UnauthorizedError } from "../errors.ts";
+import { ForbiddenError, RateLimitedError, UnauthorizedError } from "../errors.ts";
+import { clientIp, hit } from "./rate_limit.ts";
 
 /** API keys start with this, so the middleware tells them from JWTs without trying both. */
 export const API_KEY_PREFIX = "ck_";
 
-/** Requires `Authorization: Bearer <JWT or API key>` and sets `c.get("auth")`. */
+/**
+ * Requires `Authorization: Bearer <JWT or API key>` and sets `c.get("auth")`. An access token
+ * counts only while its session is live, with the member's current role (not the one it was
+ * signed with). A request without valid credentials counts against its address's rate limit
+ * (those with them count against their key's only, see `rateLimit`).
+ */
 export const authenticate = createMiddleware<ApiEnv>(async (c, next) => {
   const header = c.req.header("authorization");
-  const match = header?.match(/^Bearer\s+(\S+)$/i);
-  if (!match) throw new UnauthorizedError();
-  const token = match[1]!;
-  const services = c.get("services");
-  let auth: AuthContext | null;
-  if (token.startsWith(API_KEY_PREFIX)) {
-    auth = await lookupApiKey(c.get("services").pool, token);
-  } else {
-    const claims = await services.tokens.verify(token);
-    auth = claims && {
-      creatorId: claims.creatorId,
-      role: claims.role,
-      subject: claims.memberId,
-      kind: "jwt",
-    };
-  }
+  const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  const auth = token ? await credentialsOf(c.get("services"), token) : null;
   if (!auth) {
-    throw new UnauthorizedError("The bearer token or API key is invalid, expired or revoked");
+    const { pool, rateLimit: o } = c.get("services");
+    const w = await hit(pool, `ip:${clientIp(c)}`, o.windowMs);
+    if (w.count > o.perIp) throw new RateLimitedError(Math.ceil(w.resetMs / 1000), "address");
+    throw token
+      ? new UnauthorizedError("The bearer token or API key is invalid, expired or revoked")
+      : new UnauthorizedError();
   }
   c.set("auth", auth);
   await next();
 });
+
+async function credentialsOf(
+  services: ApiEnv["Variables"]["services"],
+  token: string,
+): Promise<AuthContext | null> {
+  if (token.startsWith(API_KEY_PREFIX)) return await lookupApiKey(services.pool, token);
+  const claims = await services.tokens.verify(token);
+  if (!claims) return null;
+  const member = await services.sessions.member(claims.sessionId, claims.memberId);
+  if (!member || member.creatorId !== claims.creatorId) return null;
+  return { creatorId: member.creatorId, role: member.role, subject: member.memberId, kind: "jwt" };
+}
 
 async function lookupApiKey(pool: pg.Pool, key: string): Promise<AuthContext | null> {
   // One round trip: the lookup, and a last-used stamp at most once a minute (recording every

@@ -49,8 +49,11 @@ function setHeaders(c: Context, limit: number, windowMs: number, w: WindowCount)
 }
 
 /**
- * Limits requests per client IP (`scope: "ip"`, before authentication) or per API key / member
- * (`scope: "principal"`, after it). Sends `RateLimit-*` headers; over the limit, a 429.
+ * Limits requests per client IP (`scope: "ip"`, on the public routes) or per API key / member
+ * (`scope: "principal"`, after authentication). Sends `RateLimit-*` headers; over the limit, a
+ * 429. A request with valid credentials counts only against its key, so one key over its limit
+ * does not use up the address's budget that others behind the same address share; requests
+ * without valid credentials count against the address (`authenticate`).
  */
 export function rateLimit(scope: "ip" | "principal") {
   return createMiddleware<ApiEnv>(async (c, next) => {

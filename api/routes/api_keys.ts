@@ -4,9 +4,10 @@ import type { ApiEnv } from "../env.ts";
 import { NotFoundError } from "../errors.ts";
 import { API_KEY_PREFIX } from "../middleware/auth.ts";
 import { tenantTable } from "../lib/crud.ts";
-import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
-import { ADMINS, jsonBody, jsonResponse, protectedRoute, uuidParam } from "../lib/route.ts";
-import { audit, inTenant } from "../lib/tenant.ts";
+import { iso } from "../lib/pagination.ts";
+import { resourceRoutes } from "../lib/resource.ts";
+import { ADMINS } from "../lib/route.ts";
+import { audit } from "../lib/tenant.ts";
 
 const KeyRole = z.enum(["admin", "editor", "viewer"]);
 const ApiKey = z.object({
@@ -48,82 +49,52 @@ const apiKeys = tenantTable({
   columns: COLUMNS,
   toJson,
 });
-const tags = ["api keys"];
 
 /** API keys for server-to-server use: create (shown once), list, revoke. */
 export function registerApiKeys(app: OpenAPIHono<ApiEnv>) {
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "get",
-      path: "/api-keys",
-      tags,
+  resourceRoutes(app, {
+    table: apiKeys,
+    tags: ["api keys"],
+    schema: ApiKey,
+    path: "/api-keys",
+    idParam: "apiKeyId",
+    list: {
+      roles: ADMINS,
       summary: "List API keys (never the keys themselves)",
-      request: { query: PageQuery },
-      responses: { 200: jsonResponse(pageOf(ApiKey), "A page of keys") },
-    }),
-    async (c) => {
-      const q = c.req.valid("query");
-      const page = await inTenant(
-        c,
-        (client) => apiKeys.list(client, { limit: q.limit, cursor: q.cursor }),
-      );
-      return c.json(page, 200);
+      description: "A page of keys",
     },
-  );
-
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "post",
-      path: "/api-keys",
-      tags,
+    create: {
+      roles: ADMINS,
       summary: "Create an API key; the response is the only time the key is shown",
-      request: {
-        body: jsonBody(z.strictObject({ name: z.string().min(1).max(200), role: KeyRole })),
+      body: z.strictObject({ name: z.string().min(1).max(200), role: KeyRole }),
+      schema: NewApiKey,
+      location: false,
+      prepare: async (c, body) => {
+        const key = randomToken(`${API_KEY_PREFIX}live_`);
+        return { ...body, key, keySha256: await sha256Hex(key), createdBy: c.get("auth").subject };
       },
-      responses: { 201: jsonResponse(NewApiKey, "Created") },
-    }),
-    async (c) => {
-      const body = c.req.valid("json");
-      const key = randomToken(`${API_KEY_PREFIX}live_`);
-      const keySha256 = await sha256Hex(key);
-      const row = await inTenant(c, (client) =>
-        apiKeys.create(client, c, {
-          values: {
-            name: body.name,
-            prefix: key.slice(0, 12),
-            key_sha256: keySha256,
-            role: body.role,
-            created_by: c.get("auth").subject,
-          },
-          details: { role: body.role },
-        }));
-      return c.json({ ...toJson(row), key }, 201);
+      values: (body) => ({
+        name: body.name,
+        prefix: body.key.slice(0, 12),
+        key_sha256: body.keySha256,
+        role: body.role,
+        created_by: body.createdBy,
+      }),
+      details: (body) => ({ role: body.role }),
+      respond: (row, { key }) => ({ ...toJson(row), key }),
     },
-  );
-
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "delete",
-      path: "/api-keys/{apiKeyId}",
-      tags,
+    delete: {
+      roles: ADMINS,
       summary: "Revoke an API key",
-      request: { params: uuidParam("apiKeyId") },
-      responses: { 204: { description: "Revoked" } },
-    }),
-    async (c) => {
-      const { apiKeyId } = c.req.valid("param");
-      const found = await inTenant(c, async (client) => {
+      description: "Revoked",
+      run: async (client, c, apiKeyId) => {
         const res = await client.query(
           "update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1",
           [apiKeyId],
         );
-        if (res.rowCount) {
-          await audit(client, c, "api_key.revoke", { type: "api_key", id: apiKeyId });
-        }
-        return res.rowCount === 1;
-      });
-      if (!found) throw new NotFoundError("API key", apiKeyId);
-      return c.body(null, 204);
+        if (!res.rowCount) throw new NotFoundError("API key", apiKeyId);
+        await audit(client, c, "api_key.revoke", { type: "api_key", id: apiKeyId });
+      },
     },
-  );
+  });
 }

@@ -1,16 +1,9 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { tenantTable } from "../lib/crud.ts";
-import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
-import {
-  ALL_ROLES,
-  jsonBody,
-  jsonResponse,
-  protectedRoute,
-  uuidParam,
-  WRITERS,
-} from "../lib/route.ts";
-import { inTenant } from "../lib/tenant.ts";
+import { iso } from "../lib/pagination.ts";
+import { resourceRoutes } from "../lib/resource.ts";
+import { ALL_ROLES, WRITERS } from "../lib/route.ts";
 import { type Criteria, CriteriaSyntaxError, parseCriteria } from "../schemas/badge_criteria.ts";
 
 const CriteriaText = z.string().min(1).max(1000).superRefine((text, ctx) => {
@@ -64,112 +57,39 @@ const badges = tenantTable({
   updatable: ["name", "description", "icon_url", "criteria", "criteria_ast"],
   toJson,
 });
-const Id = uuidParam("badgeId");
-const tags = ["badges"];
 
 /** Badges with criteria in the small DSL of schemas/badge_criteria.ts. */
 export function registerBadges(app: OpenAPIHono<ApiEnv>) {
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/badges",
-      tags,
-      summary: "List badges",
-      request: { query: PageQuery },
-      responses: { 200: jsonResponse(pageOf(Badge), "A page of badges") },
-    }),
-    async (c) => {
-      const q = c.req.valid("query");
-      const page = await inTenant(
-        c,
-        (client) => badges.list(client, { limit: q.limit, cursor: q.cursor }),
-      );
-      return c.json(page, 200);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(WRITERS, {
-      method: "post",
-      path: "/badges",
-      tags,
+  resourceRoutes(app, {
+    table: badges,
+    tags: ["badges"],
+    schema: Badge,
+    path: "/badges",
+    idParam: "badgeId",
+    list: { roles: ALL_ROLES, summary: "List badges", description: "A page of badges" },
+    create: {
+      roles: WRITERS,
       summary: "Create a badge",
-      request: { body: jsonBody(BadgeInput) },
-      responses: { 201: jsonResponse(Badge, "Created") },
-    }),
-    async (c) => {
-      const body = c.req.valid("json");
-      const row = await inTenant(c, (client) =>
-        badges.create(client, c, {
-          values: {
-            name: body.name,
-            description: body.description ?? "",
-            icon_url: body.icon_url ?? null,
-            criteria: body.criteria,
-            criteria_ast: JSON.stringify(parseCriteria(body.criteria)),
-          },
-        }));
-      c.header("location", `/v1/badges/${row.id}`);
-      return c.json(toJson(row), 201);
+      body: BadgeInput,
+      values: (body) => ({
+        name: body.name,
+        description: body.description ?? "",
+        icon_url: body.icon_url ?? null,
+        criteria: body.criteria,
+        criteria_ast: JSON.stringify(parseCriteria(body.criteria)),
+      }),
     },
-  );
-
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/badges/{badgeId}",
-      tags,
-      summary: "Get a badge",
-      request: { params: Id },
-      responses: { 200: jsonResponse(Badge, "The badge") },
-    }),
-    async (c) => {
-      const { badgeId } = c.req.valid("param");
-      const row = await inTenant(c, (client) => badges.find(client, badgeId));
-      return c.json(toJson(row), 200);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(WRITERS, {
-      method: "patch",
-      path: "/badges/{badgeId}",
-      tags,
+    get: { roles: ALL_ROLES, summary: "Get a badge", description: "The badge" },
+    patch: {
+      roles: WRITERS,
       summary: "Update a badge",
-      request: { params: Id, body: jsonBody(BadgeInput.partial()) },
-      responses: { 200: jsonResponse(Badge, "Updated") },
-    }),
-    async (c) => {
-      const { badgeId } = c.req.valid("param");
-      const patch = c.req.valid("json");
-      const row = await inTenant(c, (client) =>
-        badges.update(client, c, {
-          id: badgeId,
-          set: {
-            ...patch,
-            criteria_ast: patch.criteria
-              ? JSON.stringify(parseCriteria(patch.criteria))
-              : undefined,
-          },
-          details: { fields: Object.keys(patch) },
-        }));
-      return c.json(toJson(row), 200);
+      body: BadgeInput.partial(),
+      set: (patch) => ({
+        ...patch,
+        criteria_ast: patch.criteria ? JSON.stringify(parseCriteria(patch.criteria)) : undefined,
+      }),
+      details: (patch) => ({ fields: Object.keys(patch) }),
     },
-  );
-
-  app.openapi(
-    protectedRoute(WRITERS, {
-      method: "delete",
-      path: "/badges/{badgeId}",
-      tags,
-      summary: "Delete a badge (users who earned it lose it)",
-      request: { params: Id },
-      responses: { 204: { description: "Deleted" } },
-    }),
-    async (c) => {
-      const { badgeId } = c.req.valid("param");
-      await inTenant(c, (client) => badges.remove(client, c, { id: badgeId }));
-      return c.body(null, 204);
-    },
-  );
+    delete: { roles: WRITERS, summary: "Delete a badge (users who earned it lose it)" },
+  });
 }

@@ -2,21 +2,17 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { randomToken } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
 import { ValidationError } from "../errors.ts";
-import { creatorActor } from "../lib/actors.ts";
-import { channelContext } from "../lib/channel_secrets.ts";
+import { Channel as DeliveryChannel } from "../../actors/mod.ts";
+import { creatorAddress } from "../lib/actors.ts";
+import { channelContext } from "../../channels/core/connection_secrets.ts";
 import { tenantTable } from "../lib/crud.ts";
-import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
-import {
-  ADMINS,
-  ALL_ROLES,
-  jsonBody,
-  jsonResponse,
-  protectedRoute,
-  uuidParam,
-} from "../lib/route.ts";
-import { audit, inTenant, tellActor } from "../lib/tenant.ts";
+import { iso } from "../lib/pagination.ts";
+import { resourceRoutes } from "../lib/resource.ts";
+import { ADMINS, ALL_ROLES } from "../lib/route.ts";
+import { audit, tellActor } from "../lib/tenant.ts";
 
-const Kind = z.enum(["telegram", "whatsapp", "web_widget"]);
+// The mobile app has no connection settings yet: creators connect the other channels.
+const Kind = DeliveryChannel.exclude(["mobile_app"]);
 const ChannelStatus = z.enum(["active", "disabled"]);
 const Secret = z.string().min(8).max(1000);
 const Origin = z.url().max(300).regex(/^https?:\/\/[^/]+$/, "an origin: scheme://host[:port]");
@@ -99,63 +95,59 @@ const channels = tenantTable({
   updatable: ["name", "status", "config"],
   toJson,
 });
-const Id = uuidParam("channelId");
-const tags = ["channels"];
+const PatchInput = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  status: ChannelStatus.optional(),
+  allowed_origins: z.array(Origin).min(1).max(50).optional(),
+});
+
+/** What a new connection stores: given secrets apart, generated ones added, hints in config. */
+function prepareConnection(body: z.infer<typeof ChannelInput>) {
+  const given: Record<string, string> = {};
+  for (const field of SECRET_FIELDS[body.kind]) {
+    given[field] = (body as unknown as Record<string, string>)[field]!;
+  }
+  const generated: Record<string, string> = body.kind === "telegram"
+    ? { webhook_secret: randomToken("", 24) }
+    : body.kind === "web_widget"
+    ? { identity_secret: randomToken("wis_", 24) }
+    : { verify_token: randomToken("", 24) };
+  const config: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (k !== "kind" && k !== "name" && !(k in given)) config[k] = v;
+  }
+  config.secret_hints = Object.fromEntries(
+    Object.entries(given).map(([k, v]) => [k, hint(v)]),
+  );
+  const publicKey = body.kind === "web_widget" ? randomToken("wk_", 18) : null;
+  return { body, given, generated, config, publicKey };
+}
 
 /** Channel connections: Telegram bots, WhatsApp numbers, web widgets; secrets sealed at rest. */
 export function registerChannels(app: OpenAPIHono<ApiEnv>) {
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/channels",
-      tags,
+  resourceRoutes(app, {
+    table: channels,
+    tags: ["channels"],
+    schema: Channel,
+    path: "/channels",
+    idParam: "channelId",
+    list: {
+      roles: ALL_ROLES,
       summary: "List channel connections",
-      request: { query: PageQuery.extend({ kind: Kind.optional() }) },
-      responses: { 200: jsonResponse(pageOf(Channel), "A page of channels") },
-    }),
-    async (c) => {
-      const q = c.req.valid("query");
-      const page = await inTenant(c, (client) =>
-        channels.list(client, {
-          equal: { kind: q.kind },
-          limit: q.limit,
-          cursor: q.cursor,
-        }));
-      return c.json(page, 200);
+      description: "A page of channels",
+      query: { kind: Kind.optional() },
+      filter: (q) => ({ equal: { kind: q.kind } }),
     },
-  );
-
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "post",
-      path: "/channels",
-      tags,
+    create: {
+      roles: ADMINS,
       summary: "Connect a channel; generated secrets are shown once",
-      request: { body: jsonBody(ChannelInput) },
-      responses: { 201: jsonResponse(CreatedChannel, "Connected") },
-    }),
-    async (c) => {
-      const body = c.req.valid("json");
-      const { secrets } = c.get("services");
-      const creatorId = c.get("auth").creatorId;
-      const given: Record<string, string> = {};
-      for (const field of SECRET_FIELDS[body.kind]) {
-        given[field] = (body as unknown as Record<string, string>)[field]!;
-      }
-      const generated: Record<string, string> = body.kind === "telegram"
-        ? { webhook_secret: randomToken("", 24) }
-        : body.kind === "web_widget"
-        ? { identity_secret: randomToken("wis_", 24) }
-        : { verify_token: randomToken("", 24) };
-      const config: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(body)) {
-        if (k !== "kind" && k !== "name" && !(k in given)) config[k] = v;
-      }
-      config.secret_hints = Object.fromEntries(
-        Object.entries(given).map(([k, v]) => [k, hint(v)]),
-      );
-      const publicKey = body.kind === "web_widget" ? randomToken("wk_", 18) : null;
-      const row = await inTenant(c, async (client) => {
+      description: "Connected",
+      body: ChannelInput,
+      schema: CreatedChannel,
+      prepare: (_c, body) => prepareConnection(body),
+      run: async (client, c, { body, given, generated, config, publicKey }) => {
+        const { secrets } = c.get("services");
+        const creatorId = c.get("auth").creatorId;
         const { rows: [ch] } = await client.query<Row>(
           `insert into channel_connections (creator_id, kind, name, config, public_key)
            values (app_creator_id(), $1, $2, $3, $4) returning ${COLUMNS}`,
@@ -172,55 +164,25 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
         await audit(client, c, "channel.connect", { type: "channel", id: ch!.id }, {
           kind: body.kind,
         });
-        await tellActor(client, c, creatorActor(creatorId), "channelConnected", {
+        await tellActor(client, c, creatorAddress(creatorId), "channelConnected", {
           channelId: ch!.id,
           kind: body.kind,
         }, { msgId: `channelConnected:${ch!.id}` });
         return ch!;
-      });
-      c.header("location", `/v1/channels/${row.id}`);
-      return c.json({ ...toJson(row), generated_secrets: generated }, 201);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/channels/{channelId}",
-      tags,
-      summary: "Get a channel connection (never its secrets)",
-      request: { params: Id },
-      responses: { 200: jsonResponse(Channel, "The channel") },
-    }),
-    async (c) => {
-      const { channelId } = c.req.valid("param");
-      const row = await inTenant(c, (client) => channels.find(client, channelId));
-      return c.json(toJson(row), 200);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "patch",
-      path: "/channels/{channelId}",
-      tags,
-      summary: "Rename, enable/disable a channel, change widget origins",
-      request: {
-        params: Id,
-        body: jsonBody(z.strictObject({
-          name: z.string().min(1).max(200).optional(),
-          status: ChannelStatus.optional(),
-          allowed_origins: z.array(Origin).min(1).max(50).optional(),
-        })),
       },
-      responses: { 200: jsonResponse(Channel, "Updated") },
-    }),
-    async (c) => {
-      const { channelId } = c.req.valid("param");
-      const patch = c.req.valid("json");
-
-      const creatorId = c.get("auth").creatorId;
-      const row = await inTenant(c, async (client) => {
+      respond: (row, { generated }) => ({ ...toJson(row), generated_secrets: generated }),
+    },
+    get: {
+      roles: ALL_ROLES,
+      summary: "Get a channel connection (never its secrets)",
+      description: "The channel",
+    },
+    patch: {
+      roles: ADMINS,
+      summary: "Rename, enable/disable a channel, change widget origins",
+      body: PatchInput,
+      run: async (client, c, channelId, patch) => {
+        const creatorId = c.get("auth").creatorId;
         const cur = await channels.find(client, channelId, { lock: true });
         if (patch.allowed_origins && cur.kind !== "web_widget") {
           throw new ValidationError("Only web widgets have allowed origins", [
@@ -237,37 +199,32 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
         });
         if (patch.status && patch.status !== cur.status) {
           const kind = patch.status === "active" ? "channelConnected" : "channelDisconnected";
-          await tellActor(client, c, creatorActor(creatorId), kind, { channelId, kind: cur.kind }, {
-            msgId: `${kind}:${channelId}:${ch.updated_at.getTime()}`,
-          });
+          await tellActor(
+            client,
+            c,
+            creatorAddress(creatorId),
+            kind,
+            { channelId, kind: cur.kind },
+            {
+              msgId: `${kind}:${channelId}:${ch.updated_at.getTime()}`,
+            },
+          );
         }
         return ch;
-      });
-      return c.json(toJson(row), 200);
+      },
     },
-  );
-
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "delete",
-      path: "/channels/{channelId}",
-      tags,
+    delete: {
+      roles: ADMINS,
       summary: "Disconnect and delete a channel and its secrets",
-      request: { params: Id },
-      responses: { 204: { description: "Deleted" } },
-    }),
-    async (c) => {
-      const { channelId } = c.req.valid("param");
-
-      const creatorId = c.get("auth").creatorId;
-      await inTenant(c, async (client) => {
+      run: async (client, c, channelId) => {
+        const creatorId = c.get("auth").creatorId;
         const ch = await channels.remove(client, c, { id: channelId });
-        await tellActor(client, c, creatorActor(creatorId), "channelDisconnected", {
+        await tellActor(client, c, creatorAddress(creatorId), "channelDisconnected", {
           channelId,
           kind: ch.kind,
         }, { msgId: `channelDeleted:${channelId}` });
-      });
-      return c.body(null, 204);
+        return ch;
+      },
     },
-  );
+  });
 }

@@ -1,9 +1,9 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { tenantTable } from "../lib/crud.ts";
-import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
-import { ALL_ROLES, jsonResponse, protectedRoute, uuidParam } from "../lib/route.ts";
-import { inTenant } from "../lib/tenant.ts";
+import { iso } from "../lib/pagination.ts";
+import { resourceRoutes } from "../lib/resource.ts";
+import { ALL_ROLES } from "../lib/route.ts";
 
 const Conversation = z.object({
   id: z.uuid(),
@@ -78,103 +78,67 @@ const messages = tenantTable({
   toJson: msgJson,
 });
 const tags = ["conversations"];
-const Id = uuidParam("conversationId");
+const MessageRole = z.enum(["user", "assistant", "system", "creator"]);
 
 /** Conversations and messages: read-only for creators, with full-text message search. */
 export function registerConversations(app: OpenAPIHono<ApiEnv>) {
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/conversations",
-      tags,
+  resourceRoutes(app, {
+    table: conversations,
+    tags,
+    schema: Conversation,
+    path: "/conversations",
+    idParam: "conversationId",
+    list: {
+      roles: ALL_ROLES,
       summary: "List conversations",
-      request: {
-        query: PageQuery.extend({
-          end_user_id: z.uuid().optional(),
-          channel: z.string().max(32).optional(),
-          status: z.enum(["open", "closed", "handoff"]).optional(),
-        }),
+      description: "A page of conversations",
+      query: {
+        end_user_id: z.uuid().optional(),
+        channel: z.string().max(32).optional(),
+        status: z.enum(["open", "closed", "handoff"]).optional(),
       },
-      responses: { 200: jsonResponse(pageOf(Conversation), "A page of conversations") },
-    }),
-    async (c) => {
-      const q = c.req.valid("query");
-      const page = await inTenant(c, (client) =>
-        conversations.list(client, {
-          equal: { end_user_id: q.end_user_id, channel: q.channel, status: q.status },
-          limit: q.limit,
-          cursor: q.cursor,
-        }));
-      return c.json(page, 200);
+      filter: (q) => ({
+        equal: { end_user_id: q.end_user_id, channel: q.channel, status: q.status },
+      }),
     },
-  );
+    get: { roles: ALL_ROLES, summary: "Get a conversation", description: "The conversation" },
+  });
 
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/conversations/{conversationId}",
-      tags,
-      summary: "Get a conversation",
-      request: { params: Id },
-      responses: { 200: jsonResponse(Conversation, "The conversation") },
-    }),
-    async (c) => {
-      const { conversationId } = c.req.valid("param");
-      const row = await inTenant(c, (client) => conversations.find(client, conversationId));
-      return c.json(convJson(row), 200);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/conversations/{conversationId}/messages",
-      tags,
+  resourceRoutes(app, {
+    table: messages,
+    tags,
+    schema: Message,
+    path: "/conversations/{conversationId}/messages",
+    idParam: "messageId",
+    parent: { param: "conversationId", table: conversations },
+    parentColumn: "conversation_id",
+    list: {
+      roles: ALL_ROLES,
       summary: "A conversation's messages, newest first",
-      request: { params: Id, query: PageQuery },
-      responses: { 200: jsonResponse(pageOf(Message), "A page of messages") },
-    }),
-    async (c) => {
-      const { conversationId } = c.req.valid("param");
-      const q = c.req.valid("query");
-      const page = await inTenant(c, async (client) => {
-        await conversations.mustExist(client, conversationId);
-        return await messages.list(client, {
-          equal: { conversation_id: conversationId },
-          limit: q.limit,
-          cursor: q.cursor,
-        });
-      });
-      return c.json(page, 200);
+      description: "A page of messages",
     },
-  );
+  });
 
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/messages/search",
-      tags,
+  resourceRoutes(app, {
+    table: messages,
+    tags,
+    schema: Message,
+    path: "/messages/search",
+    idParam: "messageId",
+    list: {
+      roles: ALL_ROLES,
       summary: "Full-text search over all messages",
-      request: {
-        query: PageQuery.extend({
-          q: z.string().min(1).max(200),
-          end_user_id: z.uuid().optional(),
-          role: z.enum(["user", "assistant", "system", "creator"]).optional(),
-        }),
+      description: "Matching messages, newest first",
+      query: {
+        q: z.string().min(1).max(200),
+        end_user_id: z.uuid().optional(),
+        role: MessageRole.optional(),
       },
-      responses: { 200: jsonResponse(pageOf(Message), "Matching messages, newest first") },
-    }),
-    async (c) => {
-      const q = c.req.valid("query");
-      const page = await inTenant(c, (client) =>
-        messages.list(client, {
-          where: ["to_tsvector('simple', t.content) @@ plainto_tsquery('simple', $1)"],
-          params: [q.q],
-          equal: { end_user_id: q.end_user_id, role: q.role },
-          limit: q.limit,
-          cursor: q.cursor,
-        }));
-      return c.json(page, 200);
+      filter: (q) => ({
+        where: ["to_tsvector('simple', t.content) @@ plainto_tsquery('simple', $1)"],
+        params: [q.q],
+        equal: { end_user_id: q.end_user_id, role: q.role },
+      }),
     },
-  );
+  });
 }

@@ -3,10 +3,10 @@ import type { Context } from "hono";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
 import { tenantTable } from "../lib/crud.ts";
-import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
+import { iso } from "../lib/pagination.ts";
+import { resourceRoutes } from "../lib/resource.ts";
 import {
   ALL_ROLES,
-  jsonBody,
   jsonResponse,
   problemResponse,
   protectedRoute,
@@ -119,116 +119,77 @@ const documents = tenantTable({
   updatable: ["title", "metadata"],
   toJson,
 });
-const KbId = uuidParam("knowledgeBaseId");
 const DocId = uuidParam("documentId");
 const tags = ["documents"];
 const uploadResponses = { 413: problemResponse("The file exceeds the upload limit") };
 
 /** Documents of a knowledge base: upload, re-upload, status, metadata, delete. */
 export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/knowledge-bases/{knowledgeBaseId}/documents",
-      tags,
+  resourceRoutes(app, {
+    table: documents,
+    tags,
+    schema: Document,
+    path: "/knowledge-bases/{knowledgeBaseId}/documents",
+    idParam: "documentId",
+    itemPath: "/documents/{documentId}",
+    parent: { param: "knowledgeBaseId", table: knowledgeBases },
+    parentColumn: "knowledge_base_id",
+    list: {
+      roles: ALL_ROLES,
       summary: "List a knowledge base's documents",
-      request: { params: KbId, query: PageQuery.extend({ status: Status.optional() }) },
-      responses: { 200: jsonResponse(pageOf(Document), "A page of documents") },
-    }),
-    async (c) => {
-      const { knowledgeBaseId } = c.req.valid("param");
-      const q = c.req.valid("query");
-      const page = await inTenant(c, async (client) => {
-        await knowledgeBases.mustExist(client, knowledgeBaseId);
-        return await documents.list(client, {
-          equal: { knowledge_base_id: knowledgeBaseId, status: q.status },
-          limit: q.limit,
-          cursor: q.cursor,
-        });
-      });
-      return c.json(page, 200);
+      description: "A page of documents",
+      query: { status: Status.optional() },
+      filter: (q) => ({ equal: { status: q.status } }),
     },
-  );
-
-  app.openapi(
-    protectedRoute(WRITERS, {
-      method: "post",
-      path: "/knowledge-bases/{knowledgeBaseId}/documents",
-      tags,
+    create: {
+      roles: WRITERS,
       summary: "Upload a document (text, Markdown, HTML, PDF or DOCX) for ingestion",
-      request: {
-        params: KbId,
-        body: { required: true, content: { "multipart/form-data": { schema: UploadForm } } },
-      },
-      responses: { 202: jsonResponse(Document, "Stored and queued"), ...uploadResponses },
-    }),
-    async (c) => {
-      const { knowledgeBaseId } = c.req.valid("param");
-      const form = c.req.valid("form");
-      const upload = await readUpload(c, form.file);
-      const metadata = parseMetadata(form.metadata);
-      const row = await inTenant(c, async (client) => {
-        await knowledgeBases.mustExist(client, knowledgeBaseId);
-        return await documents.create(client, c, {
-          values: {
-            knowledge_base_id: knowledgeBaseId,
-            title: form.title ?? upload.filename,
-            filename: upload.filename,
-            mime_type: upload.mimeType,
-            size_bytes: upload.bytes.length,
-            content: upload.bytes,
-            content_sha256: upload.sha256,
-            metadata,
-          },
-          details: { knowledge_base_id: knowledgeBaseId, size_bytes: upload.bytes.length },
-        });
-      });
-      c.header("location", `/v1/documents/${row.id}`);
-      return c.json(toJson(await enqueue(c, row)), 202);
+      description: "Stored and queued",
+      form: UploadForm,
+      status: 202,
+      responses: uploadResponses,
+      prepare: async (c, form) => ({
+        upload: await readUpload(c, form.file),
+        title: form.title,
+        metadata: parseMetadata(form.metadata),
+      }),
+      values: ({ upload, title, metadata }, knowledgeBaseId) => ({
+        knowledge_base_id: knowledgeBaseId,
+        title: title ?? upload.filename,
+        filename: upload.filename,
+        mime_type: upload.mimeType,
+        size_bytes: upload.bytes.length,
+        content: upload.bytes,
+        content_sha256: upload.sha256,
+        metadata,
+      }),
+      details: ({ upload }, knowledgeBaseId) => ({
+        knowledge_base_id: knowledgeBaseId,
+        size_bytes: upload.bytes.length,
+      }),
+      afterCommit: enqueue,
     },
-  );
-
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/documents/{documentId}",
-      tags,
+    get: {
+      roles: ALL_ROLES,
       summary: "Get a document and its ingestion status",
-      request: { params: DocId },
-      responses: { 200: jsonResponse(Document, "The document") },
-    }),
-    async (c) => {
-      const { documentId } = c.req.valid("param");
-      const row = await inTenant(c, (client) => documents.find(client, documentId));
-      return c.json(toJson(row), 200);
+      description: "The document",
     },
-  );
-
-  app.openapi(
-    protectedRoute(WRITERS, {
-      method: "patch",
-      path: "/documents/{documentId}",
-      tags,
+    patch: {
+      roles: WRITERS,
       summary: "Update a document's title or metadata",
-      request: {
-        params: DocId,
-        body: jsonBody(z.strictObject({
-          title: z.string().min(1).max(300).optional(),
-          metadata: z.record(z.string(), z.unknown()).optional(),
-        })),
-      },
-      responses: { 200: jsonResponse(Document, "Updated") },
-    }),
-    async (c) => {
-      const { documentId } = c.req.valid("param");
-      const patch = c.req.valid("json");
-      const row = await inTenant(
-        c,
-        (client) => documents.update(client, c, { id: documentId, set: patch }),
-      );
-      return c.json(toJson(row), 200);
+      body: z.strictObject({
+        title: z.string().min(1).max(300).optional(),
+        metadata: z.record(z.string(), z.unknown()).optional(),
+      }),
     },
-  );
+    delete: {
+      roles: WRITERS,
+      summary: "Delete a document (and, through the ingestion hook, its chunks)",
+      afterCommit: async (c, documentId) => {
+        await c.get("services").onDocumentDeleted?.(c.get("auth").creatorId, documentId);
+      },
+    },
+  });
 
   app.openapi(
     protectedRoute(WRITERS, {
@@ -297,23 +258,6 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
       });
       if (!row) throw new NotFoundError("Document", documentId);
       return c.json(toJson(await enqueue(c, row)), 202);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(WRITERS, {
-      method: "delete",
-      path: "/documents/{documentId}",
-      tags,
-      summary: "Delete a document (and, through the ingestion hook, its chunks)",
-      request: { params: DocId },
-      responses: { 204: { description: "Deleted" } },
-    }),
-    async (c) => {
-      const { documentId } = c.req.valid("param");
-      await inTenant(c, (client) => documents.remove(client, c, { id: documentId }));
-      await c.get("services").onDocumentDeleted?.(c.get("auth").creatorId, documentId);
-      return c.body(null, 204);
     },
   );
 }

@@ -2,13 +2,14 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type pg from "pg";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError } from "../errors.ts";
-import { conversationActor, userActor } from "../lib/actors.ts";
+import { Channel, type Erase } from "../../actors/mod.ts";
+import { conversationAddress, userAddress } from "../lib/actors.ts";
 import { tenantTable } from "../lib/crud.ts";
-import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
+import { iso } from "../lib/pagination.ts";
+import { resourceRoutes } from "../lib/resource.ts";
 import { ADMINS, ALL_ROLES, jsonResponse, protectedRoute, uuidParam } from "../lib/route.ts";
 import { audit, inTenant, tellActor } from "../lib/tenant.ts";
 
-const Channel = z.enum(["telegram", "whatsapp", "web_widget", "mobile"]);
 const EndUser = z.object({
   id: z.uuid(),
   channel: z.string(),
@@ -86,47 +87,33 @@ async function rowsOf(client: pg.PoolClient, sql: string, id: string) {
 
 /** End users: list and search, detail with progress, GDPR export and erasure. */
 export function registerEndUsers(app: OpenAPIHono<ApiEnv>) {
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/end-users",
-      tags,
+  resourceRoutes(app, {
+    table: endUsers,
+    tags,
+    schema: EndUser,
+    path: "/end-users",
+    idParam: "endUserId",
+    list: {
+      roles: ALL_ROLES,
       summary: "List end users",
-      request: {
-        query: PageQuery.extend({
-          q: z.string().max(200).optional().openapi({ description: "name, e-mail or channel id" }),
-          channel: Channel.optional(),
-          status: z.enum(["active", "opted_out"]).optional(),
-        }),
+      description: "A page of end users",
+      query: {
+        q: z.string().max(200).optional().openapi({ description: "name, e-mail or channel id" }),
+        channel: Channel.optional(),
+        status: z.enum(["active", "opted_out"]).optional(),
       },
-      responses: { 200: jsonResponse(pageOf(EndUser), "A page of end users") },
-    }),
-    async (c) => {
-      const q = c.req.valid("query");
-      const page = await inTenant(c, (client) =>
-        endUsers.list(client, {
-          where: q.q ? [MATCHES_Q] : [],
-          params: q.q ? [q.q] : [],
-          equal: { channel: q.channel, status: q.status },
-          limit: q.limit,
-          cursor: q.cursor,
-        }));
-      return c.json(page, 200);
+      filter: (q) => ({
+        where: q.q ? [MATCHES_Q] : [],
+        params: q.q ? [q.q] : [],
+        equal: { channel: q.channel, status: q.status },
+      }),
     },
-  );
-
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/end-users/{endUserId}",
-      tags,
+    get: {
+      roles: ALL_ROLES,
       summary: "An end user with profile, program progress, badges and recent engagement",
-      request: { params: Id },
-      responses: { 200: jsonResponse(EndUserDetail, "The end user") },
-    }),
-    async (c) => {
-      const { endUserId } = c.req.valid("param");
-      const detail = await inTenant(c, async (client) => {
+      description: "The end user",
+      schema: EndUserDetail,
+      run: async (client, _c, endUserId) => {
         const u = await endUsers.find(client, endUserId);
         const progress = await rowsOf(
           client,
@@ -154,18 +141,48 @@ export function registerEndUsers(app: OpenAPIHono<ApiEnv>) {
            from engagement_metrics where end_user_id = $1 and day > current_date - 30`,
           [endUserId],
         );
-        return {
+        return JSON.parse(JSON.stringify({
           ...toJson(u),
           profile: u.profile,
           progress,
           badges,
           achievements,
           engagement_30d: e,
-        };
-      });
-      return c.json(JSON.parse(JSON.stringify(detail)), 200);
+        }));
+      },
     },
-  );
+    delete: {
+      roles: ADMINS,
+      summary: "Erase an end user: rows, actor state (via an erase message) and embeddings",
+      description: "Erased",
+      run: async (client, c, endUserId) => {
+        const creatorId = c.get("auth").creatorId;
+        const { rows: conversations } = await client.query<{ id: string }>(
+          "select id from conversations where end_user_id = $1",
+          [endUserId],
+        );
+        // Conversations, messages, progress, badges... go with it (on delete cascade).
+        await endUsers.remove(client, c, {
+          id: endUserId,
+          details: { conversations: conversations.length },
+        });
+        // Inside the transaction: if the mailbox is unreachable nothing is deleted and the
+        // caller retries, so no actor keeps state for a user the database forgot.
+        const erase: Erase = { reason: "deleted_by_creator" };
+        await tellActor(client, c, userAddress(creatorId, endUserId), "erase", erase, {
+          msgId: `erase:${creatorId}:${endUserId}`,
+        });
+        for (const conv of conversations) {
+          await tellActor(client, c, conversationAddress(creatorId, conv.id), "erase", erase, {
+            msgId: `erase:${creatorId}:${conv.id}`,
+          });
+        }
+      },
+      afterCommit: async (c, endUserId) => {
+        await c.get("services").onEndUserDeleted?.(c.get("auth").creatorId, endUserId);
+      },
+    },
+  });
 
   app.openapi(
     protectedRoute(ADMINS, {
@@ -204,46 +221,6 @@ export function registerEndUsers(app: OpenAPIHono<ApiEnv>) {
       if (!data) throw new NotFoundError("End user", endUserId);
       c.header("content-disposition", `attachment; filename="end-user-${endUserId}.json"`);
       return c.json(JSON.parse(JSON.stringify(data)), 200);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "delete",
-      path: "/end-users/{endUserId}",
-      tags,
-      summary: "Erase an end user: rows, actor state (via an erase message) and embeddings",
-      request: { params: Id },
-      responses: { 204: { description: "Erased" } },
-    }),
-    async (c) => {
-      const { endUserId } = c.req.valid("param");
-      const { onEndUserDeleted } = c.get("services");
-      const creatorId = c.get("auth").creatorId;
-      await inTenant(c, async (client) => {
-        const { rows: conversations } = await client.query<{ id: string }>(
-          "select id from conversations where end_user_id = $1",
-          [endUserId],
-        );
-        // Conversations, messages, progress, badges... go with it (on delete cascade).
-        await endUsers.remove(client, c, {
-          id: endUserId,
-          details: { conversations: conversations.length },
-        });
-        // Inside the transaction: if the mailbox is unreachable nothing is deleted and the
-        // caller retries, so no actor keeps state for a user the database forgot.
-        const erase = { reason: "deleted_by_creator" };
-        await tellActor(client, c, userActor(creatorId, endUserId), "erase", erase, {
-          msgId: `erase:${creatorId}:${endUserId}`,
-        });
-        for (const conv of conversations) {
-          await tellActor(client, c, conversationActor(creatorId, conv.id), "erase", erase, {
-            msgId: `erase:${creatorId}:${conv.id}`,
-          });
-        }
-      });
-      await onEndUserDeleted?.(creatorId, endUserId);
-      return c.body(null, 204);
     },
   );
 }

@@ -9,6 +9,7 @@ import { ALL_ROLES, protectedRoute, WRITERS } from "../lib/route.ts";
 import { HTTPException } from "hono/http-exception";
 import { withTenant } from "../../db/tenant.ts";
 import { converse, generateDrafts, type Knowledge, retrieve } from "../../knowledge/mod.ts";
+import { answerFormat, ConversationChannel } from "../../actors/mod.ts";
 
 /** What the admin API's auth middleware puts in `c.get("auth")`. */
 export interface AuthInfo {
@@ -65,7 +66,8 @@ const PreviewBody = z.object({
   history: z.array(z.object({ role: z.enum(["user", "assistant"]), text: z.string().max(4000) }))
     .max(40).default([]),
   knowledgeBaseIds: z.array(z.string().uuid()).optional(),
-  channel: z.enum(["web", "app", "telegram", "whatsapp", "sms", "preview"]).default("preview"),
+  /** Answer as it would be shaped for this channel. */
+  channel: ConversationChannel.default("preview"),
   profile: z.object({
     goals: z.array(z.string()).default([]),
     language: z.string().default("en"),
@@ -167,7 +169,7 @@ export function knowledgeRoutes({ knowledge }: { knowledge: Knowledge }) {
         message: body.message,
         history: body.history,
         summary: "",
-        channel: body.channel,
+        format: answerFormat(body.channel),
         knowledgeBaseIds: body.knowledgeBaseIds,
         profile: body.profile
           ? { goals: body.profile.goals, language: body.profile.language, preferences: {} }

@@ -1,16 +1,9 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.ts";
 import { tenantTable } from "../lib/crud.ts";
-import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
-import {
-  ALL_ROLES,
-  jsonBody,
-  jsonResponse,
-  protectedRoute,
-  uuidParam,
-  WRITERS,
-} from "../lib/route.ts";
-import { inTenant } from "../lib/tenant.ts";
+import { iso } from "../lib/pagination.ts";
+import { resourceRoutes } from "../lib/resource.ts";
+import { ALL_ROLES, WRITERS } from "../lib/route.ts";
 
 const KnowledgeBase = z.object({
   id: z.uuid(),
@@ -61,119 +54,56 @@ export const knowledgeBases = tenantTable({
   toJson,
 });
 
-const Id = uuidParam("knowledgeBaseId");
-const tags = ["knowledge bases"];
-
 /** Knowledge bases: CRUD, filtered by name. */
 export function registerKnowledgeBases(app: OpenAPIHono<ApiEnv>) {
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/knowledge-bases",
-      tags,
+  resourceRoutes(app, {
+    table: knowledgeBases,
+    tags: ["knowledge bases"],
+    schema: KnowledgeBase,
+    path: "/knowledge-bases",
+    idParam: "knowledgeBaseId",
+    list: {
+      roles: ALL_ROLES,
       summary: "List knowledge bases",
-      request: { query: PageQuery.extend({ q: z.string().max(200).optional() }) },
-      responses: { 200: jsonResponse(pageOf(KnowledgeBase), "A page of knowledge bases") },
-    }),
-    async (c) => {
-      const q = c.req.valid("query");
-      const page = await inTenant(c, (client) =>
-        knowledgeBases.list(client, {
-          where: q.q ? ["t.name ilike '%' || $1 || '%'"] : [],
-          params: q.q ? [q.q] : [],
-          limit: q.limit,
-          cursor: q.cursor,
-        }));
-      return c.json(page, 200);
+      description: "A page of knowledge bases",
+      query: { q: z.string().max(200).optional() },
+      filter: (q) => ({
+        where: q.q ? ["t.name ilike '%' || $1 || '%'"] : [],
+        params: q.q ? [q.q] : [],
+      }),
     },
-  );
-
-  app.openapi(
-    protectedRoute(WRITERS, {
-      method: "post",
-      path: "/knowledge-bases",
-      tags,
+    create: {
+      roles: WRITERS,
       summary: "Create a knowledge base",
-      request: { body: jsonBody(KnowledgeBaseInput) },
-      responses: { 201: jsonResponse(KnowledgeBase, "Created") },
-    }),
-    async (c) => {
-      const body = c.req.valid("json");
-      const row = await inTenant(c, (client) =>
-        knowledgeBases.create(client, c, {
-          values: {
-            name: body.name,
-            description: body.description ?? "",
-            settings: body.settings ?? {},
-          },
-        }));
-      c.header("location", `/v1/knowledge-bases/${row.id}`);
-      return c.json(toJson(row), 201);
+      body: KnowledgeBaseInput,
+      values: (body) => ({
+        name: body.name,
+        description: body.description ?? "",
+        settings: body.settings ?? {},
+      }),
     },
-  );
-
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/knowledge-bases/{knowledgeBaseId}",
-      tags,
-      summary: "Get a knowledge base",
-      request: { params: Id },
-      responses: { 200: jsonResponse(KnowledgeBase, "The knowledge base") },
-    }),
-    async (c) => {
-      const { knowledgeBaseId } = c.req.valid("param");
-      const row = await inTenant(c, (client) => knowledgeBases.find(client, knowledgeBaseId));
-      return c.json(toJson(row), 200);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(WRITERS, {
-      method: "patch",
-      path: "/knowledge-bases/{knowledgeBaseId}",
-      tags,
+    get: { roles: ALL_ROLES, summary: "Get a knowledge base", description: "The knowledge base" },
+    patch: {
+      roles: WRITERS,
       summary: "Update a knowledge base",
-      request: { params: Id, body: jsonBody(KnowledgeBaseInput.partial()) },
-      responses: { 200: jsonResponse(KnowledgeBase, "Updated") },
-    }),
-    async (c) => {
-      const { knowledgeBaseId } = c.req.valid("param");
-      const patch = c.req.valid("json");
-      const row = await inTenant(
-        c,
-        (client) => knowledgeBases.update(client, c, { id: knowledgeBaseId, set: patch }),
-      );
-      return c.json(toJson(row), 200);
+      body: KnowledgeBaseInput.partial(),
     },
-  );
-
-  app.openapi(
-    protectedRoute(WRITERS, {
-      method: "delete",
-      path: "/knowledge-bases/{knowledgeBaseId}",
-      tags,
+    delete: {
+      roles: WRITERS,
       summary: "Delete a knowledge base and its documents",
-      request: { params: Id },
-      responses: { 204: { description: "Deleted" } },
-    }),
-    async (c) => {
-      const { knowledgeBaseId } = c.req.valid("param");
-      const s = c.get("services");
-      const docs = await inTenant(c, async (client) => {
+      run: async (client, c, id) => {
         const { rows } = await client.query<{ id: string }>(
           "select id from documents where knowledge_base_id = $1",
-          [knowledgeBaseId],
+          [id],
         );
-        await knowledgeBases.remove(client, c, {
-          id: knowledgeBaseId,
-          details: { documents: rows.length },
-        });
+        await knowledgeBases.remove(client, c, { id, details: { documents: rows.length } });
         return rows;
-      });
-      const creatorId = c.get("auth").creatorId;
-      for (const d of docs) await s.onDocumentDeleted?.(creatorId, d.id);
-      return c.body(null, 204);
+      },
+      // After the commit: drop the documents' chunks and embeddings.
+      afterCommit: async (c, _id, docs) => {
+        const creatorId = c.get("auth").creatorId;
+        for (const d of docs) await c.get("services").onDocumentDeleted?.(creatorId, d.id);
+      },
     },
-  );
+  });
 }

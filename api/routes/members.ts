@@ -3,16 +3,11 @@ import { hashPassword } from "../auth/credentials.ts";
 import type { ApiEnv } from "../env.ts";
 import { ConflictError, ForbiddenError } from "../errors.ts";
 import { tenantTable } from "../lib/crud.ts";
-import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
-import {
-  ADMINS,
-  ALL_ROLES,
-  jsonBody,
-  jsonResponse,
-  protectedRoute,
-  uuidParam,
-} from "../lib/route.ts";
+import { iso } from "../lib/pagination.ts";
+import { resourceRoutes } from "../lib/resource.ts";
+import { ADMINS, ALL_ROLES, jsonResponse, protectedRoute } from "../lib/route.ts";
 import { audit, inTenant } from "../lib/tenant.ts";
+import { endSessions } from "../auth/sessions.ts";
 import { Email, Password } from "./auth.ts";
 
 const RoleEnum = z.enum(["owner", "admin", "editor", "viewer"]);
@@ -59,7 +54,12 @@ const members = tenantTable({
   updatable: ["role"],
   toJson,
 });
-const Id = uuidParam("memberId");
+const MemberInput = z.strictObject({
+  email: Email,
+  name: z.string().max(200).default(""),
+  password: Password,
+  role: z.enum(["admin", "editor", "viewer"]),
+});
 const tags = ["members"];
 
 /** The caller's account, and the creator's team members with their roles. */
@@ -83,80 +83,42 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
     },
   );
 
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/members",
-      tags,
-      summary: "List team members",
-      request: { query: PageQuery },
-      responses: { 200: jsonResponse(pageOf(Member), "A page of members") },
-    }),
-    async (c) => {
-      const q = c.req.valid("query");
-      const page = await inTenant(
-        c,
-        (client) => members.list(client, { limit: q.limit, cursor: q.cursor }),
-      );
-      return c.json(page, 200);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "post",
-      path: "/members",
-      tags,
+  resourceRoutes(app, {
+    table: members,
+    tags,
+    schema: Member,
+    path: "/members",
+    idParam: "memberId",
+    list: { roles: ALL_ROLES, summary: "List team members", description: "A page of members" },
+    create: {
+      roles: ADMINS,
       summary: "Add a team member with an initial password",
-      request: {
-        body: jsonBody(z.strictObject({
-          email: Email,
-          name: z.string().max(200).default(""),
-          password: Password,
-          role: z.enum(["admin", "editor", "viewer"]),
-        })),
-      },
-      responses: { 201: jsonResponse(Member, "Created") },
-    }),
-    async (c) => {
-      const body = c.req.valid("json");
-      const passwordHash = await hashPassword(body.password);
-      const row = await inTenant(c, async (client) => {
-        // Global uniqueness: RLS hides other tenants' members, the unique index does not.
+      body: MemberInput,
+      location: false,
+      prepare: async (_c, body) => ({ ...body, passwordHash: await hashPassword(body.password) }),
+      run: async (client, c, body) => {
+        // E-mails are unique within a team only (migration 0110), so a conflict names a member
+        // of this creator and says nothing about other tenants.
         const { rows: [m] } = await client.query<Row>(
           `insert into creator_members (creator_id, email, name, password_hash, role)
            values (app_creator_id(), $1, $2, $3, $4) on conflict do nothing
            returning ${COLUMNS}`,
-          [body.email, body.name, passwordHash, body.role],
+          [body.email, body.name, body.passwordHash, body.role],
         );
         if (!m) {
-          throw new ConflictError("This e-mail already has an account", [
-            { field: "body.email", message: "already registered" },
+          throw new ConflictError("This e-mail is already a member of this team", [
+            { field: "body.email", message: "already a member" },
           ]);
         }
         await audit(client, c, "member.create", { type: "member", id: m.id }, { role: m.role });
         return m;
-      });
-      return c.json(toJson(row), 201);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "patch",
-      path: "/members/{memberId}",
-      tags,
-      summary: "Change a member's role",
-      request: {
-        params: Id,
-        body: jsonBody(z.strictObject({ role: z.enum(["admin", "editor", "viewer"]) })),
       },
-      responses: { 200: jsonResponse(Member, "Updated") },
-    }),
-    async (c) => {
-      const { memberId } = c.req.valid("param");
-      const { role } = c.req.valid("json");
-      const row = await inTenant(c, async (client) => {
+    },
+    patch: {
+      roles: ADMINS,
+      summary: "Change a member's role",
+      body: z.strictObject({ role: z.enum(["admin", "editor", "viewer"]) }),
+      run: async (client, c, memberId, { role }) => {
         const current = await members.find(client, memberId, { lock: true });
         if (current.role === "owner") throw new ForbiddenError("The owner's role cannot change");
         const m = await members.update(client, c, {
@@ -164,33 +126,45 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
           set: { role },
           details: { role },
         });
-        // Outstanding refresh tokens would re-issue the old role; make the member sign in again.
-        await client.query("update refresh_tokens set revoked_at = now() where member_id = $1", [
-          memberId,
-        ]);
+        // The member signs in again under the new role: their sessions (access and refresh
+        // tokens) end on every node.
+        await endSessions(client, { memberId });
         return m;
-      });
-      return c.json(toJson(row), 200);
+      },
+      afterCommit: (c, m) =>
+        c.get("services").sessions.ended({ kind: "members", memberIds: [m.id] }),
     },
-  );
-
-  app.openapi(
-    protectedRoute(ADMINS, {
-      method: "delete",
-      path: "/members/{memberId}",
-      tags,
+    delete: {
+      roles: ADMINS,
       summary: "Remove a team member",
-      request: { params: Id },
-      responses: { 204: { description: "Removed" } },
-    }),
-    async (c) => {
-      const { memberId } = c.req.valid("param");
-      await inTenant(c, async (client) => {
+      description: "Removed",
+      run: async (client, c, memberId) => {
         const current = await members.find(client, memberId, { lock: true });
         if (current.role === "owner") throw new ForbiddenError("The owner cannot be removed");
-        await members.remove(client, c, { id: memberId });
-      });
-      return c.body(null, 204);
+        // The member's API keys go with them (and keys those keys made): revoked, not re-owned,
+        // so nothing they set up keeps acting once they are gone.
+        const { rows: keys } = await client.query<{ id: string }>(
+          `with recursive made(id) as (
+             select id from api_keys where created_by = $1
+             union select k.id from api_keys k join made on k.created_by = made.id)
+           update api_keys set revoked_at = now()
+           where id in (select id from made) and revoked_at is null returning id`,
+          [memberId],
+        );
+        for (const key of keys) {
+          await audit(client, c, "api_key.revoke", { type: "api_key", id: key.id }, {
+            reason: "member_removed",
+            member_id: memberId,
+          });
+        }
+        // Sessions and refresh tokens go by `on delete cascade`.
+        return await members.remove(client, c, {
+          id: memberId,
+          details: { api_keys_revoked: keys.length },
+        });
+      },
+      afterCommit: (c, memberId) =>
+        c.get("services").sessions.ended({ kind: "members", memberIds: [memberId] }),
     },
-  );
+  });
 }

@@ -2,17 +2,11 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type pg from "pg";
 import type { ApiEnv } from "../env.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
-import { userActor } from "../lib/actors.ts";
+import { userAddress } from "../lib/actors.ts";
 import { tenantTable } from "../lib/crud.ts";
-import { iso, pageOf, PageQuery } from "../lib/pagination.ts";
-import {
-  ALL_ROLES,
-  jsonBody,
-  jsonResponse,
-  protectedRoute,
-  uuidParam,
-  WRITERS,
-} from "../lib/route.ts";
+import { iso } from "../lib/pagination.ts";
+import { resourceRoutes } from "../lib/resource.ts";
+import { ALL_ROLES, jsonResponse, protectedRoute, uuidParam, WRITERS } from "../lib/route.ts";
 import { audit, inTenant, tellActor } from "../lib/tenant.ts";
 import { awardedBadges, FlowDefinition } from "../schemas/flow.ts";
 
@@ -91,111 +85,49 @@ async function enrolledUsers(client: pg.PoolClient, programId: string): Promise<
 
 /** Programs: drafts with a validated flow, published as immutable numbered versions. */
 export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/programs",
-      tags,
+  resourceRoutes(app, {
+    table: programs,
+    tags,
+    schema: Program,
+    path: "/programs",
+    idParam: "programId",
+    list: {
+      roles: ALL_ROLES,
       summary: "List programs",
-      request: { query: PageQuery.extend({ status: Status.optional() }) },
-      responses: { 200: jsonResponse(pageOf(Program), "A page of programs") },
-    }),
-    async (c) => {
-      const q = c.req.valid("query");
-      const page = await inTenant(c, (client) =>
-        programs.list(client, {
-          equal: { status: q.status },
-          limit: q.limit,
-          cursor: q.cursor,
-        }));
-      return c.json(page, 200);
+      description: "A page of programs",
+      query: { status: Status.optional() },
+      filter: (q) => ({ equal: { status: q.status } }),
     },
-  );
-
-  app.openapi(
-    protectedRoute(WRITERS, {
-      method: "post",
-      path: "/programs",
-      tags,
+    create: {
+      roles: WRITERS,
       summary: "Create a draft program",
-      request: { body: jsonBody(ProgramInput) },
-      responses: { 201: jsonResponse(Program, "Created") },
-    }),
-    async (c) => {
-      const body = c.req.valid("json");
-      const row = await inTenant(c, async (client) => {
-        await checkKnowledgeBase(client, body.knowledge_base_id);
-        return await programs.create(client, c, {
-          values: {
-            name: body.name,
-            description: body.description ?? "",
-            knowledge_base_id: body.knowledge_base_id ?? null,
-            flow_definition: body.flow_definition,
-          },
-        });
-      });
-      c.header("location", `/v1/programs/${row.id}`);
-      return c.json(toJson(row), 201);
+      body: ProgramInput,
+      check: (client, body) => checkKnowledgeBase(client, body.knowledge_base_id),
+      values: (body) => ({
+        name: body.name,
+        description: body.description ?? "",
+        knowledge_base_id: body.knowledge_base_id ?? null,
+        flow_definition: body.flow_definition,
+      }),
     },
-  );
-
-  app.openapi(
-    protectedRoute(ALL_ROLES, {
-      method: "get",
-      path: "/programs/{programId}",
-      tags,
-      summary: "Get a program",
-      request: { params: Id },
-      responses: { 200: jsonResponse(Program, "The program") },
-    }),
-    async (c) => {
-      const { programId } = c.req.valid("param");
-      const row = await inTenant(c, (client) => programs.find(client, programId));
-      return c.json(toJson(row), 200);
-    },
-  );
-
-  app.openapi(
-    protectedRoute(WRITERS, {
-      method: "patch",
-      path: "/programs/{programId}",
-      tags,
+    get: { roles: ALL_ROLES, summary: "Get a program", description: "The program" },
+    patch: {
+      roles: WRITERS,
       summary: "Edit a program's draft (published versions stay as they are)",
-      request: { params: Id, body: jsonBody(ProgramInput.partial()) },
-      responses: { 200: jsonResponse(Program, "Updated") },
-    }),
-    async (c) => {
-      const { programId } = c.req.valid("param");
-      const patch = c.req.valid("json");
-      const row = await inTenant(c, async (client) => {
-        await checkKnowledgeBase(client, patch.knowledge_base_id);
-        return await programs.update(client, c, { id: programId, set: patch });
-      });
-      return c.json(toJson(row), 200);
+      body: ProgramInput.partial(),
+      check: (client, patch) => checkKnowledgeBase(client, patch.knowledge_base_id),
     },
-  );
-
-  app.openapi(
-    protectedRoute(WRITERS, {
-      method: "delete",
-      path: "/programs/{programId}",
-      tags,
+    delete: {
+      roles: WRITERS,
       summary: "Delete a program that was never published or is unpublished",
-      request: { params: Id },
-      responses: { 204: { description: "Deleted" } },
-    }),
-    async (c) => {
-      const { programId } = c.req.valid("param");
-      await inTenant(c, async (client) => {
-        const p = await programs.find(client, programId, { lock: true });
+      check: async (client, id) => {
+        const p = await programs.find(client, id, { lock: true });
         if (p.status === "published") {
           throw new ConflictError("Unpublish the program before deleting it");
         }
-        await programs.remove(client, c, { id: programId });
-      });
-      return c.body(null, 204);
+      },
     },
-  );
+  });
 
   app.openapi(
     protectedRoute(WRITERS, {
@@ -246,7 +178,7 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
         // Told inside the transaction: if the mailbox is unreachable the publish rolls back and
         // the caller retries; the deterministic message id makes the retry's tells no-ops.
         for (const endUserId of await enrolledUsers(client, programId)) {
-          await tellActor(client, c, userActor(auth.creatorId, endUserId), "programPublished", {
+          await tellActor(client, c, userAddress(auth.creatorId, endUserId), "programPublished", {
             programId,
             version: v!.version,
           }, { msgId: `programPublished:${programId}:${v!.version}:${endUserId}` });
@@ -279,7 +211,7 @@ export function registerPrograms(app: OpenAPIHono<ApiEnv>) {
         if (!p) return undefined;
         await audit(client, c, "program.unpublish", { type: "program", id: programId });
         for (const endUserId of await enrolledUsers(client, programId)) {
-          await tellActor(client, c, userActor(auth.creatorId, endUserId), "programUnpublished", {
+          await tellActor(client, c, userAddress(auth.creatorId, endUserId), "programUnpublished", {
             programId,
           }, { msgId: `programUnpublished:${programId}:${p.updated_at.getTime()}:${endUserId}` });
         }

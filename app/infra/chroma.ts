@@ -1,4 +1,5 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { ensurePrivateDir, makePrivateFile, spawnPrivate } from "./private_files.ts";
 
 export interface LocalChromaHandle extends AsyncDisposable {
   url: string;
@@ -15,7 +16,8 @@ const CLI = new URL("../../node_modules/chromadb/dist/cli.mjs", import.meta.url)
 
 /**
  * Starts the `chromadb` npm package's own server (`chroma run`) with its data under
- * `<dataDir>/chroma`, and resolves once its heartbeat answers.
+ * `<dataDir>/chroma`, and resolves once its heartbeat answers. The data holds every tenant's
+ * document text: the folder is 0700 and the server runs with umask 077, so its files are 0600.
  */
 export async function startLocalChroma(
   { dataDir, port, log, timeoutMs = 30_000 }: {
@@ -26,23 +28,28 @@ export async function startLocalChroma(
   },
 ): Promise<LocalChromaHandle> {
   const path = resolve(dataDir, "chroma");
-  await Deno.mkdir(path, { recursive: true });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      CLI.pathname,
-      "run",
-      "--path",
-      path,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  await ensurePrivateDir(dataDir);
+  await ensurePrivateDir(path);
+  // Data written by an earlier version, before the umask: tighten the database file too.
+  await makePrivateFile(join(path, "chroma.sqlite3"));
+  const child = spawnPrivate(
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        CLI.pathname,
+        "run",
+        "--path",
+        path,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+      ],
+      stdout: "null",
+      stderr: "null",
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     try {

@@ -2,13 +2,7 @@
  * One conversational turn over a creator's knowledge: retrieve, decide (answer, refuse or hand
  * off), answer, check. The ConversationActor and the creators' preview chat both run this.
  */
-import {
-  type Channel,
-  CHANNEL_RULES,
-  checkAnswer,
-  formatForChannel,
-  type QaVerdict,
-} from "./qa.ts";
+import { type AnswerFormat, checkAnswer, formatAnswer, type QaVerdict } from "./qa.ts";
 import type { Profile, Responder, Turn } from "./responder.ts";
 import {
   type Passage,
@@ -33,7 +27,8 @@ export interface TurnInput {
   history: Turn[];
   summary: string;
   profile?: Profile;
-  channel: Channel;
+  /** How the answer must look on the channel it goes to. */
+  format: AnswerFormat;
   knowledgeBaseIds?: string[];
   /** Refusals just before this turn: repeated ones hand the conversation to the creator. */
   refusalsInRow?: number;
@@ -133,7 +128,7 @@ export function followUpContext(message: string, history: Turn[]): string | unde
 
 /** Runs one turn, yielding retrieval, answer pieces, then the checked result. */
 export async function* converse(deps: BrainDeps, input: TurnInput): AsyncGenerator<BrainEvent> {
-  const rules = CHANNEL_RULES[input.channel];
+  const rules = input.format;
   const context = followUpContext(input.message, input.history);
   const query = input.message;
   if (asksForHuman(input.message)) {
@@ -195,7 +190,7 @@ export async function* converse(deps: BrainDeps, input: TurnInput): AsyncGenerat
     raw += piece;
     yield { type: "token", text: piece };
   }
-  const answer = formatForChannel(raw.trim(), input.channel);
+  const answer = formatAnswer(raw.trim(), input.format);
   const citations: Citation[] = relevant.map((p, i) => ({
     n: i + 1,
     chunkId: p.id,
@@ -211,7 +206,7 @@ export async function* converse(deps: BrainDeps, input: TurnInput): AsyncGenerat
     creatorId: input.creatorId,
     passageCreators: relevant.map((p) => p.creatorId),
     refused: false,
-    channel: input.channel,
+    format: input.format,
   });
   if (!qa.ok) {
     const fallback = "I'm not confident I can answer that correctly from your coach's material, " +
@@ -250,7 +245,7 @@ function final(
     creatorId: input.creatorId,
     passageCreators: [],
     refused,
-    channel: input.channel,
+    format: input.format,
   });
   return { answer, refused, handoff, citations: [], confidence, qa };
 }

@@ -5,6 +5,10 @@ import { retrieve } from "../retrieval/retrieve.ts";
 import { ChatModelResponder } from "./responder.ts";
 import { OllamaChatModel } from "../models/ollama.ts";
 import { startFakeOllama } from "../../tests/fakes/ollama.ts";
+import type { AnswerFormat } from "./qa.ts";
+
+/** A channel where Markdown renders and answers may be long (the widget's and the app's). */
+const ROOMY: AnswerFormat = { maxChars: 1200, markdown: true };
 
 const SLEEP = `# Sleep
 ## Caffeine
@@ -72,7 +76,7 @@ Deno.test("runTurn() - answers from the knowledge with a citation and passes QA"
     message: "How many times a week should I run?",
     history: [],
     summary: "",
-    channel: "web",
+    format: ROOMY,
   });
   assert.equal(r.refused, false);
   assert.match(r.answer, /three times a week/);
@@ -92,7 +96,7 @@ Deno.test("runTurn() - refuses out-of-scope questions plainly, then hands off wh
       message: q,
       history: [],
       summary: "",
-      channel: "web",
+      format: ROOMY,
     });
     assert.equal(r.refused, true, q);
     assert.match(r.answer, /couldn't find anything about that/);
@@ -104,7 +108,7 @@ Deno.test("runTurn() - refuses out-of-scope questions plainly, then hands off wh
     message: "Who won the 1998 Tour de France?",
     history: [],
     summary: "",
-    channel: "web",
+    format: ROOMY,
     refusalsInRow: 1,
   });
   assert.equal(again.refused, true);
@@ -120,7 +124,7 @@ Deno.test("runTurn() - a request for a human hands off at once", async () => {
     message: "Can I talk to a real person please?",
     history: [],
     summary: "",
-    channel: "telegram",
+    format: { maxChars: 1000, markdown: false },
   });
   assert.deepEqual(r.handoff, { reason: "asked" });
   assert.match(r.answer, /passing your message to your coach/);
@@ -135,7 +139,7 @@ Deno.test("runTurn() - fits the answer to the channel's length", async () => {
     message: "When should I stop drinking coffee?",
     history: [],
     summary: "",
-    channel: "sms",
+    format: { maxChars: 320, markdown: false },
   });
   assert.ok(r.answer.length <= 320);
   assert.equal(r.qa.lengthOk, true);
@@ -170,7 +174,7 @@ Deno.test("runTurn() - with a chat model, an ungrounded answer fails QA and goes
     message: "How long should naps be?",
     history: [],
     summary: "",
-    channel: "web" as const,
+    format: ROOMY,
   };
   fake.chatReply = "Keep naps short: 20 minutes at most, before 3 pm [1].";
   const good = await runTurn(k, ask);

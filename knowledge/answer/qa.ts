@@ -1,19 +1,18 @@
-/** Checks an answer before it is sent: grounding, refusal, channel length and format, tenancy. */
+/** Checks an answer before it is sent: grounding, refusal, length and format, tenancy. */
 import type { Passage } from "../retrieval/retrieve.ts";
 import { sentences } from "../language/sentences.ts";
 import { STOPWORDS, tokenize } from "../language/tokens.ts";
 
-export type Channel = "web" | "app" | "telegram" | "whatsapp" | "sms" | "preview";
-
-/** Length and format each channel shows well. */
-export const CHANNEL_RULES: Record<Channel, { maxChars: number; markdown: boolean }> = {
-  web: { maxChars: 1200, markdown: true },
-  app: { maxChars: 1200, markdown: true },
-  preview: { maxChars: 1200, markdown: true },
-  telegram: { maxChars: 1000, markdown: false },
-  whatsapp: { maxChars: 900, markdown: false },
-  sms: { maxChars: 320, markdown: false },
-};
+/**
+ * How an answer must look where it will be shown: the caller knows the channel and passes its
+ * rules (actors/contracts/channel.ts has them per channel).
+ */
+export interface AnswerFormat {
+  /** Most characters shown well in one message. */
+  maxChars: number;
+  /** Markdown renders there; otherwise it is stripped. */
+  markdown: boolean;
+}
 
 export interface QaVerdict {
   /** Every check passed (a refusal passes when nothing relevant was found). */
@@ -40,21 +39,20 @@ function support(sentence: string, passageWords: Set<string>): number {
 
 /** Runs the checks on a finished answer. */
 export function checkAnswer(
-  { answer, passages, creatorId, passageCreators, refused, channel }: {
+  { answer, passages, creatorId, passageCreators, refused, format }: {
     answer: string;
     passages: Passage[];
     creatorId: string;
     /** Creator of each passage as recorded with it (from Postgres, under row-level security). */
     passageCreators: string[];
     refused: boolean;
-    channel: Channel;
+    format: AnswerFormat;
   },
 ): QaVerdict {
   const problems: string[] = [];
-  const rules = CHANNEL_RULES[channel];
-  const lengthOk = answer.length <= rules.maxChars;
+  const lengthOk = answer.length <= format.maxChars;
   if (!lengthOk) {
-    problems.push(`answer has ${answer.length} characters, ${channel} allows ${rules.maxChars}`);
+    problems.push(`answer has ${answer.length} characters, the channel allows ${format.maxChars}`);
   }
   const tenantOk = passageCreators.every((c) => c === creatorId);
   if (!tenantOk) problems.push("a passage from another creator reached the answer");
@@ -101,9 +99,8 @@ export function checkAnswer(
   };
 }
 
-/** Fits an answer to a channel: plain text where Markdown does not render, and its length. */
-export function formatForChannel(answer: string, channel: Channel): string {
-  const rules = CHANNEL_RULES[channel];
+/** Fits an answer to its format: plain text where Markdown does not render, and its length. */
+export function formatAnswer(answer: string, rules: AnswerFormat): string {
   let text = answer;
   if (!rules.markdown) {
     text = text.replace(/^#{1,6}\s+/gm, "").replace(/\*\*(.+?)\*\*/g, "$1").replace(

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { checkAnswer, formatForChannel } from "./qa.ts";
+import { type AnswerFormat, checkAnswer, formatAnswer } from "./qa.ts";
+
+const ROOMY: AnswerFormat = { maxChars: 1200, markdown: true };
+const TIGHT: AnswerFormat = { maxChars: 320, markdown: false };
 import type { Passage } from "../retrieval/retrieve.ts";
 
 const passage = (text: string, creatorId = "c1"): Passage => ({
@@ -24,7 +27,7 @@ Deno.test("checkAnswer() flags another creator's passage and answers longer than
     creatorId: "c1",
     passageCreators: [p.creatorId],
     refused: false,
-    channel: "web",
+    format: ROOMY,
   });
   assert.equal(v.tenantOk, false);
   assert.equal(v.ok, false);
@@ -35,18 +38,18 @@ Deno.test("checkAnswer() flags another creator's passage and answers longer than
     creatorId: "c1",
     passageCreators: ["c1"],
     refused: false,
-    channel: "sms",
+    format: TIGHT,
   });
   assert.equal(long.lengthOk, false);
-  assert.match(long.problems.join("\n"), /sms allows 320/);
+  assert.match(long.problems.join("\n"), /the channel allows 320/);
 });
 
-Deno.test("formatForChannel() drops Markdown where it does not render and trims at a sentence", () => {
+Deno.test("formatAnswer() drops Markdown where it does not render and trims at a sentence", () => {
   const text = "## Naps\n**Keep naps short.** Use `20 minutes` at most. " +
     "More detail here. ".repeat(40);
-  const out = formatForChannel(text, "sms");
+  const out = formatAnswer(text, TIGHT);
   assert.ok(out.length <= 320);
   assert.ok(out.startsWith("Naps\nKeep naps short. Use 20 minutes at most."));
   assert.ok(out.endsWith("…"));
-  assert.equal(formatForChannel("**bold**", "web"), "**bold**");
+  assert.equal(formatAnswer("**bold**", ROOMY), "**bold**");
 });

@@ -69,7 +69,13 @@ Deno.test("runTurn() - a paraphrase below the answer threshold is answered when 
     Nutrition: await fixture("nutrition.md"),
   });
   const turn = (message: string) =>
-    runTurn(k, { creatorId: coach.creatorId, message, history: [], summary: "", channel: "web" });
+    runTurn(k, {
+      creatorId: coach.creatorId,
+      message,
+      history: [],
+      summary: "",
+      format: { maxChars: 1200, markdown: true },
+    });
 
   const paraphrase = await turn("What's a simple nightly practice to lift my spirits?");
   assert.ok(paraphrase.confidence < k.minRelevance, `confidence ${paraphrase.confidence}`);

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { withTenant } from "../../db/tenant.ts";
-import type { SecretBox } from "../secrets.ts";
+import type { SecretBox } from "../../db/secrets.ts";
 
 /** The additional data a channel's secrets are sealed with: a ciphertext moved to another row fails. */
 export const channelContext = (creatorId: string, channelId: string) =>

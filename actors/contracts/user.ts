@@ -1,0 +1,66 @@
+import { z } from "zod";
+import { defineContract } from "../../runtime/mod.ts";
+import { tenantActorId } from "../ids.ts";
+import { Erase, NoData } from "./common.ts";
+import { Inbound } from "./inbound.ts";
+
+/** What the coach knows about an end user; retrieval and prompts read it. */
+export const Profile = z.object({
+  name: z.string().optional(),
+  goals: z.array(z.string().max(300)).max(20),
+  preferences: z.record(z.string(), z.string().max(300)),
+  /** BCP 47 tag of the language the user writes in. */
+  language: z.string().max(35),
+  /** Topics (document titles) the user asked about most recently, newest first. */
+  topics: z.array(z.string()).max(20),
+});
+export type Profile = z.infer<typeof Profile>;
+
+/** A change to the profile: lists replace, preferences merge, absent fields stay. */
+export const ProfileUpdate = z.object({
+  name: z.string().max(200).optional(),
+  goals: z.array(z.string().max(300)).max(20).optional(),
+  preferences: z.record(z.string(), z.string().max(300)).optional(),
+  language: z.string().max(35).optional(),
+});
+export type ProfileUpdate = z.infer<typeof ProfileUpdate>;
+
+/** The published version of each program the user follows (null once it is unpublished). */
+export const ProgramVersions = z.record(
+  z.string(),
+  z.object({ version: z.number().int().nullable(), at: z.number() }),
+);
+export type ProgramVersions = z.infer<typeof ProgramVersions>;
+
+/**
+ * The messages of the UserActor, one per end user per creator (id `<creatorId>:<endUserId>`).
+ * Told by the admin API (programs, erasure), by the channels' intake (what the person sends) and by
+ * the ConversationActor (topics); asked by the answerer (profile).
+ */
+export const userContract = defineContract("user", {
+  getProfile: { input: NoData, reply: Profile },
+  updateProfile: { input: ProfileUpdate, reply: Profile },
+  /** Document titles the user just asked about (most relevant first). */
+  noteTopics: { input: z.array(z.string().max(300)).max(10) },
+  /** A program the user is enrolled in has a new published version. */
+  programPublished: {
+    input: z.object({ programId: z.string().uuid(), version: z.number().int().min(1) }),
+  },
+  programUnpublished: { input: z.object({ programId: z.string().uuid() }) },
+  getPrograms: { input: NoData, reply: ProgramVersions },
+  /** Forget the profile, its embedding and every reminder. */
+  erase: { input: Erase },
+  /** A message the person sent on a channel (told by the channels' intake). */
+  inbound: { input: Inbound },
+  /** The burst debounce is over: the messages gathered go to the conversation as one. */
+  flushInbound: { input: NoData },
+});
+
+/** Any message of the UserActor, `{ kind, data }`. */
+export const UserMessage = userContract.schema;
+export type UserMessage = z.infer<typeof UserMessage>;
+
+/** The UserActor of one end user of one creator. */
+export function userAddress(creatorId: string, endUserId: string) {
+  return userContract.address(tenantActorId(creatorId, endUserId));
+}
