@@ -37,9 +37,12 @@ async function startCreatorNode(env: Record<string, string> = {}) {
   const db = stack.use(await testDb());
   const nats = stack.use(await testNats());
   stack.use(testChroma(nats.prefix));
+  const mailDir = await Deno.makeTempDir({ prefix: "coachd-mail-" });
+  stack.defer(() => Deno.remove(mailDir, { recursive: true }));
   const node = stack.use(
     await startNode({
       config: loadConfig({
+        MAIL_DROP_DIR: mailDir,
         PORT: "0",
         HOST: "127.0.0.1",
         NODE_ID: "bombs",
@@ -71,7 +74,8 @@ async function startCreatorNode(env: Record<string, string> = {}) {
     assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
     return JSON.parse(text);
   };
-  const owner = (await (await fetch(`${origin}/v1/auth/signup`, {
+  // Sign-up, then the confirmation from the mail drop folder (there is no e-mail sender).
+  const signup = await fetch(`${origin}/v1/auth/signup`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
@@ -79,6 +83,15 @@ async function startCreatorNode(env: Record<string, string> = {}) {
       password: "correct horse battery staple",
       name: "Coach",
     }),
+  });
+  assert.equal(signup.status, 202, await signup.text());
+  const [notice] = [...Deno.readDirSync(mailDir)]
+    .map((f) => JSON.parse(Deno.readTextFileSync(`${mailDir}/${f.name}`)))
+    .filter((n) => n.kind === "signup_confirmation");
+  const owner = (await (await fetch(`${origin}/v1/auth/signup/confirm`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token: notice.token }),
   })).json()).access_token as string;
   const kb = (await call("POST", "/knowledge-bases", owner, { name: "Sleep" })).id as string;
   const editor = (await call("POST", "/api-keys", owner, { name: "uploads", role: "editor" }))
