@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_LIMITS } from "../knowledge/mod.ts";
 
 /** Everything a node reads from its environment, resolved once in the entry point. */
 export const Config = z.object({
@@ -64,6 +65,22 @@ export const Config = z.object({
   PUBLIC_URL: z.string().url().optional(),
   /** Messages from one person within this window get one answer (burst debounce). */
   INBOUND_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(1500),
+  /** What an uploaded document may unpack to (knowledge/ingest/limits.ts). */
+  INGEST_MAX_UNPACKED_BYTES: z.coerce.number().int().min(1024).default(
+    DEFAULT_LIMITS.maxUnpackedBytes,
+  ),
+  INGEST_MAX_COMPRESSION_RATIO: z.coerce.number().min(1).default(
+    DEFAULT_LIMITS.maxCompressionRatio,
+  ),
+  INGEST_MAX_ZIP_ENTRIES: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxZipEntries),
+  INGEST_MAX_PAGES: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxPages),
+  INGEST_MAX_PARAGRAPHS: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxParagraphs),
+  INGEST_MAX_TEXT_CHARS: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxTextChars),
+  INGEST_MAX_CHUNKS: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.maxChunks),
+  /** Extractor processes per node, each reading one document at a time within its ceilings. */
+  INGEST_EXTRACTORS: z.coerce.number().int().min(1).max(64).default(1),
+  INGEST_EXTRACTOR_MEMORY_MB: z.coerce.number().int().min(128).default(512),
+  INGEST_EXTRACTOR_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
   /** Take client IPs from X-Forwarded-For (set only behind a proxy that overwrites it). */
   TRUST_PROXY: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
   /** Send Strict-Transport-Security: set when clients reach the node over HTTPS only. */

@@ -10,6 +10,7 @@ import {
   chromaClient,
   createIngestionQueue,
   createKnowledge,
+  type ExtractorPoolOptions,
   type IngestionQueue,
   type Knowledge,
   startIngestionWorker,
@@ -62,7 +63,10 @@ export function knowledgeExtension(
         const workers = new AsyncDisposableStack();
         try {
           workers.use(
-            await startIngestionWorker({ ...knowledge, nc, prefix: config.NATS_PREFIX, log }),
+            await startIngestionWorker(
+              { ...knowledge, nc, prefix: config.NATS_PREFIX, log },
+              { extraction: extractionOf(config) },
+            ),
           );
           workers.use(
             await startVectorIndexWorker({
@@ -80,6 +84,23 @@ export function knowledgeExtension(
         }
       },
     };
+  };
+}
+
+function extractionOf(config: Config): ExtractorPoolOptions {
+  return {
+    size: config.INGEST_EXTRACTORS,
+    memoryMb: config.INGEST_EXTRACTOR_MEMORY_MB,
+    timeoutMs: config.INGEST_EXTRACTOR_TIMEOUT_MS,
+    limits: {
+      maxUnpackedBytes: config.INGEST_MAX_UNPACKED_BYTES,
+      maxCompressionRatio: config.INGEST_MAX_COMPRESSION_RATIO,
+      maxZipEntries: config.INGEST_MAX_ZIP_ENTRIES,
+      maxPages: config.INGEST_MAX_PAGES,
+      maxParagraphs: config.INGEST_MAX_PARAGRAPHS,
+      maxTextChars: config.INGEST_MAX_TEXT_CHARS,
+      maxChunks: config.INGEST_MAX_CHUNKS,
+    },
   };
 }
 

@@ -62,4 +62,8 @@ export { SifEmbedder } from "./language/sif_embedder.ts";
 export { loadWordVectors, type WordVectors, WordVectorsError } from "./language/word_vectors.ts";
 export { chromaClient, VectorStore } from "./store/vector_store.ts";
 export { ExtractionError, extractText } from "./ingest/extract.ts";
+export { ExtractorCrashedError } from "./ingest/errors.ts";
+export { DEFAULT_LIMITS, type ExtractionLimits, LimitExceededError } from "./ingest/limits.ts";
+export { type Extractor, inProcessExtractor, type ReadDocument } from "./ingest/extractor.ts";
+export { ExtractorPool, type ExtractorPoolOptions } from "./ingest/extractor_pool.ts";
 export { type Draft, generateDrafts } from "./answer/generate.ts";

@@ -31,6 +31,10 @@ const Document = z.object({
   progress: z.number(),
   chunk_count: z.number().int(),
   error: z.string().nullable(),
+  reason: z.string().nullable().openapi({
+    description:
+      "Why the document failed (status `failed`), e.g. `The file unpacks to more than 50 MB`",
+  }),
   version: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),
@@ -68,6 +72,7 @@ const COLUMNS = `id, knowledge_base_id, title, filename, mime_type, size_bytes, 
   metadata, status, progress, chunk_count, error, version, created_at, updated_at`;
 const toJson = (r: Row) => ({
   ...r,
+  reason: r.status === "failed" ? r.error : null,
   created_at: iso(r.created_at)!,
   updated_at: iso(r.updated_at)!,
 });

@@ -1,5 +1,6 @@
 import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
 import type { ExtractedText } from "./extract.ts";
+import { LimitExceededError } from "./limits.ts";
 
 /** One piece of a document, with where it came from. */
 export interface Chunk {
@@ -23,11 +24,15 @@ interface Section {
 /**
  * Splits extracted text into chunks that keep their heading path and source position: first by
  * Markdown headings, then each section with LangChain's recursive splitter (paragraphs, then
- * lines, then sentences).
+ * lines, then sentences). Throws LimitExceededError as soon as there are more than `maxChunks`.
  */
 export async function chunkText(
   doc: ExtractedText,
-  { chunkSize = 700, chunkOverlap = 80 }: { chunkSize?: number; chunkOverlap?: number } = {},
+  { chunkSize = 700, chunkOverlap = 80, maxChunks = Infinity }: {
+    chunkSize?: number;
+    chunkOverlap?: number;
+    maxChunks?: number;
+  } = {},
 ): Promise<Chunk[]> {
   const splitter = new RecursiveCharacterTextSplitter({
     chunkSize,
@@ -45,6 +50,12 @@ export async function chunkText(
       if (at < 0) at = cursor;
       cursor = at + 1;
       const start = section.start + at;
+      if (chunks.length >= maxChunks) {
+        throw new LimitExceededError(
+          "maxChunks",
+          `The document makes more than ${maxChunks.toLocaleString("en-US")} chunks`,
+        );
+      }
       chunks.push({
         ordinal: chunks.length,
         heading: section.heading,

@@ -1,9 +1,10 @@
 /** Ingests one document: extract, chunk, embed, index in Chroma and Postgres, report status. */
 import type pg from "pg";
 import { withTenant } from "../../db/tenant.ts";
-import { type Chunk, chunkText } from "./chunk.ts";
+import type { Chunk } from "./chunk.ts";
 import { chunkId, replaceChunks } from "../store/chunk_rows.ts";
-import { ExtractionError, extractText } from "./extract.ts";
+import { ExtractionError, ExtractorCrashedError } from "./errors.ts";
+import { type Extractor, inProcessExtractor } from "./extractor.ts";
 import type { Embedder } from "../models/models.ts";
 import type { VectorStore } from "../store/vector_store.ts";
 
@@ -11,6 +12,12 @@ export interface IngestDeps {
   pool: pg.Pool;
   embedder: Embedder;
   store: VectorStore;
+  /**
+   * Reads files into chunks. The ingestion worker always passes its ExtractorPool (a process with
+   * its own memory and time ceiling); without one the file is read in this process, which only
+   * files the operator trusts (seeds, evaluations) should be.
+   */
+  extractor?: Extractor;
 }
 
 export type IngestOutcome =
@@ -18,15 +25,34 @@ export type IngestOutcome =
   | { status: "failed"; error: string }
   | { status: "gone" };
 
+/** Attempts whose process died before they ended, after which a document is failed. */
+export const MAX_INTERRUPTED_ATTEMPTS = 2;
+
 /** Text a chunk is embedded with: its heading path gives short passages their topic. */
 export function embeddingText(c: Pick<Chunk, "heading" | "text">): string {
   return c.heading ? `${c.heading}\n${c.text}` : c.text;
+}
+
+interface Claimed {
+  knowledge_base_id: string;
+  mime_type: string;
+  filename: string | null;
+  content: Uint8Array;
+  /** Attempts started before this one whose process died before they ended. */
+  interrupted: number;
+  /** What the last interrupted attempt recorded, if it lived long enough to. */
+  last_error: string | null;
 }
 
 /**
  * Ingests a document end to end. A document whose file cannot be read ends `failed` with the
  * reason (returned, not thrown); infrastructure errors (Chroma or Postgres down) are thrown so
  * the queue retries them.
+ *
+ * The attempt is counted in the document's row, and committed, before the file is read. A file
+ * that kills whatever reads it (the extractor process, or this node) is therefore seen at its
+ * next delivery: after {@link MAX_INTERRUPTED_ATTEMPTS} such attempts the document is failed with
+ * the reason instead of being read again.
  */
 export async function ingestDocument(
   deps: IngestDeps,
@@ -34,41 +60,85 @@ export async function ingestDocument(
   documentId: string,
 ): Promise<IngestOutcome> {
   const doc = await withTenant(deps.pool, creatorId, async (c) => {
-    const { rows: [row] } = await c.query<{
-      knowledge_base_id: string;
-      mime_type: string;
-      filename: string | null;
-      content: Uint8Array;
-    }>(
-      `update documents set status = 'processing', progress = 0, error = null, updated_at = now()
-       where id = $1 returning knowledge_base_id, mime_type, filename, content`,
+    const { rows: [row] } = await c.query<Claimed>(
+      `with before as (select id, error from documents where id = $1 for update)
+       update documents d set status = 'processing', progress = 0, error = null,
+              ingest_attempts = d.ingest_attempts + 1, updated_at = now()
+       from before where d.id = before.id
+       returning d.knowledge_base_id, d.mime_type, d.filename, d.content,
+                 d.ingest_attempts - 1 - d.ingest_attempts_ended as interrupted,
+                 before.error as last_error`,
       [documentId],
     );
     return row;
   });
   if (!doc) return { status: "gone" };
+  const fail = async (reason: string) => {
+    await markFailed(deps.pool, creatorId, documentId, reason, { endsAttempt: true });
+    await deps.store.deleteDocument("chunks", creatorId, documentId);
+    return { status: "failed" as const, error: reason };
+  };
+  if (doc.interrupted >= MAX_INTERRUPTED_ATTEMPTS) {
+    return await fail(
+      `Ingestion stopped ${doc.interrupted} times before it finished (${
+        doc.last_error ?? "the process reading the file stopped"
+      }); it is not retried on its own: reingest the document to try again`,
+    );
+  }
+  let chunks: Chunk[];
+  let pages: number | undefined;
+  try {
+    ({ chunks, pages } = await (deps.extractor ?? inProcessExtractor()).read(doc.content, {
+      mimeType: doc.mime_type,
+      filename: doc.filename,
+    }));
+  } catch (err) {
+    if (err instanceof ExtractionError) return await fail(err.message);
+    if (err instanceof ExtractorCrashedError) {
+      const interrupted = doc.interrupted + 1;
+      if (interrupted >= MAX_INTERRUPTED_ATTEMPTS) {
+        return await fail(
+          `Reading the file stopped ${interrupted} times before it finished (${err.message}); ` +
+            "it is not retried on its own: reingest the document to try again",
+        );
+      }
+      // Left un-ended on purpose: it counts as interrupted at the next delivery.
+      await noteError(deps.pool, creatorId, documentId, err.message).catch(() => {});
+      throw err;
+    }
+    await endAttempt(deps.pool, creatorId, documentId).catch(() => {});
+    throw err;
+  }
+  try {
+    const target = { creatorId, documentId, knowledgeBaseId: doc.knowledge_base_id };
+    const chunkCount = await index(deps, target, chunks);
+    return chunkCount === undefined ? { status: "gone" } : { status: "ready", chunkCount, pages };
+  } catch (err) {
+    // Postgres or Chroma failed: an attempt that ended, to be retried by the queue.
+    await endAttempt(deps.pool, creatorId, documentId).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Embeds the chunks and writes them to Chroma and Postgres, marking the document ready.
+ * @returns the chunk count, or undefined when the document was deleted meanwhile
+ */
+async function index(
+  deps: IngestDeps,
+  { creatorId, documentId, knowledgeBaseId }: {
+    creatorId: string;
+    documentId: string;
+    knowledgeBaseId: string;
+  },
+  chunks: Chunk[],
+): Promise<number | undefined> {
   const progress = (p: number) =>
     withTenant(deps.pool, creatorId, (c) =>
       c.query(
         "update documents set progress = $2, updated_at = now() where id = $1 and status = 'processing'",
         [documentId, Math.min(1, Math.max(0, p))],
       ));
-  let chunks: Chunk[];
-  let pages: number | undefined;
-  try {
-    const extracted = await extractText(doc.content, {
-      mimeType: doc.mime_type,
-      filename: doc.filename,
-    });
-    pages = extracted.pageStarts?.length;
-    chunks = await chunkText(extracted);
-    if (!chunks.length) throw new ExtractionError("The document has no text to index");
-  } catch (err) {
-    if (!(err instanceof ExtractionError)) throw err;
-    await markFailed(deps.pool, creatorId, documentId, err.message);
-    await deps.store.deleteDocument("chunks", creatorId, documentId);
-    return { status: "failed", error: err.message };
-  }
   await progress(0.1);
   const embeddings: number[][] = [];
   const batch = 64;
@@ -87,7 +157,7 @@ export async function ingestDocument(
       text: c.text,
       meta: {
         creator_id: creatorId,
-        knowledge_base_id: doc.knowledge_base_id,
+        knowledge_base_id: knowledgeBaseId,
         document_id: documentId,
         ordinal: c.ordinal,
         heading: c.heading,
@@ -99,13 +169,14 @@ export async function ingestDocument(
   const stillThere = await withTenant(deps.pool, creatorId, async (client) => {
     const { rowCount } = await client.query(
       `update documents set status = 'ready', progress = 1, chunk_count = $2, error = null,
-              updated_at = now() where id = $1`,
+              ingest_attempts_ended = ingest_attempts_ended + 1, updated_at = now()
+       where id = $1`,
       [documentId, chunks.length],
     );
     if (!rowCount) return false;
     await replaceChunks(client, {
       creatorId,
-      knowledgeBaseId: doc.knowledge_base_id,
+      knowledgeBaseId,
       documentId,
       chunks,
     });
@@ -113,25 +184,51 @@ export async function ingestDocument(
   });
   if (!stillThere) {
     await deps.store.deleteDocument("chunks", creatorId, documentId);
-    return { status: "gone" };
+    return undefined;
   }
-  return { status: "ready", chunkCount: chunks.length, pages };
+  return chunks.length;
 }
 
+/** Fails a document with its reason; `endsAttempt` when an attempt in progress ends with it. */
 export async function markFailed(
   pool: pg.Pool,
   creatorId: string,
   documentId: string,
   reason: string,
+  { endsAttempt = false } = {},
 ): Promise<void> {
   await withTenant(pool, creatorId, async (c) => {
     await c.query(
-      `update documents set status = 'failed', error = $2, chunk_count = 0, updated_at = now()
+      `update documents set status = 'failed', error = $2, chunk_count = 0, updated_at = now(),
+              ingest_attempts_ended = ingest_attempts_ended + $3
        where id = $1`,
-      [documentId, reason],
+      [documentId, reason, endsAttempt ? 1 : 0],
     );
     await c.query("delete from knowledge_chunks where document_id = $1", [documentId]);
   });
+}
+
+/** Records that the attempt in progress ended (with an error the queue will retry). */
+async function endAttempt(pool: pg.Pool, creatorId: string, documentId: string): Promise<void> {
+  await withTenant(pool, creatorId, (c) =>
+    c.query(
+      "update documents set ingest_attempts_ended = ingest_attempts_ended + 1 where id = $1",
+      [documentId],
+    ));
+}
+
+/** Keeps why an attempt stopped, for the reason given if the document is failed for it later. */
+async function noteError(
+  pool: pg.Pool,
+  creatorId: string,
+  documentId: string,
+  error: string,
+): Promise<void> {
+  await withTenant(
+    pool,
+    creatorId,
+    (c) => c.query("update documents set error = $2 where id = $1", [documentId, error]),
+  );
 }
 
 /** Removes a document's chunks everywhere (Chroma and Postgres). */

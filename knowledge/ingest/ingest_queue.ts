@@ -17,6 +17,7 @@ import { z } from "zod";
 import { withTenant } from "../../db/tenant.ts";
 import type { Logger } from "../../runtime/mod.ts";
 import { type IngestDeps, ingestDocument, markFailed, removeDocument } from "./ingest.ts";
+import { ExtractorPool, type ExtractorPoolOptions } from "./extractor_pool.ts";
 import type { VectorStore } from "../store/vector_store.ts";
 import { sharedDurable } from "../store/work_consumer.ts";
 
@@ -24,7 +25,7 @@ const Job = z.object({ creatorId: z.string().uuid(), documentId: z.string().uuid
 
 /** What the admin API calls on upload, update and delete of a document. */
 export interface IngestionQueue {
-  /** Marks the document queued and puts it on the work queue. */
+  /** Marks the document queued (its attempts start again from zero) and puts it on the queue. */
   enqueue(creatorId: string, documentId: string): Promise<void>;
   /** Removes the document's chunks from Chroma and Postgres. */
   onDocumentDeleted(creatorId: string, documentId: string): Promise<void>;
@@ -81,7 +82,8 @@ export function createIngestionQueue(
       }));
       await withTenant(pool, creatorId, (c) =>
         c.query(
-          `update documents set status = 'queued', progress = 0, error = null, updated_at = now()
+          `update documents set status = 'queued', progress = 0, error = null, ingest_attempts = 0,
+                  ingest_attempts_ended = 0, updated_at = now()
            where id = $1`,
           [documentId],
         ));
@@ -103,11 +105,19 @@ export interface IngestionWorker extends AsyncDisposable {
 /**
  * Consumes the work queue one document at a time (per worker) with explicit acks: a crash leaves
  * the message for the next worker; infrastructure errors are retried with back-off and, after
- * `maxDeliver` attempts, the document is marked failed with the last error.
+ * `maxDeliver` attempts, the document is marked failed with the last error. Files are read by
+ * `deps.extractor` or, by default, by a pool of extractor processes the worker starts with
+ * `extraction` (memory and time ceilings, limits) and stops with itself; a file that kills its
+ * reader twice, or the node twice, is failed with that reason (see ingestDocument).
  */
 export async function startIngestionWorker(
   deps: IngestDeps & { nc: NatsConnection; prefix: string; log: Logger },
-  { maxDeliver = 5, ackWaitMs = 60_000, retryDelayMs = 2_000 } = {},
+  { maxDeliver = 5, ackWaitMs = 60_000, retryDelayMs = 2_000, extraction = {} }: {
+    maxDeliver?: number;
+    ackWaitMs?: number;
+    retryDelayMs?: number;
+    extraction?: ExtractorPoolOptions;
+  } = {},
 ): Promise<IngestionWorker> {
   const { nc, prefix, log } = deps;
   await ensureWorkStream(nc, prefix);
@@ -120,6 +130,8 @@ export async function startIngestionWorker(
     maxDeliver,
   });
   const messages = await consumer.consume({ max_messages: 1 });
+  const ownPool = deps.extractor ? undefined : ExtractorPool.start({ log, ...extraction });
+  const extractor = deps.extractor ?? ownPool!;
   let processed = 0;
   const handle = async (m: JsMsg) => {
     const parsed = Job.safeParse(safeJson(m.string()));
@@ -131,7 +143,7 @@ export async function startIngestionWorker(
     const { creatorId, documentId } = parsed.data;
     const heartbeat = setInterval(() => m.working(), Math.max(1000, ackWaitMs / 3));
     try {
-      const outcome = await ingestDocument(deps, creatorId, documentId);
+      const outcome = await ingestDocument({ ...deps, extractor }, creatorId, documentId);
       log.info("document ingested", { creatorId, documentId, ...outcome });
       processed++;
       m.ack();
@@ -162,6 +174,7 @@ export async function startIngestionWorker(
     stopping ??= (async () => {
       await messages.close();
       await loop.catch(() => {});
+      await ownPool?.close();
     })();
   return {
     get processed() {
