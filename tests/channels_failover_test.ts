@@ -165,18 +165,21 @@ Deno.test("channels failover - SIGKILL of one of two nodes while webhooks arrive
     // Restarted, as an orchestrator would: the cluster goes on with both.
     b = await startMain({ ...env, NODE_ID: "b", PUBLIC_URL: "https://coach.example" });
     await eventually(
-      () => users.every((u) => tg.bot.sentMessages(u.id).length >= 1),
+      () =>
+        users.every((u) =>
+          tg.bot.sentMessages(u.id).length >= 1
+        ),
       { timeoutMs: 90_000, intervalMs: 250, what: "an answer for every acknowledged update" },
     ).catch(async (err) => {
-      const missing = users.filter((u) => tg.bot.sentMessages(u.id).length === 0).map((u) => u.id);
-      const q = (sql: string) => db.pool.query(sql).then((r) => r.rows);
-      console.log("missing", missing.length, missing.slice(0, 5));
-      console.log(await q("select status, reason, count(*) from deliveries group by 1,2"));
-      console.log(await q("select count(*) from inbound_receipts"));
-      console.log(await q("select count(*) from rt_outbox"));
-      console.log(await q("select actor_type, count(*) from rt_actor_state group by 1"));
-      console.log(tg.requests.filter((r) => r.status !== 200).slice(0, 5));
-      throw err;
+      // Say where the missing answers are stuck.
+      const missing = users.filter((u) => tg.bot.sentMessages(u.id).length === 0).length;
+      const rows = (sql: string) => db.pool.query(sql).then((r) => JSON.stringify(r.rows));
+      throw new Error(
+        `${missing} unanswered; deliveries ${await rows(
+          "select status, reason, count(*) from deliveries group by 1, 2",
+        )}; receipts ${await rows("select count(*) from inbound_receipts")}`,
+        { cause: err },
+      );
     });
     await sleep(3000);
     const counts = users.map((u) => tg.bot.sentMessages(u.id).length);
