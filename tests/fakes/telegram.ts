@@ -55,6 +55,8 @@ export interface FakeTelegramOptions {
   now?: Clock;
   /** Characters (UTF-16 code units) after entity parsing. Default 4096. */
   maxTextLength?: number;
+  /** Called with each request as it arrives (benchmarks time arrivals with it). */
+  onRequest?: (r: TelegramRequest) => void;
 }
 
 export const DEFAULT_BOT_TOKEN = "7000000001:AAFakeTelegramTokenForCoachdTests";
@@ -494,6 +496,7 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
     const params = await readParams(req);
     const r: TelegramRequest = { method, token, params: params ?? {}, at: now(), status: 0 };
     fake.requests.push(r);
+    opts.onRequest?.(r);
     const bot = fake.bots.get(token);
     if (!bot) {
       record(r, failure(401, "Unauthorized"));
@@ -559,6 +562,7 @@ export function startFakeTelegram(opts: FakeTelegramOptions = {}): FakeTelegram 
       viaWebhookReply: true,
     };
     fake.requests.push(r);
+    opts.onRequest?.(r);
     record(
       r,
       await call(bot, method, params, failures.take(method.toLowerCase())),

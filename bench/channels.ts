@@ -1,0 +1,298 @@
+// deno-lint-ignore-file no-console -- entry point: talks to the terminal
+/**
+ * `deno task bench channels`: one node process (`main.ts`) with a Telegram bot connected to the
+ * fake Bot API in this process, measured three ways:
+ *
+ * 1. webhook intake: wrk POSTs Telegram updates (existing and new people) for `--intake-seconds`;
+ *    requests/s and latency from request to 2xx (the durable hand-over, not the answer);
+ * 2. end to end: `--conversations` people each send a message and wait for the coach's
+ *    `sendMessage` to reach the fake, `--rounds` times; latency from webhook to that arrival;
+ * 3. pacing: `--burst` people each send one message at once; the fake enforces Telegram's flood
+ *    limits and reports the busiest second of the bot's sends and any 429.
+ *
+ * Environment: DATABASE_URL, NATS_URL, CHROMA_URL (else the tests' Chroma, else one is started).
+ */
+import { parseArgs } from "node:util";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { encodeBase64 } from "../runtime/base64.ts";
+import { startLocalChroma } from "../app/infra/chroma.ts";
+import { startFakeTelegram } from "../tests/fakes/telegram.ts";
+import { machineInfo } from "./procfs.ts";
+import { summarize } from "./stats.ts";
+
+const args = parseArgs({
+  args: Deno.args,
+  options: {
+    "intake-seconds": { type: "string", default: "10" },
+    "intake-connections": { type: "string", default: "64" },
+    people: { type: "string", default: "1000" },
+    conversations: { type: "string", default: "200" },
+    rounds: { type: "string", default: "3" },
+    burst: { type: "string", default: "1000" },
+    "debounce-ms": { type: "string", default: "0" },
+  },
+});
+const opt = (k: keyof typeof args.values) => Number(args.values[k]);
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const VECTORS = fileURLToPath(new URL("../.data/vectors", import.meta.url));
+const GUIDE = `# Sleep guide
+
+## Caffeine
+Caffeine has a half-life of five to six hours. Stop drinking coffee by 2 pm so it does not keep
+you awake at night.
+
+## Naps
+Keep naps short: twenty minutes at most, and before 3 pm.
+`;
+
+const databaseUrl = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
+const natsUrl = Deno.env.get("NATS_URL") ?? "nats://127.0.0.1:4222";
+await using stack = new AsyncDisposableStack();
+const chromaUrl = Deno.env.get("CHROMA_URL") ?? await chroma();
+const schema = `bench_ch_${crypto.randomUUID().slice(0, 8)}`;
+const admin = new pg.Client({ connectionString: databaseUrl });
+await admin.connect();
+await admin.query(`create schema ${schema}`);
+stack.defer(async () => {
+  await admin.query(`drop schema ${schema} cascade`);
+  await admin.end();
+});
+const url = new URL(databaseUrl);
+url.searchParams.set("options", `-c search_path=${schema}`);
+
+// Arrivals of the coach's messages, by chat, for the end-to-end timings.
+const waiting = new Map<number, () => void>();
+const tg = stack.use(startFakeTelegram({
+  onRequest: (r) => {
+    if (r.method !== "sendMessage") return;
+    const chat = Number(r.params.chat_id);
+    waiting.get(chat)?.();
+    waiting.delete(chat);
+  },
+}));
+const mailDir = await Deno.makeTempDir({ prefix: "coachd-bench-mail-" });
+const port = 18800 + Math.floor(Math.random() * 100);
+const node = new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", MAIN],
+  env: {
+    DATABASE_URL: url.toString(),
+    NATS_URL: natsUrl,
+    CHROMA_URL: chromaUrl,
+    NATS_PREFIX: `bench${crypto.randomUUID().slice(0, 6)}`,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    NODE_ID: "bench",
+    DATA_DIR: dirname(VECTORS),
+    JWT_SECRET: encodeBase64(crypto.getRandomValues(new Uint8Array(48))),
+    SECRETS_KEY: encodeBase64(crypto.getRandomValues(new Uint8Array(32))),
+    MAIL_DROP_DIR: mailDir,
+    TELEGRAM_API_URL: tg.url,
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    INBOUND_DEBOUNCE_MS: String(opt("debounce-ms")),
+    LOG_LEVEL: "warn",
+    // No rate limit in the way of the load generator.
+    RATE_LIMIT_PER_IP: "100000000",
+  },
+  stdout: "null",
+  stderr: "inherit",
+}).spawn();
+stack.defer(async () => {
+  node.kill("SIGTERM");
+  await node.status;
+});
+const base = `http://127.0.0.1:${port}`;
+await until(async () =>
+  (await fetch(`${base}/readyz`).then((r) => r.text(), () => "")).includes("ready")
+);
+
+const call = async (path: string, token?: string, body?: unknown) => {
+  const res = await fetch(base + path, {
+    method: body === undefined ? "GET" : "POST",
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body instanceof FormData ? {} : { "content-type": "application/json" }),
+    },
+    body: body instanceof FormData ? body : body === undefined ? undefined : JSON.stringify(body),
+  });
+  return await res.json();
+};
+await call("/v1/auth/signup", undefined, {
+  email: "bench@example.test",
+  password: "correct horse battery staple",
+  name: "Bench",
+});
+const notice =
+  [...Deno.readDirSync(mailDir)].map((f) =>
+    JSON.parse(Deno.readTextFileSync(`${mailDir}/${f.name}`))
+  )[0];
+const { access_token: token } = await call("/v1/auth/signup/confirm", undefined, {
+  token: notice.token,
+});
+const kb = await call("/v1/knowledge-bases", token, { name: "Guide" });
+const form = new FormData();
+form.append("file", new File([GUIDE], "guide.md", { type: "text/markdown" }));
+const doc = await call(`/v1/knowledge-bases/${kb.id}/documents`, token, form);
+await until(async () => (await call(`/v1/documents/${doc.id}`, token)).status === "ready");
+const channel = await call("/v1/channels", token, {
+  kind: "telegram",
+  name: "Bench bot",
+  bot_token: tg.bot.token,
+});
+const hook = `${base}/hooks/telegram/${channel.id}`;
+const secret = tg.bot.webhook!.secretToken!;
+const machine = await machineInfo();
+console.log(`machine: ${JSON.stringify(machine)}`);
+
+// 1. Intake.
+const people = Array.from({ length: opt("people") }, (_, i) => tg.addUser({ first_name: `P${i}` }));
+for (const p of people) tg.bot.privateChat(p);
+const intake = await wrkIntake();
+console.log(
+  `intake: ${intake.rps.toFixed(0)} requests/s over ${opt("intake-seconds")} s, ` +
+    `p50 ${intake.p50.toFixed(1)} / p99 ${intake.p99.toFixed(1)} ms, non-2xx ${intake.non2xx}`,
+);
+// Let the answers to the intake phase drain before timing conversations.
+await drain();
+
+// 2. End to end.
+const convs = people.slice(0, opt("conversations"));
+const latencies: number[] = [];
+let seq = 10_000_000;
+for (let round = 0; round < opt("rounds"); round++) {
+  await Promise.all(convs.map(async (p) => {
+    const arrived = new Promise<void>((resolve) => waiting.set(p.id, resolve));
+    const t0 = performance.now();
+    await post(p.id, ++seq, "When should I stop drinking coffee?");
+    await arrived;
+    latencies.push(performance.now() - t0);
+  }));
+}
+const e2e = summarize(latencies);
+console.log(
+  `end to end (${convs.length} conversations × ${opt("rounds")}): p50 ${e2e.p50.toFixed(0)} / ` +
+    `p99 ${e2e.p99.toFixed(0)} ms (debounce ${opt("debounce-ms")} ms)`,
+);
+
+// 3. Pacing: a burst of first messages from new people through one bot.
+const burst = Array.from({ length: opt("burst") }, (_, i) => tg.addUser({ first_name: `B${i}` }));
+const before = tg.requests.length;
+await Promise.all(burst.map((p, i) => post(p.id, 1 + i, "How long should naps be?")));
+await until(() => burst.every((p) => tg.bot.sentMessages(p.id).length >= 1), 300_000);
+const sends = tg.requests.slice(before).filter((r) => r.method === "sendMessage");
+const limited = sends.filter((r) => r.status === 429).length;
+console.log(
+  `pacing: ${burst.length} people answered; busiest second of the bot ${
+    tg.bot.maxRate({ methods: ["sendMessage"] })
+  } sends (limit 30), 429 answers ${limited}`,
+);
+console.log(JSON.stringify({
+  intake_rps: Math.round(intake.rps),
+  intake_p99_ms: intake.p99,
+  e2e_p50_ms: Math.round(e2e.p50),
+  e2e_p99_ms: Math.round(e2e.p99),
+  burst_delivered: burst.filter((p) => tg.bot.sentMessages(p.id).length >= 1).length,
+  burst_max_per_second: tg.bot.maxRate({ methods: ["sendMessage"] }),
+  burst_429: limited,
+}));
+await Deno.remove(mailDir, { recursive: true });
+
+async function post(chat: number, messageId: number, text: string) {
+  const res = await fetch(hook, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+    body: JSON.stringify({
+      update_id: messageId,
+      message: {
+        message_id: messageId,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: chat, type: "private", first_name: "P" },
+        from: { id: chat, is_bot: false, first_name: "P" },
+        text,
+      },
+    }),
+  });
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`webhook answered ${res.status}`);
+}
+
+async function wrkIntake() {
+  const first = people[0]!.id;
+  const script = await Deno.makeTempFile({ suffix: ".lua" });
+  await Deno.writeTextFile(
+    script,
+    `
+local n = 0
+local tid = 0
+local threads = 0
+function setup(thread) thread:set("tid", threads); threads = threads + 1 end
+request = function()
+  n = n + 1
+  local chat = ${first} + ((tid * 7919 + n) % ${people.length})
+  local id = 20000000 + tid * 10000000 + n
+  local body = '{"update_id":' .. id .. ',"message":{"message_id":' .. id ..
+    ',"date":1,"chat":{"id":' .. chat .. ',"type":"private","first_name":"P"},' ..
+    '"from":{"id":' .. chat .. ',"is_bot":false,"first_name":"P"},"text":"What about naps?"}}'
+  return wrk.format("POST", nil, { ["Content-Type"] = "application/json",
+    ["X-Telegram-Bot-Api-Secret-Token"] = "${secret}" }, body)
+end
+done = function(summary, latency, requests)
+  io.write(string.format('WRK {"requests":%d,"duration_us":%d,"non2xx":%d,"p50":%f,"p99":%f}\\n',
+    summary.requests, summary.duration, summary.errors.status, latency:percentile(50),
+    latency:percentile(99)))
+end
+`,
+  );
+  const out = await new Deno.Command("wrk", {
+    args: [
+      "-t2",
+      `-c${opt("intake-connections")}`,
+      `-d${opt("intake-seconds")}s`,
+      "--latency",
+      "-s",
+      script,
+      hook,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const line = new TextDecoder().decode(out.stdout).split("\n").find((l) => l.startsWith("WRK "));
+  if (!line) throw new Error("wrk printed no result (is wrk installed? apt-get install wrk)");
+  const r = JSON.parse(line.slice(4));
+  return {
+    rps: r.requests / (r.duration_us / 1e6),
+    p50: r.p50 / 1000,
+    p99: r.p99 / 1000,
+    non2xx: r.non2xx,
+  };
+}
+
+/** Waits until the fake has seen no sendMessage for 3 s. */
+async function drain() {
+  let last = tg.requests.length;
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < 3000) {
+    await new Promise((r) => setTimeout(r, 250));
+    if (tg.requests.length !== last) {
+      last = tg.requests.length;
+      quietSince = Date.now();
+    }
+  }
+}
+
+async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function chroma(): Promise<string> {
+  const tests = Deno.env.get("TEST_CHROMA_URL") ?? "http://127.0.0.1:18000";
+  if (await fetch(`${tests}/api/v2/heartbeat`).then((r) => r.ok, () => false)) return tests;
+  const dataDir = await Deno.makeTempDir({ prefix: "coachd-bench-chroma-" });
+  const c = stack.use(await startLocalChroma({ dataDir, port: 18900, log: () => {} }));
+  return c.url;
+}
