@@ -53,6 +53,21 @@ export const Config = z.object({
   RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(1200),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
   MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  /**
+   * What this node does, comma-separated: `http` (admin API and webhooks), `actors` (hosts actor
+   * partitions), `workers` (deliveries, ingestion, indexing, projections). Default: all three.
+   * A node without `actors` still sends to actors; one without `workers` leaves the queues to
+   * the others. Every node serves health and metrics.
+   */
+  NODE_ROLES: z.string().default("http,actors,workers").transform((v, ctx) => {
+    const roles = new Set(v.split(",").map((r) => r.trim()).filter(Boolean));
+    for (const r of roles) {
+      if (!["http", "actors", "workers"].includes(r)) {
+        ctx.addIssue({ code: "custom", message: `unknown role "${r}" (http, actors, workers)` });
+      }
+    }
+    return roles as Set<"http" | "actors" | "workers">;
+  }),
   /** Telegram Bot API base URL (a loopback fake in tests). */
   TELEGRAM_API_URL: z.string().url().default("https://api.telegram.org"),
   /** WhatsApp Cloud API (Graph API) base URL and version. */

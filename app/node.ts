@@ -257,6 +257,7 @@ export async function startNode(
     prefix: config.NATS_PREFIX,
     partitions: config.PARTITIONS,
     replicas: config.STREAM_REPLICAS,
+    host: config.NODE_ROLES.has("actors"),
     log,
   });
   const app = new Hono();
@@ -274,46 +275,53 @@ export async function startNode(
       registries,
     }),
   );
-  app.route(
-    "/v1",
-    createApi({
-      pool,
-      actors: system,
-      ingestion: apiParts.find((p) => p.ingestion)?.ingestion ?? queuedOnlyIngestion(log),
-      onDocumentDeleted: each(apiParts.map((p) => p.onDocumentDeleted)),
-      onEndUserDeleted: each(apiParts.map((p) => p.onEndUserDeleted)),
-      extensions: apiParts.flatMap((p) => p.extensions ?? []),
-      channels: apiParts.find((p) => p.channels)?.channels,
-      jwtSecret: config.JWT_SECRET
-        ? new TextEncoder().encode(config.JWT_SECRET)
-        : await loadOrCreateSecret({ dataDir: config.DATA_DIR, name: "jwt_secret" }),
-      secretsKey: await loadOrCreateSecret({
-        configured: config.SECRETS_KEY,
-        dataDir: config.DATA_DIR,
-        name: "secrets_key",
+  const http = config.NODE_ROLES.has("http");
+  if (http) {
+    app.route(
+      "/v1",
+      createApi({
+        pool,
+        actors: system,
+        ingestion: apiParts.find((p) => p.ingestion)?.ingestion ?? queuedOnlyIngestion(log),
+        onDocumentDeleted: each(apiParts.map((p) => p.onDocumentDeleted)),
+        onEndUserDeleted: each(apiParts.map((p) => p.onEndUserDeleted)),
+        extensions: apiParts.flatMap((p) => p.extensions ?? []),
+        channels: apiParts.find((p) => p.channels)?.channels,
+        jwtSecret: config.JWT_SECRET
+          ? new TextEncoder().encode(config.JWT_SECRET)
+          : await loadOrCreateSecret({ dataDir: config.DATA_DIR, name: "jwt_secret" }),
+        secretsKey: await loadOrCreateSecret({
+          configured: config.SECRETS_KEY,
+          dataDir: config.DATA_DIR,
+          name: "secrets_key",
+        }),
+        log: log.child({ component: "api" }),
+        corsOrigins: config.CORS_ORIGINS,
+        rateLimit: {
+          perKey: config.RATE_LIMIT_PER_KEY,
+          perIp: config.RATE_LIMIT_PER_IP,
+          windowMs: config.RATE_LIMIT_WINDOW_MS,
+        },
+        maxUploadBytes: config.MAX_UPLOAD_BYTES,
+        trustProxy: config.TRUST_PROXY,
+        hsts: config.HSTS,
+        authEvents: natsAuthEvents(nc, `${config.NATS_PREFIX}.auth.sessions`),
+        sessionCacheMs: config.SESSION_CACHE_MS,
+        mailer: dropFolderMailer(
+          config.MAIL_DROP_DIR ?? `${config.DATA_DIR}/mail`,
+          log.child({ component: "api" }),
+        ),
       }),
-      log: log.child({ component: "api" }),
-      corsOrigins: config.CORS_ORIGINS,
-      rateLimit: {
-        perKey: config.RATE_LIMIT_PER_KEY,
-        perIp: config.RATE_LIMIT_PER_IP,
-        windowMs: config.RATE_LIMIT_WINDOW_MS,
-      },
-      maxUploadBytes: config.MAX_UPLOAD_BYTES,
-      trustProxy: config.TRUST_PROXY,
-      hsts: config.HSTS,
-      authEvents: natsAuthEvents(nc, `${config.NATS_PREFIX}.auth.sessions`),
-      sessionCacheMs: config.SESSION_CACHE_MS,
-      mailer: dropFolderMailer(
-        config.MAIL_DROP_DIR ?? `${config.DATA_DIR}/mail`,
-        log.child({ component: "api" }),
-      ),
-    }),
-  );
-  routes?.(app, system, pool);
-  for (const e of extended) e.routes?.(app, system);
+    );
+  }
+  if (http) {
+    routes?.(app, system, pool);
+    for (const e of extended) e.routes?.(app, system);
+  }
   const workers = new AsyncDisposableStack();
-  for (const e of extended) if (e.start) workers.use(await e.start(system));
+  if (config.NODE_ROLES.has("workers")) {
+    for (const e of extended) if (e.start) workers.use(await e.start(system));
+  }
   const server = Deno.serve({
     port: config.PORT,
     hostname: config.HOST,

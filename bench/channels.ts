@@ -32,6 +32,7 @@ const args = parseArgs({
     rounds: { type: "string", default: "3" },
     burst: { type: "string", default: "1000" },
     "debounce-ms": { type: "string", default: "0" },
+    "think-ms": { type: "string", default: "1500" },
   },
 });
 const opt = (k: keyof typeof args.values) => Number(args.values[k]);
@@ -73,39 +74,48 @@ const tg = stack.use(startFakeTelegram({
   },
 }));
 const mailDir = await Deno.makeTempDir({ prefix: "coachd-bench-mail-" });
-const port = 18800 + Math.floor(Math.random() * 100);
-const node = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", MAIN],
-  env: {
-    DATABASE_URL: url.toString(),
-    NATS_URL: natsUrl,
-    CHROMA_URL: chromaUrl,
-    NATS_PREFIX: `bench${crypto.randomUUID().slice(0, 6)}`,
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    NODE_ID: "bench",
-    DATA_DIR: dirname(VECTORS),
-    JWT_SECRET: encodeBase64(crypto.getRandomValues(new Uint8Array(48))),
-    SECRETS_KEY: encodeBase64(crypto.getRandomValues(new Uint8Array(32))),
-    MAIL_DROP_DIR: mailDir,
-    TELEGRAM_API_URL: tg.url,
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    INBOUND_DEBOUNCE_MS: String(opt("debounce-ms")),
-    LOG_LEVEL: "warn",
-    // No rate limit in the way of the load generator.
-    RATE_LIMIT_PER_IP: "100000000",
-  },
-  stdout: "null",
-  stderr: "inherit",
-}).spawn();
-stack.defer(async () => {
-  node.kill("SIGTERM");
-  await node.status;
-});
-const base = `http://127.0.0.1:${port}`;
-await until(async () =>
-  (await fetch(`${base}/readyz`).then((r) => r.text(), () => "")).includes("ready")
-);
+const prefix = `bench${crypto.randomUUID().slice(0, 6)}`;
+const jwt = encodeBase64(crypto.getRandomValues(new Uint8Array(48)));
+const secretsKey = encodeBase64(crypto.getRandomValues(new Uint8Array(32)));
+/** A node process (`main.ts`); `roles` as NODE_ROLES. Resolves once it is ready. */
+async function startNodeProcess(nodeId: string, roles: string) {
+  const port = 18800 + Math.floor(Math.random() * 1000);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN],
+    env: {
+      DATABASE_URL: url.toString(),
+      NATS_URL: natsUrl,
+      CHROMA_URL: chromaUrl,
+      NATS_PREFIX: prefix,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      NODE_ID: nodeId,
+      NODE_ROLES: roles,
+      DATA_DIR: dirname(VECTORS),
+      JWT_SECRET: jwt,
+      SECRETS_KEY: secretsKey,
+      MAIL_DROP_DIR: mailDir,
+      TELEGRAM_API_URL: tg.url,
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      INBOUND_DEBOUNCE_MS: String(opt("debounce-ms")),
+      LOG_LEVEL: "warn",
+      // No rate limit in the way of the load generator.
+      RATE_LIMIT_PER_IP: "100000000",
+    },
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  stack.defer(async () => {
+    child.kill("SIGTERM");
+    await child.status;
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await until(async () =>
+    (await fetch(`${base}/readyz`).then((r) => r.text(), () => "")).includes('"ready"')
+  );
+  return base;
+}
+const base = await startNodeProcess("bench", "http,actors,workers");
 
 const call = async (path: string, token?: string, body?: unknown) => {
   const res = await fetch(base + path, {
@@ -140,18 +150,29 @@ const channel = await call("/v1/channels", token, {
   name: "Bench bot",
   bot_token: tg.bot.token,
 });
-const hook = `${base}/hooks/telegram/${channel.id}`;
+const hookPath = `/hooks/telegram/${channel.id}`;
+const hook = `${base}${hookPath}`;
 const secret = tg.bot.webhook!.secretToken!;
 const machine = await machineInfo();
 console.log(`machine: ${JSON.stringify(machine)}`);
 
-// 1. Intake.
+// 1. Intake, first on a node with the http role only (webhooks in, nothing else), then on the
+// node that also hosts the actors and answers every message it takes in.
 const people = Array.from({ length: opt("people") }, (_, i) => tg.addUser({ first_name: `P${i}` }));
 for (const p of people) tg.bot.privateChat(p);
-const intake = await wrkIntake();
+const gateway = await startNodeProcess("gateway", "http");
+const intakeHttp = await wrkIntake(`${gateway}${hookPath}`, 0);
 console.log(
-  `intake: ${intake.rps.toFixed(0)} requests/s over ${opt("intake-seconds")} s, ` +
-    `p50 ${intake.p50.toFixed(1)} / p99 ${intake.p99.toFixed(1)} ms, non-2xx ${intake.non2xx}`,
+  `intake, http node: ${intakeHttp.rps.toFixed(0)} requests/s over ${opt("intake-seconds")} s, ` +
+    `p50 ${intakeHttp.p50.toFixed(1)} / p99 ${
+      intakeHttp.p99.toFixed(1)
+    } ms, non-2xx ${intakeHttp.non2xx}`,
+);
+await drain();
+const intakeAll = await wrkIntake(hook, 1);
+console.log(
+  `intake, all roles: ${intakeAll.rps.toFixed(0)} requests/s, p50 ${intakeAll.p50.toFixed(1)} / ` +
+    `p99 ${intakeAll.p99.toFixed(1)} ms, non-2xx ${intakeAll.non2xx}`,
 );
 // Let the answers to the intake phase drain before timing conversations.
 await drain();
@@ -161,6 +182,8 @@ const convs = people.slice(0, opt("conversations"));
 const latencies: number[] = [];
 let seq = 10_000_000;
 for (let round = 0; round < opt("rounds"); round++) {
+  // A person reads the answer before writing again (Telegram paces a chat at one message/s).
+  if (round > 0) await new Promise((r) => setTimeout(r, opt("think-ms")));
   await Promise.all(convs.map(async (p) => {
     const arrived = new Promise<void>((resolve) => waiting.set(p.id, resolve));
     const t0 = performance.now();
@@ -177,6 +200,7 @@ console.log(
 
 // 3. Pacing: a burst of first messages from new people through one bot.
 const burst = Array.from({ length: opt("burst") }, (_, i) => tg.addUser({ first_name: `B${i}` }));
+for (const p of burst) tg.bot.privateChat(p);
 const before = tg.requests.length;
 await Promise.all(burst.map((p, i) => post(p.id, 1 + i, "How long should naps be?")));
 await until(() => burst.every((p) => tg.bot.sentMessages(p.id).length >= 1), 300_000);
@@ -188,8 +212,10 @@ console.log(
   } sends (limit 30), 429 answers ${limited}`,
 );
 console.log(JSON.stringify({
-  intake_rps: Math.round(intake.rps),
-  intake_p99_ms: intake.p99,
+  intake_http_rps: Math.round(intakeHttp.rps),
+  intake_http_p99_ms: intakeHttp.p99,
+  intake_all_rps: Math.round(intakeAll.rps),
+  intake_all_p99_ms: intakeAll.p99,
   e2e_p50_ms: Math.round(e2e.p50),
   e2e_p99_ms: Math.round(e2e.p99),
   burst_delivered: burst.filter((p) => tg.bot.sentMessages(p.id).length >= 1).length,
@@ -217,7 +243,7 @@ async function post(chat: number, messageId: number, text: string) {
   if (!res.ok) throw new Error(`webhook answered ${res.status}`);
 }
 
-async function wrkIntake() {
+async function wrkIntake(target: string, run: number) {
   const first = people[0]!.id;
   const script = await Deno.makeTempFile({ suffix: ".lua" });
   await Deno.writeTextFile(
@@ -230,7 +256,7 @@ function setup(thread) thread:set("tid", threads); threads = threads + 1 end
 request = function()
   n = n + 1
   local chat = ${first} + ((tid * 7919 + n) % ${people.length})
-  local id = 20000000 + tid * 10000000 + n
+  local id = ${20_000_000 + run * 100_000_000} + tid * 10000000 + n
   local body = '{"update_id":' .. id .. ',"message":{"message_id":' .. id ..
     ',"date":1,"chat":{"id":' .. chat .. ',"type":"private","first_name":"P"},' ..
     '"from":{"id":' .. chat .. ',"is_bot":false,"first_name":"P"},"text":"What about naps?"}}'
@@ -252,7 +278,7 @@ end
       "--latency",
       "-s",
       script,
-      hook,
+      target,
     ],
     stdout: "piped",
     stderr: "inherit",

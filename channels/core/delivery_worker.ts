@@ -51,6 +51,9 @@ export interface DeliveryWorkerOptions {
   concurrency?: number;
 }
 
+/** How late after its slot a send may still go; later, it asks for a new slot. */
+const LATE_MS = 200;
+
 export const deliveryWorkerNames = (prefix: string) => ({
   stream: streamNames(prefix).events,
   durable: "deliveries",
@@ -148,9 +151,15 @@ async function deliver(d: Deps, req: DeliveryRequest, id: string): Promise<void>
     });
     try {
       for (const slot of at) {
-        await sleepUntil(d.clock, slot);
         attempts++;
         await move(d.pool, req.creatorId, id, "sending", { attempts });
+        await sleepUntil(d.clock, slot);
+        // Woken late (a busy node), sending now could crowd the slots of others: take a new one.
+        if (d.clock.now() - slot > LATE_MS) {
+          attempts--;
+          notBefore = d.clock.now();
+          break;
+        }
         const started = performance.now();
         const { providerMessageId } = await sender.send(plan.parts[sent]!, recipient, conn);
         d.metrics.sendLatency.observe({ channel: conn.kind }, (performance.now() - started) / 1000);

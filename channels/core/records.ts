@@ -23,16 +23,23 @@ async function ensureConversation(
   e: { conversationId: string; endUserId: string; channel: string; at: number },
   isMessage: boolean,
 ) {
+  // Records of one conversation are applied concurrently by several workers: whichever
+  // inserts first creates the row (any unique key may be the one that clashes), the others
+  // only move last_message_at forward.
   await c.query(
-    `insert into conversations (id, creator_id, end_user_id, channel, started_at, last_message_at)
-     values ($1, app_creator_id(), $2, $3, to_timestamp($4 / 1000.0),
-             case when $5 then to_timestamp($4 / 1000.0) end)
-     on conflict (id) do update
-       set last_message_at = case when $5 then greatest(conversations.last_message_at,
-                                                        excluded.last_message_at)
-                                  else conversations.last_message_at end`,
-    [e.conversationId, e.endUserId, e.channel, e.at, isMessage],
+    `insert into conversations (id, creator_id, end_user_id, channel, started_at)
+     values ($1, app_creator_id(), $2, $3, to_timestamp($4 / 1000.0))
+     on conflict do nothing`,
+    [e.conversationId, e.endUserId, e.channel, e.at],
   );
+  if (isMessage) {
+    await c.query(
+      `update conversations
+          set last_message_at = greatest(last_message_at, to_timestamp($2 / 1000.0))
+        where id = $1`,
+      [e.conversationId, e.at],
+    );
+  }
 }
 
 export async function applyMessage(pool: pg.Pool, e: MessageRecorded, eventId: string) {

@@ -28,7 +28,10 @@ const CALLBACK_DATA_BYTES = 64;
 export interface TelegramOptions {
   /** The Bot API base URL (`https://api.telegram.org`, or a loopback fake in tests). */
   apiRoot: string;
-  /** Messages per second per bot (Telegram: about 30) and least gap per chat (about 1 s). */
+  /**
+   * Messages per second per bot (Telegram allows about 30; 25 leaves room for jitter) and the
+   * least gap per chat (about 1 s).
+   */
   perSecond?: number;
   chatIntervalMs?: number;
   /** Stream long answers with sendMessageDraft before the final sendMessage. */
@@ -52,7 +55,7 @@ export class TelegramSender implements ChannelSender {
   }
 
   limits() {
-    return { perSecond: this.o.perSecond ?? 30, chatIntervalMs: this.o.chatIntervalMs ?? 1000 };
+    return { perSecond: this.o.perSecond ?? 25, chatIntervalMs: this.o.chatIntervalMs ?? 1000 };
   }
 
   plan(req: DeliveryRequest, to: Recipient): SendPlan {
