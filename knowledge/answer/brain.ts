@@ -60,6 +60,18 @@ export interface TurnResult {
   /** How well general definitions cover the question, when the models measure it. */
   background?: number;
   qa: QaVerdict;
+  /** Set when the safety policy for health questions shaped the reply (the actor emits it). */
+  safety?: SafetyFlag;
+}
+
+/** What the health safety policy saw in a question and what it did. */
+export interface SafetyFlag {
+  /** What the question asks for or describes. */
+  concern: "medication" | "dose" | "diagnosis" | "symptom" | "injury" | "treatment";
+  /** `declined`: the safe reply; `noted`: answered from a passage on it, with the safety note. */
+  action: "declined" | "noted";
+  /** The knowledge's own safety rule quoted in the reply, when there is one. */
+  ruleChunkId?: string;
 }
 
 export type BrainEvent =
