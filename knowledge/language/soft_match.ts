@@ -117,31 +117,46 @@ export class SoftMatcher {
     { floor = 0, hubCorrected = false }: { floor?: number; hubCorrected?: boolean } = {},
   ): number {
     const terms = typeof question === "string" ? this.terms(question) : question;
-    const words = typeof passage === "string" ? this.words(passage) : passage;
-    const rows = words.rows;
-    if (!terms.length || !rows.length) return 0;
+    const best = this.bestMatches(terms, passage, { hubCorrected });
+    if (!best.length) return 0;
     let total = 0;
     let weights = 0;
-    for (const t of terms) {
-      let best = 0;
-      if (t.row < 0) {
-        // An unknown word (a name) counts only where the passage has it literally; a number
-        // counts half against a passage that states other numbers (the same kind of fact).
-        best = words.tokens.has(t.token) ? 1 : isNumber(t.token) && words.numbers ? 0.5 : 0;
-      } else {
-        for (const r of rows) {
-          const c = r === t.row
-            ? 1
-            : hubCorrected
-            ? Math.min(1, 2 * this.cosine(t.row, r) - this.hubness(t.row) - this.hubness(r))
-            : this.cosine(t.row, r);
-          if (c > best) best = c;
-        }
-      }
-      total += t.weight * Math.max(0, (best - floor) / (1 - floor));
+    terms.forEach((t, i) => {
+      total += t.weight * Math.max(0, (best[i]! - floor) / (1 - floor));
       weights += t.weight;
-    }
+    });
     return total / weights;
+  }
+
+  /**
+   * Each question term's best similarity to a word of the passage (1 for the same word). An
+   * unknown word (a name) counts only where the passage has it literally; a number counts half
+   * against a passage that states other numbers (the same kind of fact). Empty when either side
+   * has no content words.
+   */
+  bestMatches(
+    terms: Term[],
+    passage: string | PassageWords,
+    { hubCorrected = false }: { hubCorrected?: boolean } = {},
+  ): number[] {
+    const words = typeof passage === "string" ? this.words(passage) : passage;
+    const rows = words.rows;
+    if (!terms.length || !rows.length) return [];
+    return terms.map((t) => {
+      if (t.row < 0) {
+        return words.tokens.has(t.token) ? 1 : isNumber(t.token) && words.numbers ? 0.5 : 0;
+      }
+      let best = 0;
+      for (const r of rows) {
+        const c = r === t.row
+          ? 1
+          : hubCorrected
+          ? Math.min(1, 2 * this.cosine(t.row, r) - this.hubness(t.row) - this.hubness(r))
+          : this.cosine(t.row, r);
+        if (c > best) best = c;
+      }
+      return best;
+    });
   }
 
   /**
