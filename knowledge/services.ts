@@ -92,6 +92,7 @@ export async function loadDefaultModels(
     log,
   });
   const matcher = new SoftMatcher(embedder, { phrases });
+  await matcher.loadHubness({ cacheDir, log });
   const background = await Background.load({ cacheDir, embedder, matcher, log });
   return { embedder, matcher, background };
 }

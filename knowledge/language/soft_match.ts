@@ -1,4 +1,7 @@
+import { resolve } from "node:path";
 import type { SifEmbedder } from "./sif_embedder.ts";
+import { cachedFile } from "./cache_file.ts";
+import { meanTopInnerProducts } from "./nearest.ts";
 import { type PhraseLexicon, type Segment, segment } from "./phrases.ts";
 import { STOPWORDS, tokenize } from "./tokens.ts";
 
@@ -21,6 +24,8 @@ export interface PassageWords {
 }
 
 const isNumber = (token: string) => /\d/.test(token);
+/** Texts whose words are kept (first in, first out). */
+const WORDS_CACHED = 50_000;
 
 /**
  * Word-level semantic overlap: for each content word of the question, its best cosine match among
@@ -35,6 +40,9 @@ export class SoftMatcher {
   readonly #norms = new Map<number, number>();
   readonly #hubness = new Map<number, number>();
   #reference?: Float64Array;
+  readonly #words = new Map<string, PassageWords>();
+  /** Every row's hubness, when precomputed (`loadHubness`). */
+  #hubTable?: Float32Array;
 
   constructor(embedder: SifEmbedder, { phrases }: { phrases?: PhraseLexicon } = {}) {
     this.#emb = embedder;
@@ -79,8 +87,22 @@ export class SoftMatcher {
     return out;
   }
 
-  /** A passage's distinct content words: vocabulary rows, and the tokens themselves. */
+  /**
+   * A passage's distinct content words: vocabulary rows, and the tokens themselves. Kept for the
+   * texts read most recently (chunks and definitions are read again and again).
+   */
   words(text: string): PassageWords {
+    const cached = this.#words.get(text);
+    if (cached) return cached;
+    const words = this.#readWords(text);
+    if (this.#words.size >= WORDS_CACHED) {
+      this.#words.delete(this.#words.keys().next().value!);
+    }
+    this.#words.set(text, words);
+    return words;
+  }
+
+  #readWords(text: string): PassageWords {
     const rows = new Set<number>();
     const tokens = new Set<string>();
     let numbers = false;
@@ -165,6 +187,7 @@ export class SoftMatcher {
    * hub-corrected similarity 2·cos − h(a) − h(b) (CSLS, Conneau et al. 2018) discounts them.
    */
   hubness(row: number): number {
+    if (this.#hubTable) return this.#hubTable[row]!;
     let h = this.#hubness.get(row);
     if (h === undefined) {
       const { dims } = this.#emb.wordVectors;
@@ -187,6 +210,43 @@ export class SoftMatcher {
       this.#hubness.set(row, h);
     }
     return h;
+  }
+
+  /**
+   * Loads every row's hubness from `cacheDir`, computing it once (an exact search of each word
+   * and phrase against the reference sample, a few seconds on two cores): computed on demand, the
+   * first questions that meet a few hundred new words (in the general definitions they are
+   * weighed against) took up to a second.
+   */
+  async loadHubness(
+    { cacheDir, log }: { cacheDir: string; log?: (line: string) => void },
+  ): Promise<void> {
+    const rows = this.#vocabulary + (this.#phrases?.weights.length ?? 0);
+    const file = resolve(cacheDir, `hubness-v2-${this.#vocabulary}-${rows}.bin`);
+    const bytes = await cachedFile(file, () => {
+      const { dims } = this.#emb.wordVectors;
+      const sample = new Map<number, number>();
+      for (const row of referenceSample(this.#vocabulary)) {
+        sample.set(row, (sample.get(row) ?? 0) + 1);
+      }
+      const reference = Float32Array.from(this.#unitRows([...sample.keys()]));
+      const counts = [...sample.values()];
+      const table = new Float32Array(rows);
+      const batch = 20_000;
+      for (let start = 0; start < rows; start += batch) {
+        const ids = Array.from({ length: Math.min(batch, rows - start) }, (_, i) => start + i);
+        const queries = Float32Array.from(this.#unitRows(ids));
+        table.set(
+          meanTopInnerProducts({ dataset: reference, counts, queries, dims, k: 50 }),
+          start,
+        );
+      }
+      return Promise.resolve(new Uint8Array(table.buffer));
+    }, { what: "hubness table", from: "the word and phrase vectors", log });
+    if (bytes.byteLength !== rows * 4) {
+      throw new Error(`${file} has ${bytes.byteLength / 4} rows, expected ${rows}`);
+    }
+    this.#hubTable = new Float32Array(bytes.slice().buffer);
   }
 
   /** The rows' vectors scaled to unit length, one after another. */
