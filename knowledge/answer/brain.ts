@@ -22,6 +22,7 @@ import { type Ask, readAsk } from "./asks.ts";
 import { judge, PRESENT, type Verdict } from "./answerability.ts";
 import { type HealthReading, readHealth } from "./health.ts";
 import { ALWAYS_DECLINE, safeReply, safetyNote, safetySettings } from "./safety.ts";
+import type { AnswerJudge } from "./llm_judge.ts";
 
 export interface BrainDeps extends RetrievalDeps {
   responder: Responder;
@@ -29,6 +30,8 @@ export interface BrainDeps extends RetrievalDeps {
   minRelevance: number;
   /** General knowledge a question is weighed against (the word-vector default has it). */
   background?: Background;
+  /** With a chat model: reranks the passages and judges which answer (llm_judge.ts). */
+  judge?: AnswerJudge;
 }
 
 export interface TurnInput {
@@ -126,15 +129,29 @@ export function followUpContext(message: string, history: Turn[]): string | unde
 }
 
 /**
- * Which retrieved passages answer the question. With the word-vector default: topical and
- * holding what the question asks for (answerability.ts); with a neural embedder: relevance over
- * the threshold (its chat model judges the rest).
+ * Which retrieved passages answer the question, best first. With a chat model its judge decides
+ * (and reranks); with the word-vector default: topical and holding what the question asks for
+ * (answerability.ts); with a neural embedder alone: relevance over the threshold.
  */
-function answering(
+async function answering(
   deps: BrainDeps,
   passages: Passage[],
-  { query, message, background }: { query: string; message: string; background?: number },
-): { relevant: Passage[]; verdicts: Verdict[]; ask?: Ask } {
+  { query, message, context, background, history }: {
+    query: string;
+    message: string;
+    context?: string;
+    background?: number;
+    history: Turn[];
+  },
+): Promise<{ relevant: Passage[]; verdicts: Verdict[]; ask?: Ask }> {
+  if (deps.judge) {
+    const question = context ? `${message} (${context})` : message;
+    const { answering } = await deps.judge.judge({ question, passages, history });
+    const verdicts: Verdict[] = passages.map((_, i) =>
+      answering.includes(i) ? { answers: true } : { answers: false, reason: "off_topic" }
+    );
+    return { relevant: answering.map((i) => passages[i]!), verdicts };
+  }
   const m = deps.matcher;
   if (!m) {
     const verdicts: Verdict[] = passages.map((p) =>
@@ -185,24 +202,28 @@ export async function* converse(deps: BrainDeps, input: TurnInput): AsyncGenerat
   });
   const relevanceText = relevanceQuery(query, context);
   const background = await measureBackground(deps, relevanceText);
-  const judged = answering(deps, passages, {
-    query: relevanceText,
-    message: input.message,
-    background,
-  });
-  let relevant = judged.relevant;
   const confidence = passages.reduce((m, p) => Math.max(m, p.relevance), 0);
   const measured = background === undefined ? {} : { background };
   yield { type: "retrieval", passages: passages.map(summary), confidence, ...measured, query };
   // Health questions: a dose, medication, diagnosis or treatment is never answered from the
   // knowledge; a symptom or injury only from a passage clearly about it.
+  if (health?.asked && ALWAYS_DECLINE.has(health.concern)) {
+    yield* declineForHealth(deps, input, health, confidence, measured);
+    return;
+  }
+  const judged = await answering(deps, passages, {
+    query: relevanceText,
+    message: input.message,
+    context,
+    background,
+    history: input.history,
+  });
+  let relevant = judged.relevant;
   if (health?.asked) {
-    if (!ALWAYS_DECLINE.has(health.concern)) {
-      relevant = relevant.filter((p) =>
-        p.relevance >= deps.minRelevance && coversCues(deps, p, health.cues)
-      );
-    }
-    if (ALWAYS_DECLINE.has(health.concern) || !relevant.length) {
+    relevant = relevant.filter((p) =>
+      deps.judge ? true : p.relevance >= deps.minRelevance && coversCues(deps, p, health.cues)
+    );
+    if (!relevant.length) {
       yield* declineForHealth(deps, input, health, confidence, measured);
       return;
     }

@@ -37,7 +37,8 @@ export class SoftMatcher {
   readonly #emb: SifEmbedder;
   readonly #phrases?: PhraseLexicon;
   readonly #vocabulary: number;
-  readonly #norms = new Map<number, number>();
+  /** Vector lengths by row, NaN until computed. */
+  #norms?: Float32Array;
   readonly #hubness = new Map<number, number>();
   #reference?: Float64Array;
   readonly #words = new Map<string, PassageWords>();
@@ -278,14 +279,16 @@ export class SoftMatcher {
   }
 
   #norm(row: number): number {
-    let n = this.#norms.get(row);
-    if (n === undefined) {
+    const norms = this.#norms ??= new Float32Array(
+      this.#vocabulary + (this.#phrases?.weights.length ?? 0),
+    ).fill(NaN);
+    let n = norms[row]!;
+    if (Number.isNaN(n)) {
       const { dims } = this.#emb.wordVectors;
       const [v, o] = this.#vector(row);
       let s = 0;
       for (let d = 0; d < dims; d++) s += v[o + d]! ** 2;
-      n = Math.sqrt(s);
-      this.#norms.set(row, n);
+      n = norms[row] = Math.sqrt(s);
     }
     return n;
   }
