@@ -18,8 +18,8 @@ export interface HealthReading {
   /** The words that made it a health question (for logs and tests). */
   cues: string[];
   /**
-   * The question asks about the health matter itself (what it is, what to do, how much to take),
-   * not about something else while mentioning it ("I broke my leg, can I pause my membership?").
+   * The message is about the health matter itself (what it is, what to do, how much to take),
+   * not about the account while mentioning it ("I broke my leg, can I pause my membership?").
    */
   asked: boolean;
 }
@@ -42,9 +42,6 @@ const TAKING = /\b(?:take|taking|took|supplements?|pills?|capsules?|doses?|dosag
 /** Words that say the question is about the program or the account, whatever it mentions. */
 const ADMIN =
   /\b(?:membership|subscription|billing|refund|payments?|price|cost|cancel(?:ling)? (?:my|the)|pause|on hold|freeze|check-?ins?|reschedul\w*|account|the app|my coach|message|support|group chat|community|allowed|program(?:me)?|requires?d?)\b/i;
-/** A question about what to do, whether it is safe or normal, what it is. */
-const ASKING =
-  /\?|\b(?:should i|can i|is it|is that|is this|what (?:do|should|can) i|how (?:do|should|can|long|much|many)|why|normal|safe|okay|ok|wrong|help)\b/i;
 
 /** Reads a question (with the earlier one, for a follow-up) as a health question, or not. */
 export function readHealth(question: string, context?: string): HealthReading | undefined {
@@ -69,6 +66,7 @@ export function readHealth(question: string, context?: string): HealthReading | 
   else if (symptom.length) [concern, found] = ["symptom", symptom];
   else if (supplement.length && TAKING.test(text)) [concern, found] = ["medication", supplement];
   if (!concern) return undefined;
-  const asked = ASKING.test(question) && !ADMIN.test(question);
+  // Describing a symptom to a coach asks what to do about it, unless it is about the account.
+  const asked = !ADMIN.test(question);
   return { concern, cues: [...new Set(found.map((c) => c.toLowerCase()))], asked };
 }
