@@ -8,6 +8,10 @@
 import type { Passage } from "../retrieval/retrieve.ts";
 import type { SoftMatcher, Term } from "../language/soft_match.ts";
 import { type Ask, holdsWant } from "./asks.ts";
+import lemmatizer from "wink-lemmatizer";
+
+/** A word's noun and verb lemmas ("families" → family, "booked" → book). */
+const lemmas = (w: string) => [w, lemmatizer.noun(w), lemmatizer.verb(w)];
 
 /**
  * Least hub-corrected similarity for a word of the question to count as present in a passage
@@ -58,7 +62,10 @@ export function judge(p: Passage, j: JudgeInput): Verdict {
   const lacking = (tokens: string[]) => {
     const terms = j.terms.filter((t) => tokens.includes(t.token));
     const best = j.matcher.bestMatches(terms, words, { hubCorrected: true });
-    return terms.filter((_, i) => (best[i] ?? 0) < PRESENT).map((t) => t.token);
+    const passageLemmas = new Set([...words.tokens].flatMap(lemmas));
+    return terms.filter((t, i) =>
+      (best[i] ?? 0) < PRESENT && !lemmas(t.token).some((l) => passageLemmas.has(l))
+    ).map((t) => t.token);
   };
   const { want } = j.ask;
   if (want === "offer" || want === "product") {

@@ -33,7 +33,7 @@ Deno.test("runTurn() - an offer of another kind than the one described is not an
   );
   assert.match(student.answer, /"Is there a family plan\?"/); // names what it does cover
   assert.deepEqual(student.citations, []);
-  const family = await turn(k, coach.creatorId, "Is there a discount for families?");
+  const family = await turn(k, coach.creatorId, "Is there a family plan with a discount?");
   assert.equal(family.refused, false, family.answer);
   assert.match(family.answer, /20 percent off/);
 });
