@@ -30,7 +30,7 @@ function modelReply(messages: { role: string; content: string }[]): string {
   return "Keep naps short: 20 minutes at most, and before 3 pm [1].";
 }
 
-async function knowledgeWith(env: Awaited<ReturnType<typeof testKnowledge>>, chat: ChatModel) {
+function knowledgeWith(env: Awaited<ReturnType<typeof testKnowledge>>, chat: ChatModel) {
   const k: Knowledge = {
     ...env.knowledge,
     matcher: undefined,
@@ -50,7 +50,7 @@ Deno.test("runTurn() with an OpenAI-compatible model: the judge picks the passag
   const embedder = await OpenAIEmbedder.create({ baseUrl: fake.url, model: "embed" });
   const chat = new OpenAIChatModel({ baseUrl: fake.url, model: "chat" });
   const k: Knowledge = {
-    ...(await knowledgeWith(env, chat)),
+    ...knowledgeWith(env, chat),
     embedder,
     store: new VectorStore(env.chroma.client, { prefix: env.chroma.prefix, embedder }),
   };
@@ -88,7 +88,7 @@ Deno.test("runTurn() with Ollama: the same judge contract over /api/chat with fo
   await using env = await testKnowledge();
   await using fake = startFakeOllama();
   fake.chatReply = modelReply;
-  const k = await knowledgeWith(env, new OllamaChatModel({ host: fake.url, model: "llama3.1:8b" }));
+  const k = knowledgeWith(env, new OllamaChatModel({ host: fake.url, model: "llama3.1:8b" }));
   const coach = await seedCoach(k, { Sleep: SLEEP });
   const r = await runTurn(k, {
     creatorId: coach.creatorId,
