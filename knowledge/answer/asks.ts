@@ -35,7 +35,7 @@ const PRICE =
 const OFFER =
   /^(?:(?:and |so |but )?(?:is there|are there|do (?:you|they) (?:have|offer|give|run|do|provide|sell)|does (?:the|your|this) [a-z]+ (?:have|offer|include|give)|do i get|can i get|can i have|can i book|can i transfer|can i pay|do you price[- ]match|what about))\b/i;
 const QUANTITY =
-  /\bhow (?:much|many|far|heavy|big|hard|fast|high|low)\b|\bwhat (?:amount|percentage|weight|dose|distance|heart rate|pace)\b|\bhow many (?:grams|calories|steps|kilos?|kg|litres?|liters?|km)\b/i;
+  /\bhow (?:much|many|far|heavy|big)\b|\bwhat (?:amount|percentage|weight|dose|distance|heart rate|pace)\b|\bhow many (?:grams|calories|steps|kilos?|kg|litres?|liters?|km)\b/i;
 const DURATION = /\bhow long\b|\bfor how long\b|\bhow many (?:minutes|hours|days|weeks|months)\b/i;
 const FREQUENCY =
   /\bhow (?:often|frequently)\b|\bhow many times\b|\bhow many (?:days|runs|sessions) (?:a|per|each)\b/i;
