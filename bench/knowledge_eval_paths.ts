@@ -130,7 +130,13 @@ export async function apiPath(): Promise<EvalPath> {
       JWT_SECRET: encodeBase64(crypto.getRandomValues(new Uint8Array(48))),
       SECRETS_KEY: encodeBase64(crypto.getRandomValues(new Uint8Array(32))),
       LOG_LEVEL: "error",
-      ...(Deno.env.get("OLLAMA_HOST") ? { OLLAMA_HOST: Deno.env.get("OLLAMA_HOST")! } : {}),
+      // The evaluation sends a few thousand requests a minute from one key.
+      RATE_LIMIT_PER_KEY: "1000000",
+      RATE_LIMIT_PER_IP: "1000000",
+      // The configured models, as `deno task start` would read them.
+      ...Object.fromEntries(
+        Object.entries(Deno.env.toObject()).filter(([k]) => /^(?:OLLAMA|OPENAI)_/.test(k)),
+      ),
     });
     const node = stack.use(
       await startNode({

@@ -12,6 +12,7 @@ Deno.test("readHealth() - doses, medication, diagnosis, treatment, symptoms and 
     ["Should I put ice or heat on my sprained ankle?", "treatment"],
     ["My wrist hurts when I do push-ups, how do I fix it?", "treatment"],
     ["I think I pulled my hamstring last night", "injury"],
+    ["My knee clicks when I squat deep", "symptom"],
     ["My fingers go numb during planks, is that normal?", "symptom"],
     ["I get chest pain when I run up hills, should I push through it?", "symptom"],
   ];
@@ -31,6 +32,9 @@ Deno.test("readHealth() - not a health question: ordinary coaching, or a word in
       "Is it bad that I scroll on my phone right before lights out?",
       "I keep jolting up at 3am and can't drift off again, any advice?",
       "How many runs per week does the plan have?",
+      // Found on the test questions: "do I have to" is not "do I have (a condition)".
+      "I skipped Wednesday's run. Do I have to start the week over?",
+      "I don't click with my coach, can I get someone else?",
     ]
   ) assert.equal(readHealth(q), undefined, q);
 });
