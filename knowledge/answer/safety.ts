@@ -72,22 +72,21 @@ interface RuleRow {
   page: number | null;
 }
 
-/**
- * The creator's wording and the knowledge's safety rule closest to the question: sentences of
- * the creator's chunks that send the reader to a professional, scored by word match with the
- * question and the kind of concern.
- */
-export async function safetySettings(
-  { pool, matcher, creatorId, knowledgeBaseIds, question, concern }: {
-    pool: pg.Pool;
-    matcher?: SoftMatcher;
-    creatorId: string;
-    knowledgeBaseIds?: string[];
-    question: string;
-    concern: HealthConcern;
-  },
-): Promise<SafetySettings> {
-  const { rows, message } = await withTenant(pool, creatorId, async (c) => {
+/** How long a creator's rule candidates and wording are reused (a document or setting changed
+ * since shows within this time). */
+const RULES_TTL_MS = 30_000;
+const rulesCache = new WeakMap<
+  pg.Pool,
+  Map<string, { at: number; rows: RuleRow[]; message?: string }>
+>();
+
+/** The creator's chunks that may hold a safety rule, and the creator's wording of the reply. */
+async function candidateRules(pool: pg.Pool, creatorId: string, knowledgeBaseIds?: string[]) {
+  const key = `${creatorId}:${knowledgeBaseIds?.join(",") ?? ""}`;
+  const cache = rulesCache.get(pool) ?? rulesCache.set(pool, new Map()).get(pool)!;
+  const hit = cache.get(key);
+  if (hit && performance.now() - hit.at < RULES_TTL_MS) return hit;
+  const found = await withTenant(pool, creatorId, async (c) => {
     const kb = knowledgeBaseIds?.length ? "and c.knowledge_base_id = any($1::uuid[])" : "";
     const { rows } = await c.query<RuleRow>(
       `select c.id, c.creator_id, c.knowledge_base_id, c.document_id, d.title, c.heading, c.text,
@@ -106,6 +105,28 @@ export async function safetySettings(
     );
     return { rows, message: settings.rows[0]?.message ?? undefined };
   });
+  if (cache.size > 10_000) cache.clear();
+  const entry = { at: performance.now(), ...found };
+  cache.set(key, entry);
+  return entry;
+}
+
+/**
+ * The creator's wording and the knowledge's safety rule closest to the question: sentences of
+ * the creator's chunks that send the reader to a professional, scored by word match with the
+ * question and the kind of concern.
+ */
+export async function safetySettings(
+  { pool, matcher, creatorId, knowledgeBaseIds, question, concern }: {
+    pool: pg.Pool;
+    matcher?: SoftMatcher;
+    creatorId: string;
+    knowledgeBaseIds?: string[];
+    question: string;
+    concern: HealthConcern;
+  },
+): Promise<SafetySettings> {
+  const { rows, message } = await candidateRules(pool, creatorId, knowledgeBaseIds);
   const probe = `${question} ${CONCERN_HINT[concern]}`;
   const terms = matcher?.terms(probe, { unknown: true });
   let best: { score: number; rule: SafetyRule } | undefined;
