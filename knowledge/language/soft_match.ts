@@ -26,6 +26,8 @@ export interface PassageWords {
 const isNumber = (token: string) => /\d/.test(token);
 /** Texts whose words are kept (first in, first out). */
 const WORDS_CACHED = 50_000;
+/** Word-pair similarities kept before they are forgotten all at once (about 40 MB at most). */
+const SIMS_KEPT = 1_000_000;
 
 /**
  * Word-level semantic overlap: for each content word of the question, its best cosine match among
@@ -42,6 +44,9 @@ export class SoftMatcher {
   readonly #hubness = new Map<number, number>();
   #reference?: Float64Array;
   readonly #words = new Map<string, PassageWords>();
+  /** Similarities of a question word to the passage words it met (plain, hub-corrected). */
+  readonly #sims = [new Map<number, Map<number, number>>(), new Map<number, Map<number, number>>()];
+  #simCount = 0;
   /** Every row's hubness, when precomputed (`loadHubness`). */
   #hubTable?: Float32Array;
 
@@ -169,17 +174,37 @@ export class SoftMatcher {
       if (t.row < 0) {
         return words.tokens.has(t.token) ? 1 : isNumber(t.token) && words.numbers ? 0.5 : 0;
       }
+      const known = this.#similarities(t.row, hubCorrected);
       let best = 0;
       for (const r of rows) {
-        const c = r === t.row
-          ? 1
-          : hubCorrected
-          ? Math.min(1, 2 * this.cosine(t.row, r) - this.hubness(t.row) - this.hubness(r))
-          : this.cosine(t.row, r);
+        let c = known.get(r);
+        if (c === undefined) {
+          c = r === t.row
+            ? 1
+            : hubCorrected
+            ? Math.min(1, 2 * this.cosine(t.row, r) - this.hubness(t.row) - this.hubness(r))
+            : this.cosine(t.row, r);
+          known.set(r, c);
+          this.#simCount++;
+        }
         if (c > best) best = c;
       }
       return best;
     });
+  }
+
+  /** The remembered similarities of a question word (kept up to SIMS_KEPT pairs in all). */
+  #similarities(row: number, hubCorrected: boolean): Map<number, number> {
+    const byRow = this.#sims[hubCorrected ? 1 : 0]!;
+    let known = byRow.get(row);
+    if (!known) {
+      if (this.#simCount > SIMS_KEPT) {
+        for (const m of this.#sims) m.clear();
+        this.#simCount = 0;
+      }
+      byRow.set(row, known = new Map());
+    }
+    return known;
   }
 
   /**
