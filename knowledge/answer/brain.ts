@@ -201,23 +201,32 @@ export async function* converse(deps: BrainDeps, input: TurnInput): AsyncGenerat
     goals: input.profile?.goals,
   });
   const relevanceText = relevanceQuery(query, context);
-  const background = await measureBackground(deps, relevanceText);
   const confidence = passages.reduce((m, p) => Math.max(m, p.relevance), 0);
-  const measured = background === undefined ? {} : { background };
-  yield { type: "retrieval", passages: passages.map(summary), confidence, ...measured, query };
   // Health questions: a dose, medication, diagnosis or treatment is never answered from the
   // knowledge; a symptom or injury only from a passage clearly about it.
   if (health?.asked && ALWAYS_DECLINE.has(health.concern)) {
-    yield* declineForHealth(deps, input, health, confidence, measured);
+    yield { type: "retrieval", passages: passages.map(summary), confidence, query };
+    yield* declineForHealth(deps, input, health, confidence, {});
     return;
   }
-  const judged = await answering(deps, passages, {
-    query: relevanceText,
-    message: input.message,
-    context,
-    background,
-    history: input.history,
-  });
+  const judge = (background?: number) =>
+    answering(deps, passages, {
+      query: relevanceText,
+      message: input.message,
+      context,
+      background,
+      history: input.history,
+    });
+  // General knowledge is weighed only when no passage answers on its own relevance: most
+  // questions the knowledge answers never need it.
+  let judged = await judge();
+  let background: number | undefined;
+  if (!judged.relevant.length && !deps.judge) {
+    background = await measureBackground(deps, relevanceText);
+    if (background !== undefined) judged = await judge(background);
+  }
+  const measured = background === undefined ? {} : { background };
+  yield { type: "retrieval", passages: passages.map(summary), confidence, ...measured, query };
   let relevant = judged.relevant;
   if (health?.asked) {
     relevant = relevant.filter((p) =>
