@@ -26,8 +26,6 @@ export interface PassageWords {
 const isNumber = (token: string) => /\d/.test(token);
 /** Texts whose words are kept (first in, first out). */
 const WORDS_CACHED = 50_000;
-/** Word-pair similarities kept before they are forgotten all at once (about 40 MB at most). */
-const SIMS_KEPT = 1_000_000;
 
 /**
  * Word-level semantic overlap: for each content word of the question, its best cosine match among
@@ -44,9 +42,6 @@ export class SoftMatcher {
   readonly #hubness = new Map<number, number>();
   #reference?: Float64Array;
   readonly #words = new Map<string, PassageWords>();
-  /** Similarities of a question word to the passage words it met (plain, hub-corrected). */
-  readonly #sims = [new Map<number, Map<number, number>>(), new Map<number, Map<number, number>>()];
-  #simCount = 0;
   /** Every row's hubness, when precomputed (`loadHubness`). */
   #hubTable?: Float32Array;
 
@@ -147,13 +142,7 @@ export class SoftMatcher {
     const terms = typeof question === "string" ? this.terms(question) : question;
     const best = this.bestMatches(terms, passage, { hubCorrected });
     if (!best.length) return 0;
-    let total = 0;
-    let weights = 0;
-    terms.forEach((t, i) => {
-      total += t.weight * Math.max(0, (best[i]! - floor) / (1 - floor));
-      weights += t.weight;
-    });
-    return total / weights;
+    return SoftMatcher.weighted(terms, best, floor);
   }
 
   /**
@@ -167,44 +156,74 @@ export class SoftMatcher {
     passage: string | PassageWords,
     { hubCorrected = false }: { hubCorrected?: boolean } = {},
   ): number[] {
-    const words = typeof passage === "string" ? this.words(passage) : passage;
-    const rows = words.rows;
-    if (!terms.length || !rows.length) return [];
-    return terms.map((t) => {
-      if (t.row < 0) {
-        return words.tokens.has(t.token) ? 1 : isNumber(t.token) && words.numbers ? 0.5 : 0;
-      }
-      const known = this.#similarities(t.row, hubCorrected);
-      let best = 0;
-      for (const r of rows) {
-        let c = known.get(r);
-        if (c === undefined) {
-          c = r === t.row
-            ? 1
-            : hubCorrected
-            ? Math.min(1, 2 * this.cosine(t.row, r) - this.hubness(t.row) - this.hubness(r))
-            : this.cosine(t.row, r);
-          known.set(r, c);
-          this.#simCount++;
-        }
-        if (c > best) best = c;
-      }
-      return best;
-    });
+    const both = this.bestMatchesBoth(terms, passage);
+    return hubCorrected ? both.hub : both.plain;
   }
 
-  /** The remembered similarities of a question word (kept up to SIMS_KEPT pairs in all). */
-  #similarities(row: number, hubCorrected: boolean): Map<number, number> {
-    const byRow = this.#sims[hubCorrected ? 1 : 0]!;
-    let known = byRow.get(row);
-    if (!known) {
-      if (this.#simCount > SIMS_KEPT) {
-        for (const m of this.#sims) m.clear();
-        this.#simCount = 0;
+  /**
+   * Each term's best plain and best hub-corrected similarity in one pass (ranking wants the
+   * first, relevance the second, and the cosines are the same).
+   */
+  bestMatchesBoth(
+    terms: Term[],
+    passage: string | PassageWords,
+  ): { plain: number[]; hub: number[] } {
+    const words = typeof passage === "string" ? this.words(passage) : passage;
+    const rows = words.rows;
+    const plain: number[] = [];
+    const hub: number[] = [];
+    if (!terms.length || !rows.length) return { plain, hub };
+    // The hot loop of every turn: no allocation, typed arrays only.
+    const dims = this.#emb.wordVectors.dims;
+    const wordVectors = this.#emb.wordVectors.vectors;
+    const phrases = this.#phrases?.vectors;
+    const vocabulary = this.#vocabulary;
+    for (const t of terms) {
+      if (t.row < 0) {
+        const literal = words.tokens.has(t.token)
+          ? 1
+          : isNumber(t.token) && words.numbers
+          ? 0.5
+          : 0;
+        plain.push(literal);
+        hub.push(literal);
+        continue;
       }
-      byRow.set(row, known = new Map());
+      const ta = t.row < vocabulary ? wordVectors : phrases!;
+      const oa = (t.row < vocabulary ? t.row : t.row - vocabulary) * dims;
+      const na = this.#norm(t.row);
+      const ha = this.hubness(t.row);
+      let bestPlain = 0;
+      let bestHub = 0;
+      for (const r of rows) {
+        if (r === t.row) {
+          bestPlain = bestHub = 1;
+          break;
+        }
+        const tb = r < vocabulary ? wordVectors : phrases!;
+        const ob = (r < vocabulary ? r : r - vocabulary) * dims;
+        let dot = 0;
+        for (let d = 0; d < dims; d++) dot += ta[oa + d]! * tb[ob + d]!;
+        const cos = dot / (na * this.#norm(r) || 1);
+        if (cos > bestPlain) bestPlain = cos;
+        const corrected = Math.min(1, 2 * cos - ha - this.hubness(r));
+        if (corrected > bestHub) bestHub = corrected;
+      }
+      plain.push(bestPlain);
+      hub.push(bestHub);
     }
-    return known;
+    return { plain, hub };
+  }
+
+  /** The weighted mean of terms' best similarities, rescaled above `floor` (see `score`). */
+  static weighted(terms: Term[], best: number[], floor = 0): number {
+    let total = 0;
+    let weights = 0;
+    terms.forEach((t, i) => {
+      total += t.weight * Math.max(0, ((best[i] ?? 0) - floor) / (1 - floor));
+      weights += t.weight;
+    });
+    return weights ? total / weights : 0;
   }
 
   /**
