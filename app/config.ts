@@ -40,6 +40,11 @@ export const Config = z.object({
   OLLAMA_HOST: z.string().url().optional(),
   OLLAMA_CHAT_MODEL: z.string().default("llama3.1:8b"),
   OLLAMA_EMBED_MODEL: z.string().default("nomic-embed-text"),
+  /** An OpenAI-compatible server (llama.cpp, vLLM, LM Studio); takes precedence over Ollama. */
+  OPENAI_BASE_URL: z.string().url().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_CHAT_MODEL: z.string().default("gpt-4o-mini"),
+  OPENAI_EMBED_MODEL: z.string().default("text-embedding-3-small"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** HS256 key for admin API access tokens; when absent one is generated under `DATA_DIR`. */
   JWT_SECRET: z.string().min(32, "at least 32 characters").optional(),

@@ -38,6 +38,14 @@ export function knowledgeExtension(
       prefix: config.NATS_PREFIX,
       vectorCacheDir: resolve(config.DATA_DIR, "vectors"),
       ollama: ollamaOf(config),
+      openai: config.OPENAI_BASE_URL
+        ? {
+          baseUrl: config.OPENAI_BASE_URL,
+          apiKey: config.OPENAI_API_KEY,
+          chatModel: config.OPENAI_CHAT_MODEL,
+          embedModel: config.OPENAI_EMBED_MODEL,
+        }
+        : undefined,
       log,
     });
     log.info("knowledge models", {

@@ -1,10 +1,11 @@
 // deno-lint-ignore-file no-console -- entry point: prints the benchmark report
 /**
  * `deno task bench:knowledge`: retrieval p50/p99 at 10,000 and 100,000 chunks, ingestion
- * throughput (PDF pages/s) and a chat turn's latency with the configured models (the embedded
- * default without OLLAMA_HOST). `--sizes 1000,10000` changes the corpus sizes, `--ingest-runs 20`
- * the number of PDFs ingested (5), `--json` prints
- * one JSON line at the end.
+ * throughput (PDF pages/s), a chat turn's latency alone, and chat turns of 200 concurrent
+ * conversations on the evaluation's knowledge base, with the configured models (the embedded
+ * default without OLLAMA_HOST). `--sizes 1000,10000` changes the corpus sizes, `--conversations
+ * 200`, `--think-ms 5000` (mean pause between a reply and the next message, exponential) and
+ * `--seconds 60` shape the concurrent run; `--json` prints one JSON line at the end.
  */
 import { withTenant } from "../db/tenant.ts";
 import { openScratch } from "./knowledge_env.ts";
@@ -16,6 +17,9 @@ import { retrieve } from "../knowledge/retrieval/retrieve.ts";
 import { runTurn } from "../knowledge/answer/brain.ts";
 import { answerFormat } from "../actors/mod.ts";
 import { makePdf } from "../tests/fixtures/documents.ts";
+import { coachingKb } from "../tests/fixtures/coaching_kb.ts";
+import type { Turn } from "../knowledge/answer/responder.ts";
+import process from "node:process";
 
 const arg = (name: string) => {
   const i = Deno.args.indexOf(name);
@@ -43,10 +47,12 @@ const { pool, knowledge } = scratch;
 const report: Record<string, unknown> = { embedder: knowledge.embedder.id };
 
 // A synthetic corpus: coaching sentences recombined with filler, so chunks differ but read like text.
-const fixtures = new URL("../tests/fixtures/coaching_kb/", import.meta.url);
+const kbFiles = await coachingKb();
 const sentencesPool: string[] = [];
-for await (const f of Deno.readDir(fixtures)) {
-  const text = await Deno.readTextFile(new URL(f.name, fixtures));
+for (
+  const f of kbFiles.filter((f) => f.mimeType.startsWith("text/") && f.mimeType !== "text/html")
+) {
+  const text = new TextDecoder().decode(f.bytes);
   sentencesPool.push(...text.replace(/^#.*$/gm, "").replace(/\s+/g, " ").split(/(?<=\.) /));
 }
 let seed = 42;
@@ -145,27 +151,30 @@ console.log(
 // A chat turn on the eval knowledge base (retrieve, answer, QA).
 const chatCreator = await seedCreator(pool, "Chat");
 const chatKb = await seedKnowledgeBase(pool, chatCreator);
-for await (const f of Deno.readDir(fixtures)) {
+for (const f of kbFiles) {
   const id = await seedDocument(pool, {
     creatorId: chatCreator,
     knowledgeBaseId: chatKb,
-    title: f.name,
-    mimeType: "text/markdown",
-    content: await Deno.readTextFile(new URL(f.name, fixtures)),
+    title: f.filename,
+    filename: f.filename,
+    mimeType: f.mimeType,
+    content: f.bytes,
   });
   await ingestDocument(knowledge, chatCreator, id);
 }
+const turn = (message: string, history: Turn[] = []) =>
+  runTurn(knowledge, {
+    creatorId: chatCreator,
+    message,
+    history,
+    summary: "",
+    format: answerFormat("web_widget"),
+  });
 const turns: number[] = [];
 for (let round = 0; round < 5; round++) {
   for (const q of QUERIES) {
     const t = performance.now();
-    await runTurn(knowledge, {
-      creatorId: chatCreator,
-      message: q,
-      history: [],
-      summary: "",
-      format: answerFormat("web_widget"),
-    });
+    await turn(q);
     turns.push(performance.now() - t);
   }
 }
@@ -174,5 +183,55 @@ console.log(
   `chat turn (${knowledge.responder.id}): p50 ${pct(turns, 50).toFixed(1)} ms, p99 ${
     pct(turns, 99).toFixed(1)
   } ms`,
+);
+
+// Concurrent conversations: each sends a message, waits for the reply, pauses (exponential,
+// mean --think-ms) and sends the next, keeping its history; the messages are the evaluation's.
+const conversations = Number(arg("--conversations") ?? 200);
+const thinkMs = Number(arg("--think-ms") ?? 5000);
+const seconds = Number(arg("--seconds") ?? 60);
+const messages: string[] = [];
+for (const part of ["dev", "test"]) {
+  const file = new URL(`../tests/fixtures/eval/${part}.json`, import.meta.url);
+  const { questions } = JSON.parse(await Deno.readTextFile(file)) as {
+    questions: { question: string; history?: string[] }[];
+  };
+  for (const q of questions) messages.push(...(q.history ?? []), q.question);
+}
+for (const m of messages) await turn(m); // warm: every message once, as a running node would be
+const concurrent: number[] = [];
+const deadline = performance.now() + seconds * 1000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const cpu0 = process.cpuUsage();
+await Promise.all(Array.from({ length: conversations }, async () => {
+  const history: Turn[] = [];
+  await sleep(rand() * thinkMs); // conversations start spread out, not all at once
+  while (performance.now() < deadline) {
+    const message = pick(messages);
+    const t = performance.now();
+    const r = await turn(message, history.slice(-6));
+    concurrent.push(performance.now() - t);
+    history.push({ role: "user", text: message }, { role: "assistant", text: r.answer });
+    await sleep(-Math.log(1 - rand()) * thinkMs);
+  }
+}));
+const cpu1 = process.cpuUsage();
+const cpuMsPerTurn = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1000 /
+  concurrent.length;
+report.concurrentChat = {
+  conversations,
+  thinkMs,
+  turns: concurrent.length,
+  turnsPerS: concurrent.length / seconds,
+  p50Ms: pct(concurrent, 50),
+  p99Ms: pct(concurrent, 99),
+  cpuMsPerTurn,
+};
+console.log(
+  `${conversations} concurrent conversations (think ${thinkMs} ms): ${concurrent.length} turns, ${
+    (concurrent.length / seconds).toFixed(1)
+  }/s, p50 ${pct(concurrent, 50).toFixed(1)} ms, p99 ${pct(concurrent, 99).toFixed(1)} ms, ${
+    cpuMsPerTurn.toFixed(1)
+  } ms CPU of this process a turn`,
 );
 if (Deno.args.includes("--json")) console.log(JSON.stringify(report));

@@ -47,6 +47,7 @@ export async function openScratch(
     const chroma = chromaClient(chromaUrl);
     const prefix = schema;
     const ollamaHost = Deno.env.get("OLLAMA_HOST");
+    const openaiBaseUrl = Deno.env.get("OPENAI_BASE_URL");
     const knowledge = await createKnowledge({
       pool,
       chroma,
@@ -57,6 +58,14 @@ export async function openScratch(
           host: ollamaHost,
           chatModel: Deno.env.get("OLLAMA_CHAT_MODEL") ?? "llama3.1:8b",
           embedModel: Deno.env.get("OLLAMA_EMBED_MODEL") ?? "nomic-embed-text",
+        }
+        : undefined,
+      openai: openaiBaseUrl
+        ? {
+          baseUrl: openaiBaseUrl,
+          apiKey: Deno.env.get("OPENAI_API_KEY"),
+          chatModel: Deno.env.get("OPENAI_CHAT_MODEL") ?? "gpt-4o-mini",
+          embedModel: Deno.env.get("OPENAI_EMBED_MODEL") ?? "text-embedding-3-small",
         }
         : undefined,
     });

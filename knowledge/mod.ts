@@ -51,12 +51,23 @@ export {
   type Citation,
   converse,
   runTurn,
+  type SafetyFlag,
   type TurnInput,
   type TurnResult,
 } from "./answer/brain.ts";
 export { type AnswerFormat, checkAnswer, formatAnswer, type QaVerdict } from "./answer/qa.ts";
-export { type ChatMessage, type ChatModel, type Embedder, ModelError } from "./models/models.ts";
+export { type AnswerJudge, ChatModelJudge, type Judgement } from "./answer/llm_judge.ts";
+export { type HealthConcern, type HealthReading, readHealth } from "./answer/health.ts";
+export {
+  type ChatMessage,
+  type ChatModel,
+  type ChatOptions,
+  complete,
+  type Embedder,
+  ModelError,
+} from "./models/models.ts";
 export { OllamaChatModel, OllamaEmbedder } from "./models/ollama.ts";
+export { OpenAIChatModel, OpenAIEmbedder, type OpenAIOptions } from "./models/openai.ts";
 export { ChatModelResponder, ExtractiveResponder, type Responder } from "./answer/responder.ts";
 export { SifEmbedder } from "./language/sif_embedder.ts";
 export { loadWordVectors, type WordVectors, WordVectorsError } from "./language/word_vectors.ts";

@@ -5,6 +5,8 @@ import type { Logger } from "../runtime/mod.ts";
 import type { BrainDeps } from "./answer/brain.ts";
 import type { ChatModel, Embedder } from "./models/models.ts";
 import { OllamaChatModel, OllamaEmbedder } from "./models/ollama.ts";
+import { OpenAIChatModel, OpenAIEmbedder } from "./models/openai.ts";
+import { ChatModelJudge } from "./answer/llm_judge.ts";
 import { ChatModelResponder, ExtractiveResponder, type Responder } from "./answer/responder.ts";
 import { SifEmbedder } from "./language/sif_embedder.ts";
 import { SoftMatcher } from "./language/soft_match.ts";
@@ -38,13 +40,33 @@ export interface KnowledgeOptions {
   /** Where the word-vector cache lives. */
   vectorCacheDir: string;
   ollama?: { host: string; chatModel: string; embedModel: string };
+  /** An OpenAI-compatible server (llama.cpp server, vLLM, LM Studio); used when set. */
+  openai?: { baseUrl: string; apiKey?: string; chatModel: string; embedModel: string };
   /** Overrides the default threshold. */
   minRelevance?: number;
   log?: Logger;
 }
 
-/** Ollama models when configured, otherwise the embedded default (word vectors, extractive). */
+/**
+ * An OpenAI-compatible server or Ollama when configured (the chat model reranks, judges
+ * answerability and writes the answer), otherwise the embedded default (word vectors,
+ * extractive).
+ */
 export async function createKnowledge(o: KnowledgeOptions): Promise<Knowledge> {
+  if (o.openai) {
+    const { baseUrl, apiKey } = o.openai;
+    const embedder = await OpenAIEmbedder.create({ baseUrl, apiKey, model: o.openai.embedModel });
+    const chat = new OpenAIChatModel({ baseUrl, apiKey, model: o.openai.chatModel });
+    return {
+      pool: o.pool,
+      embedder,
+      store: new VectorStore(o.chroma, { prefix: o.prefix, embedder }),
+      responder: new ChatModelResponder(chat),
+      judge: new ChatModelJudge(chat),
+      chat,
+      minRelevance: o.minRelevance ?? MIN_RELEVANCE.cosine,
+    };
+  }
   if (o.ollama) {
     const embedder = await OllamaEmbedder.create({
       host: o.ollama.host,
@@ -56,6 +78,7 @@ export async function createKnowledge(o: KnowledgeOptions): Promise<Knowledge> {
       embedder,
       store: new VectorStore(o.chroma, { prefix: o.prefix, embedder }),
       responder: new ChatModelResponder(chat),
+      judge: new ChatModelJudge(chat),
       chat,
       minRelevance: o.minRelevance ?? MIN_RELEVANCE.cosine,
     };
@@ -92,6 +115,7 @@ export async function loadDefaultModels(
     log,
   });
   const matcher = new SoftMatcher(embedder, { phrases });
+  await matcher.loadHubness({ cacheDir, log });
   const background = await Background.load({ cacheDir, embedder, matcher, log });
   return { embedder, matcher, background };
 }

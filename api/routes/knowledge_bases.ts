@@ -5,11 +5,20 @@ import { iso } from "../lib/pagination.ts";
 import { resourceRoutes } from "../lib/resource.ts";
 import { ALL_ROLES, WRITERS } from "../lib/route.ts";
 
+/**
+ * Settings of a knowledge base. `safety_message`: the creator's own wording of the reply to
+ * health questions the coach must not answer (diagnosis, medication, doses, injuries); the
+ * knowledge's own safety rule is quoted after it.
+ */
+const Settings = z.object({
+  safety_message: z.string().min(1).max(1000).optional(),
+}).catchall(z.unknown()).openapi("KnowledgeBaseSettings");
+
 const KnowledgeBase = z.object({
   id: z.uuid(),
   name: z.string(),
   description: z.string(),
-  settings: z.record(z.string(), z.unknown()),
+  settings: Settings,
   document_count: z.number().int(),
   created_at: z.string(),
   updated_at: z.string(),
@@ -18,7 +27,7 @@ const KnowledgeBase = z.object({
 const KnowledgeBaseInput = z.strictObject({
   name: z.string().min(1).max(200),
   description: z.string().max(2000).optional(),
-  settings: z.record(z.string(), z.unknown()).optional(),
+  settings: Settings.optional(),
 });
 
 interface Row {

@@ -99,7 +99,10 @@ Deno.test("runTurn() - refuses out-of-scope questions plainly, then hands off wh
       format: ROOMY,
     });
     assert.equal(r.refused, true, q);
-    assert.match(r.answer, /couldn't find anything about that/);
+    assert.match(r.answer, /^I couldn't find an answer to that in your coach's material/);
+    // It names the closest topics the knowledge covers and offers the coach.
+    assert.match(r.answer, /The closest topics it covers are "[^"]+"/);
+    assert.match(r.answer, /pass your question to your coach/);
     assert.deepEqual(r.citations, []);
     assert.equal(r.handoff, undefined);
   }

@@ -1,6 +1,7 @@
 import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
 import type { ExtractedText } from "./extract.ts";
 import { LimitExceededError } from "./limits.ts";
+import { headingLines } from "./outline.ts";
 
 /** One piece of a document, with where it came from. */
 export interface Chunk {
@@ -72,20 +73,19 @@ export async function chunkText(
 function sections(text: string): Section[] {
   const out: Section[] = [];
   const path: string[] = [];
-  const heading = /^(#{1,6})[ \t]+(.+?)[ \t#]*$/gm;
   let bodyStart = 0;
   let current = "";
   const push = (end: number) => {
     const body = text.slice(bodyStart, end);
     if (body.trim()) out.push({ heading: current, body, start: bodyStart });
   };
-  for (const m of text.matchAll(heading)) {
-    push(m.index);
-    const level = m[1]!.length;
-    path.length = Math.min(path.length, level - 1);
-    path[level - 1] = m[2]!.trim();
+  // Markdown headings, or the title lines of a plain text or PDF (outline.ts).
+  for (const h of headingLines(text)) {
+    push(h.index);
+    path.length = Math.min(path.length, h.level - 1);
+    path[h.level - 1] = h.title;
     current = path.filter(Boolean).join(" > ");
-    bodyStart = m.index + m[0].length;
+    bodyStart = h.index + h.line.length;
   }
   push(text.length);
   return out;

@@ -38,6 +38,22 @@ const BLOCK = new Set([
 ]);
 
 /**
+ * Page chrome marked by class, id or ARIA role rather than by tag: menus, cookie banners,
+ * sidebars, share and newsletter boxes, bylines. Its words would otherwise reach the index and
+ * match questions about anything ("subscribe", "shop", "training tips").
+ */
+const CHROME_NAME =
+  /(?:^|[\s_-])(?:nav|navbar|navigation|menu|menus|site-header|topbar|footer|cookies?|cookie-banner|consent|banner|sidebar|share|sharing|social|newsletter|subscribe|signup|breadcrumbs?|related|popular|comments?|advert|ads|promo|byline|meta|post-meta)(?:$|[\s_-])/i;
+const CHROME_ROLE = new Set(["navigation", "banner", "contentinfo", "complementary", "search"]);
+
+function isChrome(el: HTMLElement): boolean {
+  const role = el.getAttribute("role")?.toLowerCase();
+  if (role && CHROME_ROLE.has(role)) return true;
+  const names = `${el.getAttribute("class") ?? ""} ${el.getAttribute("id") ?? ""}`;
+  return CHROME_NAME.test(names) && !el.querySelector("h1");
+}
+
+/**
  * The readable text of an HTML page: headings become `#` lines, blocks become paragraphs, and
  * navigation, scripts, styles and other page chrome are dropped.
  */
@@ -60,6 +76,7 @@ function walk(node: Node, out: string[]) {
   const tag = el.tagName?.toLowerCase() ?? "";
   // A page header is chrome unless it carries the page's title.
   if (SKIP.has(tag) && !(tag === "header" && el.querySelector("h1"))) return;
+  if (isChrome(el)) return;
   const heading = tag.match(/^h([1-6])$/);
   if (heading) {
     out.push(`\n\n${"#".repeat(Number(heading[1]))} ${el.text.replace(/\s+/g, " ").trim()}\n\n`);

@@ -12,6 +12,7 @@ import { cachedFile, packTexts, unpackTexts } from "./cache_file.ts";
 import type { SifEmbedder } from "./sif_embedder.ts";
 import type { SoftMatcher, Term } from "./soft_match.ts";
 import { definition, readSynsets, WORDNET_DICT } from "./wordnet.ts";
+import { NearestIndex } from "./nearest.ts";
 
 const MAGIC = "CDBG0002";
 /** Definitions nearest the question by sentence vector that get the word-level match. */
@@ -29,12 +30,20 @@ export class Background {
   readonly #vectors: Float32Array;
   readonly #dims: number;
   readonly #matcher: SoftMatcher;
+  readonly #nearest?: NearestIndex;
 
-  private constructor(texts: string[], vectors: Float32Array, dims: number, matcher: SoftMatcher) {
+  private constructor(
+    texts: string[],
+    vectors: Float32Array,
+    dims: number,
+    matcher: SoftMatcher,
+    nearest?: NearestIndex,
+  ) {
     this.#texts = texts;
     this.#vectors = vectors;
     this.#dims = dims;
     this.#matcher = matcher;
+    this.#nearest = nearest;
   }
 
   get size(): number {
@@ -62,7 +71,12 @@ export class Background {
       return packTexts(MAGIC, texts, [vectors]);
     }, { what: "definitions cache", from: "WordNet", log });
     const { texts, arrays: [vectors] } = unpackTexts(bytes, MAGIC, file);
-    return new Background(texts, vectors!, embedder.dimensions, matcher);
+    const nearest = await NearestIndex.cached(file.replace(/\.bin$/, ".usearch"), {
+      vectors: vectors!,
+      dims: embedder.dimensions,
+      log,
+    });
+    return new Background(texts, vectors!, embedder.dimensions, matcher, nearest);
   }
 
   /**
@@ -70,6 +84,19 @@ export class Background {
    * definitions nearest its sentence vector (the same measure as a passage's relevance).
    */
   coverage(terms: Term[], questionVector: number[]): Coverage {
+    let best: Coverage = { score: 0, text: "" };
+    const rows = this.#nearest
+      ? this.#nearest.search(Float32Array.from(questionVector), CANDIDATES)
+      : this.#scan(questionVector);
+    for (const i of rows) {
+      const score = this.#matcher.score(terms, this.#texts[i]!, { hubCorrected: true });
+      if (score > best.score) best = { score, text: this.#texts[i]! };
+    }
+    return best;
+  }
+
+  /** The rows of the definitions nearest the question by a full scan (exact). */
+  #scan(questionVector: number[]): number[] {
     const dims = this.#dims;
     const n = this.#texts.length;
     const vectors = this.#vectors;
@@ -81,13 +108,9 @@ export class Background {
       sims[i] = s;
     }
     const cut = kthLargest(sims.slice(), Math.min(CANDIDATES, n));
-    let best: Coverage = { score: 0, text: "" };
-    for (let i = 0; i < n; i++) {
-      if (sims[i]! < cut) continue;
-      const score = this.#matcher.score(terms, this.#texts[i]!, { hubCorrected: true });
-      if (score > best.score) best = { score, text: this.#texts[i]! };
-    }
-    return best;
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (sims[i]! >= cut) rows.push(i);
+    return rows;
   }
 }
 

@@ -35,8 +35,19 @@ export class SifEmbedder implements Embedder {
     return idx.get(token) ?? (token.endsWith("s") ? idx.get(token.slice(0, -1)) : undefined);
   }
 
+  /** Vectors of texts embedded lately (chunk texts are embedded again with every query). */
+  readonly #recent = new Map<string, number[]>();
+
   embed(texts: string[]): Promise<number[][]> {
-    return Promise.resolve(texts.map((t) => this.embedOne(t)));
+    return Promise.resolve(texts.map((t) => {
+      let v = this.#recent.get(t);
+      if (!v) {
+        v = this.embedOne(t);
+        if (this.#recent.size >= 20_000) this.#recent.delete(this.#recent.keys().next().value!);
+        this.#recent.set(t, v);
+      }
+      return v;
+    }));
   }
 
   embedOne(text: string): number[] {

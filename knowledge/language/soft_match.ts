@@ -1,4 +1,7 @@
+import { resolve } from "node:path";
 import type { SifEmbedder } from "./sif_embedder.ts";
+import { cachedFile } from "./cache_file.ts";
+import { meanTopInnerProducts } from "./nearest.ts";
 import { type PhraseLexicon, type Segment, segment } from "./phrases.ts";
 import { STOPWORDS, tokenize } from "./tokens.ts";
 
@@ -21,6 +24,8 @@ export interface PassageWords {
 }
 
 const isNumber = (token: string) => /\d/.test(token);
+/** Texts whose words are kept (first in, first out). */
+const WORDS_CACHED = 50_000;
 
 /**
  * Word-level semantic overlap: for each content word of the question, its best cosine match among
@@ -32,9 +37,13 @@ export class SoftMatcher {
   readonly #emb: SifEmbedder;
   readonly #phrases?: PhraseLexicon;
   readonly #vocabulary: number;
-  readonly #norms = new Map<number, number>();
+  /** Vector lengths by row, NaN until computed. */
+  #norms?: Float32Array;
   readonly #hubness = new Map<number, number>();
   #reference?: Float64Array;
+  readonly #words = new Map<string, PassageWords>();
+  /** Every row's hubness, when precomputed (`loadHubness`). */
+  #hubTable?: Float32Array;
 
   constructor(embedder: SifEmbedder, { phrases }: { phrases?: PhraseLexicon } = {}) {
     this.#emb = embedder;
@@ -79,8 +88,22 @@ export class SoftMatcher {
     return out;
   }
 
-  /** A passage's distinct content words: vocabulary rows, and the tokens themselves. */
+  /**
+   * A passage's distinct content words: vocabulary rows, and the tokens themselves. Kept for the
+   * texts read most recently (chunks and definitions are read again and again).
+   */
   words(text: string): PassageWords {
+    const cached = this.#words.get(text);
+    if (cached) return cached;
+    const words = this.#readWords(text);
+    if (this.#words.size >= WORDS_CACHED) {
+      this.#words.delete(this.#words.keys().next().value!);
+    }
+    this.#words.set(text, words);
+    return words;
+  }
+
+  #readWords(text: string): PassageWords {
     const rows = new Set<number>();
     const tokens = new Set<string>();
     let numbers = false;
@@ -117,31 +140,90 @@ export class SoftMatcher {
     { floor = 0, hubCorrected = false }: { floor?: number; hubCorrected?: boolean } = {},
   ): number {
     const terms = typeof question === "string" ? this.terms(question) : question;
+    const best = this.bestMatches(terms, passage, { hubCorrected });
+    if (!best.length) return 0;
+    return SoftMatcher.weighted(terms, best, floor);
+  }
+
+  /**
+   * Each question term's best similarity to a word of the passage (1 for the same word). An
+   * unknown word (a name) counts only where the passage has it literally; a number counts half
+   * against a passage that states other numbers (the same kind of fact). Empty when either side
+   * has no content words.
+   */
+  bestMatches(
+    terms: Term[],
+    passage: string | PassageWords,
+    { hubCorrected = false }: { hubCorrected?: boolean } = {},
+  ): number[] {
+    const both = this.bestMatchesBoth(terms, passage);
+    return hubCorrected ? both.hub : both.plain;
+  }
+
+  /**
+   * Each term's best plain and best hub-corrected similarity in one pass (ranking wants the
+   * first, relevance the second, and the cosines are the same).
+   */
+  bestMatchesBoth(
+    terms: Term[],
+    passage: string | PassageWords,
+  ): { plain: number[]; hub: number[] } {
     const words = typeof passage === "string" ? this.words(passage) : passage;
     const rows = words.rows;
-    if (!terms.length || !rows.length) return 0;
+    const plain: number[] = [];
+    const hub: number[] = [];
+    if (!terms.length || !rows.length) return { plain, hub };
+    // The hot loop of every turn: no allocation, typed arrays only.
+    const dims = this.#emb.wordVectors.dims;
+    const wordVectors = this.#emb.wordVectors.vectors;
+    const phrases = this.#phrases?.vectors;
+    const vocabulary = this.#vocabulary;
+    for (const t of terms) {
+      if (t.row < 0) {
+        const literal = words.tokens.has(t.token)
+          ? 1
+          : isNumber(t.token) && words.numbers
+          ? 0.5
+          : 0;
+        plain.push(literal);
+        hub.push(literal);
+        continue;
+      }
+      const ta = t.row < vocabulary ? wordVectors : phrases!;
+      const oa = (t.row < vocabulary ? t.row : t.row - vocabulary) * dims;
+      const na = this.#norm(t.row);
+      const ha = this.hubness(t.row);
+      let bestPlain = 0;
+      let bestHub = 0;
+      for (const r of rows) {
+        if (r === t.row) {
+          bestPlain = bestHub = 1;
+          break;
+        }
+        const tb = r < vocabulary ? wordVectors : phrases!;
+        const ob = (r < vocabulary ? r : r - vocabulary) * dims;
+        let dot = 0;
+        for (let d = 0; d < dims; d++) dot += ta[oa + d]! * tb[ob + d]!;
+        const cos = dot / (na * this.#norm(r) || 1);
+        if (cos > bestPlain) bestPlain = cos;
+        const corrected = Math.min(1, 2 * cos - ha - this.hubness(r));
+        if (corrected > bestHub) bestHub = corrected;
+      }
+      plain.push(bestPlain);
+      hub.push(bestHub);
+    }
+    return { plain, hub };
+  }
+
+  /** The weighted mean of terms' best similarities, rescaled above `floor` (see `score`). */
+  static weighted(terms: Term[], best: number[], floor = 0): number {
     let total = 0;
     let weights = 0;
-    for (const t of terms) {
-      let best = 0;
-      if (t.row < 0) {
-        // An unknown word (a name) counts only where the passage has it literally; a number
-        // counts half against a passage that states other numbers (the same kind of fact).
-        best = words.tokens.has(t.token) ? 1 : isNumber(t.token) && words.numbers ? 0.5 : 0;
-      } else {
-        for (const r of rows) {
-          const c = r === t.row
-            ? 1
-            : hubCorrected
-            ? Math.min(1, 2 * this.cosine(t.row, r) - this.hubness(t.row) - this.hubness(r))
-            : this.cosine(t.row, r);
-          if (c > best) best = c;
-        }
-      }
-      total += t.weight * Math.max(0, (best - floor) / (1 - floor));
+    terms.forEach((t, i) => {
+      total += t.weight * Math.max(0, ((best[i] ?? 0) - floor) / (1 - floor));
       weights += t.weight;
-    }
-    return total / weights;
+    });
+    return weights ? total / weights : 0;
   }
 
   /**
@@ -150,6 +232,7 @@ export class SoftMatcher {
    * hub-corrected similarity 2·cos − h(a) − h(b) (CSLS, Conneau et al. 2018) discounts them.
    */
   hubness(row: number): number {
+    if (this.#hubTable) return this.#hubTable[row]!;
     let h = this.#hubness.get(row);
     if (h === undefined) {
       const { dims } = this.#emb.wordVectors;
@@ -172,6 +255,43 @@ export class SoftMatcher {
       this.#hubness.set(row, h);
     }
     return h;
+  }
+
+  /**
+   * Loads every row's hubness from `cacheDir`, computing it once (an exact search of each word
+   * and phrase against the reference sample, a few seconds on two cores): computed on demand, the
+   * first questions that meet a few hundred new words (in the general definitions they are
+   * weighed against) took up to a second.
+   */
+  async loadHubness(
+    { cacheDir, log }: { cacheDir: string; log?: (line: string) => void },
+  ): Promise<void> {
+    const rows = this.#vocabulary + (this.#phrases?.weights.length ?? 0);
+    const file = resolve(cacheDir, `hubness-v2-${this.#vocabulary}-${rows}.bin`);
+    const bytes = await cachedFile(file, () => {
+      const { dims } = this.#emb.wordVectors;
+      const sample = new Map<number, number>();
+      for (const row of referenceSample(this.#vocabulary)) {
+        sample.set(row, (sample.get(row) ?? 0) + 1);
+      }
+      const reference = Float32Array.from(this.#unitRows([...sample.keys()]));
+      const counts = [...sample.values()];
+      const table = new Float32Array(rows);
+      const batch = 20_000;
+      for (let start = 0; start < rows; start += batch) {
+        const ids = Array.from({ length: Math.min(batch, rows - start) }, (_, i) => start + i);
+        const queries = Float32Array.from(this.#unitRows(ids));
+        table.set(
+          meanTopInnerProducts({ dataset: reference, counts, queries, dims, k: 50 }),
+          start,
+        );
+      }
+      return Promise.resolve(new Uint8Array(table.buffer));
+    }, { what: "hubness table", from: "the word and phrase vectors", log });
+    if (bytes.byteLength !== rows * 4) {
+      throw new Error(`${file} has ${bytes.byteLength / 4} rows, expected ${rows}`);
+    }
+    this.#hubTable = new Float32Array(bytes.slice().buffer);
   }
 
   /** The rows' vectors scaled to unit length, one after another. */
@@ -203,14 +323,16 @@ export class SoftMatcher {
   }
 
   #norm(row: number): number {
-    let n = this.#norms.get(row);
-    if (n === undefined) {
+    const norms = this.#norms ??= new Float32Array(
+      this.#vocabulary + (this.#phrases?.weights.length ?? 0),
+    ).fill(NaN);
+    let n = norms[row]!;
+    if (Number.isNaN(n)) {
       const { dims } = this.#emb.wordVectors;
       const [v, o] = this.#vector(row);
       let s = 0;
       for (let d = 0; d < dims; d++) s += v[o + d]! ** 2;
-      n = Math.sqrt(s);
-      this.#norms.set(row, n);
+      n = norms[row] = Math.sqrt(s);
     }
     return n;
   }

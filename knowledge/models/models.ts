@@ -12,10 +12,27 @@ export interface ChatMessage {
   content: string;
 }
 
+export interface ChatOptions {
+  signal?: AbortSignal;
+  /** Ask the server for a JSON object (Ollama `format: "json"`, OpenAI `response_format`). */
+  json?: boolean;
+}
+
 /** A chat model that streams its answer as text pieces. */
 export interface ChatModel {
   readonly id: string;
-  chat(messages: ChatMessage[], opts?: { signal?: AbortSignal }): AsyncIterable<string>;
+  chat(messages: ChatMessage[], opts?: ChatOptions): AsyncIterable<string>;
+}
+
+/** The whole reply of a chat model as one string. */
+export async function complete(
+  model: ChatModel,
+  messages: ChatMessage[],
+  opts: ChatOptions = {},
+): Promise<string> {
+  let out = "";
+  for await (const piece of model.chat(messages, opts)) out += piece;
+  return out;
 }
 
 export class ModelError extends Error {

@@ -1,6 +1,12 @@
 /** Embedder and ChatModel backed by an Ollama server through the `ollama` npm client. */
 import { Ollama } from "ollama";
-import { type ChatMessage, type ChatModel, type Embedder, ModelError } from "./models.ts";
+import {
+  type ChatMessage,
+  type ChatModel,
+  type ChatOptions,
+  type Embedder,
+  ModelError,
+} from "./models.ts";
 
 export class OllamaEmbedder implements Embedder {
   readonly id: string;
@@ -54,10 +60,15 @@ export class OllamaChatModel implements ChatModel {
     this.id = `ollama-${model}`;
   }
 
-  async *chat(messages: ChatMessage[], opts: { signal?: AbortSignal } = {}): AsyncIterable<string> {
+  async *chat(messages: ChatMessage[], opts: ChatOptions = {}): AsyncIterable<string> {
     let stream;
     try {
-      stream = await this.#client.chat({ model: this.#model, messages, stream: true });
+      stream = await this.#client.chat({
+        model: this.#model,
+        messages,
+        stream: true,
+        ...(opts.json ? { format: "json" } : {}),
+      });
     } catch (err) {
       throw new ModelError(`Ollama chat with ${this.#model} failed: ${(err as Error).message}`, {
         cause: err,

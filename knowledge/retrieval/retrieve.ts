@@ -2,7 +2,7 @@ import type pg from "pg";
 import { withTenant } from "../../db/tenant.ts";
 import { chunksById, lexicalSearch } from "../store/chunk_rows.ts";
 import type { Embedder } from "../models/models.ts";
-import type { SoftMatcher } from "../language/soft_match.ts";
+import { SoftMatcher } from "../language/soft_match.ts";
 import type { VectorStore } from "../store/vector_store.ts";
 
 /** A retrieved chunk with where it comes from and why it was ranked. */
@@ -120,21 +120,25 @@ export async function retrieve(deps: RetrievalDeps, opts: RetrieveOptions): Prom
     const texts = rows.map((r) => `${r.heading} ${r.text}`);
     const chunkVectors = await deps.embedder.embed(texts);
     queries.forEach((q, qi) => {
-      const terms = m.terms(q);
       const allTerms = m.terms(q, { unknown: true });
+      // The ranking reads the known words only; relevance every word (names match literally).
+      const known = allTerms.map((t, i) => ({ t, i })).filter((x) => x.t.row >= 0);
+      const terms = known.map((x) => x.t);
       const qv = embeddings[qi]!;
       const scored = rows.map((r, i) => {
         const words = m.words(texts[i]!);
         const cos = dot(qv, chunkVectors[i]!);
+        const best = m.bestMatchesBoth(allTerms, words);
         // Ranking: word-level match plus the sentence vectors; relevance: hub-corrected match.
         if (qi === queries.length - 1) {
-          sig(r.id).soft = m.score(allTerms, words, { hubCorrected: true });
+          sig(r.id).soft = SoftMatcher.weighted(allTerms, best.hub);
         }
+        const rank = SoftMatcher.weighted(terms, known.map((x) => best.plain[x.i]!), RANK_FLOOR);
         // The user's goals nudge near-equal passages toward what this user is working on.
         const nudge = goalsVector && qi === main
           ? GOALS_WEIGHT * dot(goalsVector, chunkVectors[i]!)
           : 0;
-        return { id: r.id, s: m.score(terms, words, { floor: RANK_FLOOR }) + 0.5 * cos + nudge };
+        return { id: r.id, s: rank + 0.5 * cos + nudge };
       }).sort((a, b) => b.s - a.s);
       scored.forEach((x, r) => add(x.id, r, weightOf(qi) * SEMANTIC_WEIGHT));
     });

@@ -6,8 +6,8 @@
 export interface FakeOllama extends AsyncDisposable {
   url: string;
   requests: { path: string; body: Record<string, unknown> }[];
-  /** The chat answer, streamed word by word. */
-  chatReply: string;
+  /** The chat answer, streamed word by word (or a function of the request's messages). */
+  chatReply: string | ((messages: { role: string; content: string }[]) => string);
   /** Makes the next request fail with this HTTP status and message. */
   failNext?: { status: number; error: string };
 }
@@ -54,12 +54,15 @@ export function startFakeOllama(): FakeOllama {
       });
     }
     if (path === "/api/chat") {
-      const words = fake.chatReply.split(/(?<= )/);
+      const reply = typeof fake.chatReply === "function"
+        ? fake.chatReply(body.messages)
+        : fake.chatReply;
+      const words = reply.split(/(?<= )/);
       const base = { model: body.model, created_at: new Date().toISOString() };
       if (body.stream === false) {
         return Response.json({
           ...base,
-          message: { role: "assistant", content: fake.chatReply },
+          message: { role: "assistant", content: reply },
           done: true,
           done_reason: "stop",
         });
