@@ -10,7 +10,7 @@ import { withSystem } from "../db/tenant.ts";
 import { loadOrCreateSecret, SecretBox } from "../db/secrets.ts";
 import { ConnectionDirectory } from "../channels/core/connections.ts";
 import { startDeliveryWorker } from "../channels/core/delivery_worker.ts";
-import { RECEIPT_DAYS } from "../channels/core/intake.ts";
+import { KnownPeople, RECEIPT_DAYS } from "../channels/core/intake.ts";
 import { createChannelMetrics } from "../channels/core/metrics.ts";
 import { pacerActor } from "../channels/core/pacer.ts";
 import { startConversationRecords } from "../channels/core/records.ts";
@@ -49,6 +49,7 @@ export function channelsExtension(
     });
     Object.assign(handle, { connections, telegram, whatsapp });
     const channelLog = log.child({ component: "channels" });
+    const known = new KnownPeople();
     const connector = channelConnector({ telegram, connections, publicUrl: config.PUBLIC_URL });
     return {
       actors: [pacerActor],
@@ -67,6 +68,7 @@ export function channelsExtension(
             whatsapp,
             metrics,
             log: channelLog,
+            known,
           }),
         );
       },
@@ -93,6 +95,7 @@ export function channelsExtension(
               metrics,
               log: channelLog,
               connections,
+              known,
             }),
           );
           workers.use(pruneReceipts(pool, channelLog));

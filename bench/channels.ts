@@ -32,7 +32,9 @@ const args = parseArgs({
     rounds: { type: "string", default: "3" },
     burst: { type: "string", default: "1000" },
     "debounce-ms": { type: "string", default: "0" },
-    "think-ms": { type: "string", default: "1500" },
+    "think-ms": { type: "string", default: "10000" },
+    /** Starts the http node with the V8 inspector on this port (to profile the intake). */
+    "inspect-gateway": { type: "string" },
   },
 });
 const opt = (k: keyof typeof args.values) => Number(args.values[k]);
@@ -78,10 +80,10 @@ const prefix = `bench${crypto.randomUUID().slice(0, 6)}`;
 const jwt = encodeBase64(crypto.getRandomValues(new Uint8Array(48)));
 const secretsKey = encodeBase64(crypto.getRandomValues(new Uint8Array(32)));
 /** A node process (`main.ts`); `roles` as NODE_ROLES. Resolves once it is ready. */
-async function startNodeProcess(nodeId: string, roles: string) {
+async function startNodeProcess(nodeId: string, roles: string, flags: string[] = []) {
   const port = 18800 + Math.floor(Math.random() * 1000);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
+    args: ["run", "-A", ...flags, MAIN],
     env: {
       DATABASE_URL: url.toString(),
       NATS_URL: natsUrl,
@@ -105,17 +107,23 @@ async function startNodeProcess(nodeId: string, roles: string) {
     stdout: "null",
     stderr: "inherit",
   }).spawn();
-  stack.defer(async () => {
-    child.kill("SIGTERM");
-    await child.status;
-  });
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+    })();
+  stack.defer(stop);
   const base = `http://127.0.0.1:${port}`;
   await until(async () =>
     (await fetch(`${base}/readyz`).then((r) => r.text(), () => "")).includes('"ready"')
   );
-  return base;
+  return { base, stop };
 }
-const base = await startNodeProcess("bench", "http,actors,workers");
+const worker = await startNodeProcess("bench", "http,actors,workers");
+const base = worker.base;
 
 const call = async (path: string, token?: string, body?: unknown) => {
   const res = await fetch(base + path, {
@@ -156,49 +164,34 @@ const secret = tg.bot.webhook!.secretToken!;
 const machine = await machineInfo();
 console.log(`machine: ${JSON.stringify(machine)}`);
 
-// 1. Intake, first on a node with the http role only (webhooks in, nothing else), then on the
-// node that also hosts the actors and answers every message it takes in.
 const people = Array.from({ length: opt("people") }, (_, i) => tg.addUser({ first_name: `P${i}` }));
 for (const p of people) tg.bot.privateChat(p);
-const gateway = await startNodeProcess("gateway", "http");
-const intakeHttp = await wrkIntake(`${gateway}${hookPath}`, 0);
-console.log(
-  `intake, http node: ${intakeHttp.rps.toFixed(0)} requests/s over ${opt("intake-seconds")} s, ` +
-    `p50 ${intakeHttp.p50.toFixed(1)} / p99 ${
-      intakeHttp.p99.toFixed(1)
-    } ms, non-2xx ${intakeHttp.non2xx}`,
-);
-await drain();
-const intakeAll = await wrkIntake(hook, 1);
-console.log(
-  `intake, all roles: ${intakeAll.rps.toFixed(0)} requests/s, p50 ${intakeAll.p50.toFixed(1)} / ` +
-    `p99 ${intakeAll.p99.toFixed(1)} ms, non-2xx ${intakeAll.non2xx}`,
-);
-// Let the answers to the intake phase drain before timing conversations.
-await drain();
 
-// 2. End to end.
+// 1. End to end: conversations in progress, each person reading the answer before writing again.
 const convs = people.slice(0, opt("conversations"));
 const latencies: number[] = [];
 let seq = 10_000_000;
-for (let round = 0; round < opt("rounds"); round++) {
-  // A person reads the answer before writing again (Telegram paces a chat at one message/s).
-  if (round > 0) await new Promise((r) => setTimeout(r, opt("think-ms")));
-  await Promise.all(convs.map(async (p) => {
+await Promise.all(convs.map(async (p, i) => {
+  // Spread the first messages over one pause, as people do not all write at once.
+  await sleep(Math.random() * opt("think-ms"));
+  for (let round = 0; round < opt("rounds"); round++) {
     const arrived = new Promise<void>((resolve) => waiting.set(p.id, resolve));
     const t0 = performance.now();
-    await post(p.id, ++seq, "When should I stop drinking coffee?");
+    await post(p.id, ++seq * 1000 + i, "When should I stop drinking coffee?");
     await arrived;
     latencies.push(performance.now() - t0);
-  }));
-}
+    // At least a second of reading (Telegram paces one chat at a message a second), then a pause
+    // drawn from an exponential distribution with the given mean.
+    await sleep(1000 + -Math.log(1 - Math.random()) * Math.max(0, opt("think-ms") - 1000));
+  }
+}));
 const e2e = summarize(latencies);
 console.log(
-  `end to end (${convs.length} conversations × ${opt("rounds")}): p50 ${e2e.p50.toFixed(0)} / ` +
-    `p99 ${e2e.p99.toFixed(0)} ms (debounce ${opt("debounce-ms")} ms)`,
+  `end to end (${convs.length} conversations × ${opt("rounds")}, think ${opt("think-ms")} ms): ` +
+    `p50 ${e2e.p50.toFixed(0)} / p99 ${e2e.p99.toFixed(0)} ms (debounce ${opt("debounce-ms")} ms)`,
 );
 
-// 3. Pacing: a burst of first messages from new people through one bot.
+// 2. Pacing: a burst of first messages from new people through one bot.
 const burst = Array.from({ length: opt("burst") }, (_, i) => tg.addUser({ first_name: `B${i}` }));
 for (const p of burst) tg.bot.privateChat(p);
 const before = tg.requests.length;
@@ -210,6 +203,29 @@ console.log(
   `pacing: ${burst.length} people answered; busiest second of the bot ${
     tg.bot.maxRate({ methods: ["sendMessage"] })
   } sends (limit 30), 429 answers ${limited}`,
+);
+
+// 3. Intake: webhooks in as fast as wrk sends them, first on the node that also answers them
+// (it does), then alone on a node with the http role only, the answering node stopped, so the
+// figure is the durable hand-over by itself.
+const intakeAll = await wrkIntake(hook, 1);
+console.log(
+  `intake, all roles (answering too): ${intakeAll.rps.toFixed(0)} requests/s, p50 ` +
+    `${intakeAll.p50.toFixed(1)} / p99 ${intakeAll.p99.toFixed(1)} ms, non-2xx ${intakeAll.non2xx}`,
+);
+await worker.stop();
+const inspect = args.values["inspect-gateway"];
+const gateway = await startNodeProcess(
+  "gateway",
+  "http",
+  inspect ? [`--inspect=127.0.0.1:${inspect}`] : [],
+);
+const intakeHttp = await wrkIntake(`${gateway.base}${hookPath}`, 0);
+console.log(
+  `intake, http node: ${intakeHttp.rps.toFixed(0)} requests/s over ${opt("intake-seconds")} s, ` +
+    `p50 ${intakeHttp.p50.toFixed(1)} / p99 ${
+      intakeHttp.p99.toFixed(1)
+    } ms, non-2xx ${intakeHttp.non2xx}`,
 );
 console.log(JSON.stringify({
   intake_http_rps: Math.round(intakeHttp.rps),
@@ -294,17 +310,8 @@ end
   };
 }
 
-/** Waits until the fake has seen no sendMessage for 3 s. */
-async function drain() {
-  let last = tg.requests.length;
-  let quietSince = Date.now();
-  while (Date.now() - quietSince < 3000) {
-    await new Promise((r) => setTimeout(r, 250));
-    if (tg.requests.length !== last) {
-      last = tg.requests.length;
-      quietSince = Date.now();
-    }
-  }
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 120_000) {

@@ -24,7 +24,7 @@ export function telegramHook(deps: TelegramHookDeps): Hono {
       throw new ApiError(404, "Not found", "No Telegram channel has this id");
     }
     const given = c.req.header("x-telegram-bot-api-secret-token") ?? "";
-    if (!(await sameSecret(given, conn.secrets.webhook_secret))) {
+    if (!(sameSecret(given, conn.secrets.webhook_secret))) {
       throw new UnauthorizedError("The secret token does not match this channel's");
     }
     const body = parseJsonBody(await readRawBody(c.req.raw, deps.maxBodyBytes ?? 1 << 20));

@@ -39,7 +39,7 @@ export function whatsappHook(deps: WhatsAppHookDeps): Hono {
     const mode = c.req.query("hub.mode");
     const token = c.req.query("hub.verify_token") ?? "";
     const challenge = c.req.query("hub.challenge") ?? "";
-    if (mode !== "subscribe" || !(await sameSecret(token, conn.secrets.verify_token))) {
+    if (mode !== "subscribe" || !(sameSecret(token, conn.secrets.verify_token))) {
       throw new ApiError(403, "Forbidden", "The verify token does not match this channel's");
     }
     return c.text(challenge.slice(0, 200), 200);
@@ -50,9 +50,9 @@ export function whatsappHook(deps: WhatsAppHookDeps): Hono {
     const raw = await readRawBody(c.req.raw, deps.maxBodyBytes ?? 1 << 20);
     const given = c.req.header("x-hub-signature-256") ?? "";
     const expected = conn.secrets.app_secret
-      ? `sha256=${await hmacSha256Hex(conn.secrets.app_secret, raw)}`
+      ? `sha256=${hmacSha256Hex(conn.secrets.app_secret, raw)}`
       : undefined;
-    if (!(await sameSecret(given, expected))) {
+    if (!(sameSecret(given, expected))) {
       throw new UnauthorizedError("X-Hub-Signature-256 does not match the body");
     }
     const parsed = WaWebhook.safeParse(parseJsonBody(raw));

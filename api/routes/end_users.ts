@@ -62,8 +62,10 @@ interface Row {
   created_at: Date;
   last_active_at: Date | null;
 }
+// Activity is kept per channel identity (the intake touches only the identity on its fast path).
 const COLUMNS = `id, channel, external_id, display_name, email, locale, timezone, status, profile,
-  created_at, last_active_at`;
+  created_at, greatest(last_active_at, (select max(ci.last_inbound_at) from channel_identities ci
+    where ci.end_user_id = t.id)) last_active_at`;
 const toJson = (r: Row) => {
   const { profile: _profile, ...rest } = r;
   return { ...rest, created_at: iso(r.created_at)!, last_active_at: iso(r.last_active_at) };

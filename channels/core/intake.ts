@@ -21,10 +21,45 @@ export type IntakeResult =
 /** Days a provider message id is remembered; providers stop retrying long before. */
 export const RECEIPT_DAYS = 7;
 
-export async function takeIn(
-  deps: { pool: pg.Pool; system: ActorSystem },
-  m: NormalizedInbound,
-): Promise<IntakeResult> {
+/**
+ * Who a channel identity is, remembered per node (channel, connection, provider user id → end
+ * user and identity), so a known person's message is taken in with one statement. An entry that
+ * went stale (the identity was linked to another end user) fails that statement's check and the
+ * message takes the full path, which refreshes it.
+ */
+export class KnownPeople {
+  readonly #map = new Map<string, { identityId: string; endUserId: string }>();
+  constructor(private readonly max = 100_000) {}
+  static key(m: NormalizedInbound) {
+    return `${m.creatorId}:${m.channel}:${m.externalUserId}`;
+  }
+  get(m: NormalizedInbound) {
+    return this.#map.get(KnownPeople.key(m));
+  }
+  set(m: NormalizedInbound, v: { identityId: string; endUserId: string }) {
+    const k = KnownPeople.key(m);
+    this.#map.delete(k);
+    this.#map.set(k, v);
+    if (this.#map.size > this.max) this.#map.delete(this.#map.keys().next().value!);
+  }
+  forget(m: NormalizedInbound) {
+    this.#map.delete(KnownPeople.key(m));
+  }
+}
+
+export interface IntakeDeps {
+  pool: pg.Pool;
+  system: ActorSystem;
+  known?: KnownPeople;
+}
+
+export async function takeIn(deps: IntakeDeps, m: NormalizedInbound): Promise<IntakeResult> {
+  const known = deps.known?.get(m);
+  if (known && !consentOf(m.content) && !isStart(m)) {
+    const fast = await takeInKnown(deps, m, known);
+    if (fast) return fast;
+    deps.known?.forget(m);
+  }
   const { result, row } = await withTenant(deps.pool, m.creatorId, async (tx) => {
     const receipt = await tx.query(
       `insert into inbound_receipts (creator_id, connection_id, external_message_id)
@@ -40,19 +75,88 @@ export async function takeIn(
         [person.endUserId, consent],
       );
     }
-    const message: Inbound = { ...m, ...person, receivedAt: Date.now() };
     const outbox = await deps.system.client.tellWithin(
       tx,
       userAddress(m.creatorId, person.endUserId),
       "inbound",
-      message,
-      { msgId: `in:${m.connectionId}:${m.externalMessageId}` },
+      inboundOf(m, person),
+      { msgId: msgIdOf(m) },
     );
     return { result: { status: "accepted", ...person } as const, row: outbox };
   });
+  if (result.status === "accepted") {
+    deps.known?.set(m, { identityId: result.identityId, endUserId: result.endUserId });
+  }
   // After the commit; should this fail, the runtime's outbox sweep sends it within seconds.
   if (row) await deps.system.publishOutbox([row]);
   return result;
+}
+
+const msgIdOf = (m: NormalizedInbound) => `in:${m.connectionId}:${m.externalMessageId}`;
+const isStart = (m: NormalizedInbound) =>
+  m.content.type === "command" && m.content.command === "start";
+const inboundOf = (
+  m: NormalizedInbound,
+  person: { endUserId: string; identityId: string },
+): Inbound => ({
+  ...m,
+  endUserId: person.endUserId,
+  identityId: person.identityId,
+  receivedAt: Date.now(),
+});
+
+/**
+ * A known person's message in one statement (atomic on its own): the identity is touched only if
+ * it still belongs to that end user, the receipt taken only then, and the UserActor's outbox row
+ * written only for a new receipt. Undefined when the identity moved.
+ */
+async function takeInKnown(
+  deps: IntakeDeps,
+  m: NormalizedInbound,
+  person: { identityId: string; endUserId: string },
+): Promise<IntakeResult | undefined> {
+  // The row is built by the runtime's client; its insert is folded into this statement.
+  const row = await deps.system.client.tellWithin(
+    { query: () => Promise.resolve() },
+    userAddress(m.creatorId, person.endUserId),
+    "inbound",
+    inboundOf(m, person),
+    { msgId: msgIdOf(m) },
+  );
+  const { rows: [r] } = await deps.pool.query<{ known: boolean; fresh: boolean }>(
+    `with i as (
+       update channel_identities
+          set last_inbound_at = now(), updated_at = now(), connection_id = $4,
+              display_name = coalesce(nullif($6, ''), display_name)
+        where id = $1 and end_user_id = $2 and creator_id = $3
+        returning id),
+     r as (
+       insert into inbound_receipts (creator_id, connection_id, external_message_id)
+       select $3, $4, $5 where exists (select 1 from i)
+       on conflict do nothing returning 1),
+     o as (
+       insert into rt_outbox (id, partition, subject, headers, payload)
+       select $7, $8, $9, '{}', decode($10, 'base64') where exists (select 1 from r)
+       on conflict (id) do nothing returning 1)
+     select exists (select 1 from i) known, exists (select 1 from r) fresh,
+            (select count(*) from o) written`,
+    [
+      person.identityId,
+      person.endUserId,
+      m.creatorId,
+      m.connectionId,
+      m.externalMessageId,
+      m.displayName ?? "",
+      row.id,
+      row.p,
+      row.subject,
+      row.b,
+    ],
+  );
+  if (!r?.known) return undefined;
+  if (!r.fresh) return { status: "duplicate" };
+  await deps.system.publishOutbox([row]);
+  return { status: "accepted", ...person, newPerson: false };
 }
 
 async function findOrCreatePerson(

@@ -5,7 +5,7 @@ import { withTenant } from "../../db/tenant.ts";
 import { eventually } from "../../tests/harness.ts";
 import { channelsEnv, seedChannel } from "../../tests/channels_env.ts";
 import type { Inbound, NormalizedInbound } from "../../actors/mod.ts";
-import { takeIn } from "./intake.ts";
+import { KnownPeople, takeIn } from "./intake.ts";
 
 /** Stands in for the UserActor: keeps every inbound message it was told. */
 const inbox = defineActor({
@@ -110,4 +110,40 @@ Deno.test("takeIn() - the same provider user id at two creators is two people", 
   const b = await takeIn(deps, text({ ...two, externalMessageId: "same" }));
   assert.ok(a.status === "accepted" && b.status === "accepted");
   assert.notEqual(a.endUserId, b.endUserId);
+});
+
+Deno.test("takeIn() - a known person's message takes the one-statement path with the same result", async () => {
+  await using env = await channelsEnv({ actors: [inbox] });
+  const { creatorId, connectionId } = await seedChannel(env.db.pool);
+  const known = new KnownPeople();
+  const deps = { pool: env.db.pool, system: env.system, known };
+  const first = await takeIn(deps, text({ creatorId, connectionId, externalMessageId: "k1" }));
+  assert.ok(first.status === "accepted" && first.newPerson);
+  const m2 = text({ creatorId, connectionId, externalMessageId: "k2" });
+  assert.deepEqual(known.get(m2), { identityId: first.identityId, endUserId: first.endUserId });
+  const second = await takeIn(deps, m2);
+  assert.ok(second.status === "accepted" && !second.newPerson);
+  assert.equal(second.endUserId, first.endUserId);
+  assert.deepEqual(await takeIn(deps, m2), { status: "duplicate" });
+  // The identity moved to another end user behind the node's back: the full path takes over.
+  const other = await withTenant(env.db.pool, creatorId, async (c) =>
+    (await c.query(
+      `insert into end_users (creator_id, channel, external_id) values ($1, 'telegram', 'x')
+       returning id`,
+      [creatorId],
+    )).rows[0].id);
+  await env.db.pool.query("update channel_identities set end_user_id = $1", [other]);
+  const third = await takeIn(deps, text({ creatorId, connectionId, externalMessageId: "k3" }));
+  assert.ok(third.status === "accepted");
+  assert.equal(third.endUserId, other);
+  const got: Inbound[] = await eventually(async () => {
+    const g = await env.system.ref(inbox, `${creatorId}:${first.endUserId}`).ask("got", null);
+    return g.length >= 2 ? g : undefined;
+  });
+  assert.deepEqual(got.map((m) => m.externalMessageId), ["k1", "k2"]);
+  const moved = await env.system.ref(inbox, `${creatorId}:${other}`).ask("got", null);
+  await eventually(async () =>
+    (await env.system.ref(inbox, `${creatorId}:${other}`).ask("got", null)).length === 1
+  );
+  assert.ok(moved.length <= 1);
 });

@@ -3,7 +3,7 @@
  * with a secret token (or, without a public URL, the bot is left to the cluster's poller), and
  * removed again on disconnect.
  */
-import { type Api, GrammyError } from "grammy";
+import { type Api, GrammyError } from "grammy/web";
 import { classify } from "./sender.ts";
 
 /** The updates Coachd reads; others are never sent to us. */

@@ -6,7 +6,7 @@
  * receipts drop the repeat.
  */
 import type pg from "pg";
-import type { Api } from "grammy";
+import type { Api } from "grammy/web";
 import type { Update } from "grammy/types";
 import { withSystem } from "../../db/tenant.ts";
 import type { ConnectionDirectory } from "../core/connections.ts";

@@ -4,7 +4,7 @@
  * inline keyboard, long answers streamed as a draft before the final message, and the Bot API's
  * errors classified for the delivery worker.
  */
-import { Api, GrammyError, HttpError } from "grammy";
+import { Api, GrammyError, HttpError } from "grammy/web";
 import type { InlineKeyboardButton } from "grammy/types";
 import type { Connection } from "../core/connections.ts";
 import type { DeliveryRequest } from "../../actors/mod.ts";
