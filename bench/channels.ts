@@ -35,6 +35,10 @@ const args = parseArgs({
     "think-ms": { type: "string", default: "10000" },
     /** Starts the http node with the V8 inspector on this port (to profile the intake). */
     "inspect-gateway": { type: "string" },
+    /** The same for the node that hosts the actors. */
+    "inspect-worker": { type: "string" },
+    /** Keep the schema afterwards (to study the stored timings). */
+    keep: { type: "boolean", default: false },
   },
 });
 const opt = (k: keyof typeof args.values) => Number(args.values[k]);
@@ -59,7 +63,8 @@ const admin = new pg.Client({ connectionString: databaseUrl });
 await admin.connect();
 await admin.query(`create schema ${schema}`);
 stack.defer(async () => {
-  await admin.query(`drop schema ${schema} cascade`);
+  if (args.values.keep) console.log(`schema kept: ${schema}`);
+  else await admin.query(`drop schema ${schema} cascade`);
   await admin.end();
 });
 const url = new URL(databaseUrl);
@@ -122,7 +127,11 @@ async function startNodeProcess(nodeId: string, roles: string, flags: string[] =
   );
   return { base, stop };
 }
-const worker = await startNodeProcess("bench", "http,actors,workers");
+const worker = await startNodeProcess(
+  "bench",
+  "http,actors,workers",
+  args.values["inspect-worker"] ? [`--inspect=127.0.0.1:${args.values["inspect-worker"]}`] : [],
+);
 const base = worker.base;
 
 const call = async (path: string, token?: string, body?: unknown) => {
