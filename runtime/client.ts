@@ -10,25 +10,50 @@ import {
   type ReplyOf,
 } from "./actor.ts";
 import { checkAddress, mailboxSubject, partitionOf } from "./address.ts";
+import { type Clock, realClock } from "./clock.ts";
 import { decodeJson, encodeEnvelope, H, makeHeaders, type ReplyBody } from "./envelope.ts";
 import { AskCycleError, AskTimeoutError, RemoteHandlerError } from "./errors.ts";
 import { encodeBase64 } from "./base64.ts";
 import { SendBatcher } from "./send_batcher.ts";
-import type { OutboxRow } from "./committer.ts";
 
+/** Settings of an {@linkcode ActorClient}; an `ActorSystem` passes its own. */
 export interface ClientOptions {
   prefix: string;
   partitions: number;
   /** Largest encoded message accepted, in bytes. */
   maxPayload?: number;
   defaultAskTimeoutMs?: number;
+  /** What ask timeouts are measured on (real time by default). */
+  clock?: Clock;
 }
 
+/** Options of `tell` and `ask`. */
 export interface SendOptions {
   /** Idempotency: JetStream drops a second publish with the same id inside its duplicate window. */
   msgId?: string;
   /** Actors waiting on this call chain (for ask-cycle detection). */
   chain?: readonly string[];
+}
+
+/** Options of `ask`: those of `tell` and how long to wait for the reply. */
+export interface AskOptions extends SendOptions {
+  /** Milliseconds (on the client's clock) before the ask fails with `AskTimeoutError`. */
+  timeoutMs?: number;
+}
+
+/**
+ * A message `tellWithin` wrote into the caller's transaction, to be published with
+ * `ActorSystem.publishOutbox` once that transaction committed.
+ */
+export interface StagedTell {
+  /** The message id (`Nats-Msg-Id`): a retried `tellWithin` with the same id is sent once. */
+  readonly id: string;
+  /** The target's mailbox subject. */
+  readonly subject: string;
+  /** The target's partition (whose owner's outbox sweep sends the row if nobody publishes it). */
+  readonly partition: number;
+  /** The encoded message. */
+  readonly payload: Uint8Array;
 }
 
 export const tracer = trace.getTracer("coachd-runtime");
@@ -37,7 +62,8 @@ export const tracer = trace.getTracer("coachd-runtime");
 export class ActorClient implements AsyncDisposable {
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
-  readonly #opts: Required<ClientOptions>;
+  readonly #opts: Required<Omit<ClientOptions, "clock">>;
+  readonly #clock: Clock;
   readonly #inbox = createInbox();
   #sub?: Subscription;
   #seq = 0;
@@ -48,13 +74,21 @@ export class ActorClient implements AsyncDisposable {
   constructor(nc: NatsConnection, js: JetStreamClient, opts: ClientOptions) {
     this.#nc = nc;
     this.#js = js;
-    this.#opts = { maxPayload: 256 * 1024, defaultAskTimeoutMs: 10_000, ...opts };
+    this.#opts = {
+      prefix: opts.prefix,
+      partitions: opts.partitions,
+      maxPayload: opts.maxPayload ?? 256 * 1024,
+      defaultAskTimeoutMs: opts.defaultAskTimeoutMs ?? 10_000,
+    };
+    this.#clock = opts.clock ?? realClock;
   }
 
+  /** The cluster's subject and stream prefix. */
   get prefix(): string {
     return this.#opts.prefix;
   }
 
+  /** The mailbox subject of an actor. @throws InvalidActorAddressError */
   subjectOf(to: ActorAddress): string {
     checkAddress(to.type, to.id);
     return mailboxSubject(
@@ -102,7 +136,7 @@ export class ActorClient implements AsyncDisposable {
     to: ActorAddress,
     kind: string,
     data?: unknown,
-    opts: SendOptions & { timeoutMs?: number } = {},
+    opts: AskOptions = {},
   ): Promise<T> {
     const target = `${to.type}/${to.id}`;
     if (opts.chain?.includes(target)) throw new AskCycleError([...opts.chain, target]);
@@ -114,12 +148,12 @@ export class ActorClient implements AsyncDisposable {
     const token = `${this.#inbox}.${++this.#seq}`;
     const timeoutMs = opts.timeoutMs ?? this.#opts.defaultAskTimeoutMs;
     const reply = new Promise<ReplyBody>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#pending.delete(token);
         reject(new AskTimeoutError(target, kind, timeoutMs));
       }, timeoutMs);
       this.#pending.set(token, (body) => {
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         resolve(body);
       });
     });
@@ -133,15 +167,15 @@ export class ActorClient implements AsyncDisposable {
     });
     this.sends.defer(() => this.#nc.publish(subject, payload, { headers }));
     const body = await reply;
-    if ("err" in body) throw new RemoteHandlerError(target, body.err.name, body.err.message);
+    if ("err" in body) throw new RemoteHandlerError(target, body.err);
     return body.ok as T;
   }
 
   /**
    * Writes the message as an outbox row through `db`, inside the caller's transaction, so it is
-   * sent if and only if that transaction commits. Publish the returned row after the commit with
+   * sent if and only if that transaction commits. Publish the returned tell after the commit with
    * `ActorSystem.publishOutbox` for low latency; otherwise the owner of the target's partition
-   * sweeps it within seconds. The row id (`msgId`) deduplicates a retried call.
+   * sweeps it within seconds. The id (`msgId`) deduplicates a retried call.
    */
   async tellWithin(
     db: { query(text: string, values?: unknown[]): Promise<unknown> },
@@ -149,21 +183,19 @@ export class ActorClient implements AsyncDisposable {
     kind: string,
     data?: unknown,
     opts: { msgId?: string } = {},
-  ): Promise<OutboxRow> {
-    const subject = this.subjectOf(to);
-    const row: OutboxRow = {
+  ): Promise<StagedTell> {
+    const tell: StagedTell = {
       id: opts.msgId ?? crypto.randomUUID(),
-      p: partitionOf(to.type, to.id, this.#opts.partitions),
-      subject,
-      h: {},
-      b: encodeBase64(encodeEnvelope(kind, data, this.#opts.maxPayload)),
+      subject: this.subjectOf(to),
+      partition: partitionOf(to.type, to.id, this.#opts.partitions),
+      payload: encodeEnvelope(kind, data, this.#opts.maxPayload),
     };
     await db.query(
       `insert into rt_outbox (id, partition, subject, headers, payload)
        values ($1, $2, $3, '{}', decode($4, 'base64')) on conflict (id) do nothing`,
-      [row.id, row.p, row.subject, row.b],
+      [tell.id, tell.partition, tell.subject, encodeBase64(tell.payload)],
     );
-    return row;
+    return tell;
   }
 
   /** A typed handle on one actor of a defined type. */
@@ -202,14 +234,20 @@ export class ActorRef<D extends AnyActorDefinition> implements ActorAddress {
     this.type = def.type;
   }
 
-  tell<K extends keyof HandlersOf<D> & string>(kind: K, data: MessageOf<D, K>, opts?: SendOptions) {
+  /** Sends `data` to the handler `kind`; resolves once JetStream has stored it. */
+  tell<K extends keyof HandlersOf<D> & string>(
+    kind: K,
+    data: MessageOf<D, K>,
+    opts?: SendOptions,
+  ): Promise<void> {
     return this.client.tell(this, kind, data, opts);
   }
 
+  /** Sends `data` to the handler `kind` and resolves with its reply, typed by the definition. */
   ask<K extends keyof HandlersOf<D> & string>(
     kind: K,
     data: MessageOf<D, K>,
-    opts?: SendOptions & { timeoutMs?: number },
+    opts?: AskOptions,
   ): Promise<ReplyOf<D, K>> {
     return this.client.ask<ReplyOf<D, K>>(this, kind, data, opts);
   }

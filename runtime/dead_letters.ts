@@ -1,6 +1,7 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { decodeJson, H, headersToRecord, makeHeaders } from "./envelope.ts";
 
+/** A message on the dead-letter stream, with why and when it was rejected. */
 export interface DeadLetter {
   seq: number;
   /** The subject the message was addressed to: a mailbox, or an event a worker rejected. */
@@ -54,6 +55,7 @@ export class DeadLetters {
     });
   }
 
+  /** Dead letters from sequence `fromSeq` on, oldest first, at most `limit`. */
   async list({ fromSeq = 1, limit = 100 } = {}): Promise<DeadLetter[]> {
     const out: DeadLetter[] = [];
     let seq = fromSeq;
@@ -109,12 +111,14 @@ export class DeadLetters {
     return { subject };
   }
 
+  /** Dead letters held. */
   async count(): Promise<number> {
     const info = await this.jsm.streams.info(this.stream);
     return info.state.messages;
   }
 }
 
+/** `DeadLetters.replay` was given a sequence that holds no replayable dead letter. */
 export class DeadLetterNotFoundError extends Error {
   constructor(readonly seq: number, why = "no such message") {
     super(`Cannot replay dead letter ${seq}: ${why}`);

@@ -1,5 +1,7 @@
+/** Severity of a log line. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+/** Structured logging: a message and fields; `child` adds fields to every line. */
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;

@@ -6,6 +6,7 @@ import {
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 
+/** Names of a cluster's JetStream streams. */
 export interface StreamNames {
   mailbox: string;
   /** Identity of this incarnation of the mailbox stream (its creation time). */
@@ -14,6 +15,7 @@ export interface StreamNames {
   events: string;
 }
 
+/** The stream names of the cluster with `prefix` (`mailboxId` is only known once created). */
 export function streamNames(prefix: string): StreamNames {
   return {
     mailbox: `${prefix}_mailbox`,

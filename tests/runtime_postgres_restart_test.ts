@@ -6,7 +6,7 @@ import pg from "pg";
 import { startEmbeddedPostgres } from "../app/infra/embedded_postgres.ts";
 import { migrate } from "../app/migrate.ts";
 import { eventually, freePort, sleep, testNats } from "./harness.ts";
-import { startTestSystem } from "../runtime/test_system.ts";
+import { startTestSystem } from "./runtime_harness.ts";
 import { assertAppliedExactlyOnce, startAckedLoad } from "./acked_load.ts";
 
 async function postmasterPid(dataDir: string): Promise<number> {
