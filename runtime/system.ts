@@ -1,34 +1,24 @@
-import { jetstream, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { ActorAddress, AnyActorDefinition } from "./actor.ts";
 import { checkAddress, mailboxSubject, partitionOf } from "./address.ts";
-import { Activations } from "./activations.ts";
-import { ActorTimers } from "./actor_timers.ts";
 import { startAdminService } from "./admin_service.ts";
 import { BackgroundTasks } from "./background.ts";
-import { ActorClient, type ActorRef, type AskOptions, type StagedTell } from "./client.ts";
+import type { ActorClient, ActorRef, AskOptions, StagedTell } from "./client.ts";
 import { realClock } from "./clock.ts";
-import { DeadLetters } from "./dead_letters.ts";
-import { Dispatcher } from "./dispatcher.ts";
+import type { DeadLetters } from "./dead_letters.ts";
 import { SystemStoppingError, UnknownActorTypeError } from "./errors.ts";
-import { Membership } from "./membership.ts";
-import { createRuntimeMetrics, type RuntimeMetrics } from "./metrics.ts";
+import type { RuntimeMetrics } from "./metrics.ts";
+import { assembleNode, type NodeParts } from "./node_parts.ts";
 import { type ActorSystemOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
-import { OutboxRelay } from "./outbox.ts";
-import { PartitionHost } from "./partition_host.ts";
-import { ReminderScheduler } from "./reminders.ts";
-import { MessageSettler } from "./settler.ts";
-import { StateStore } from "./state_store.ts";
 import { ensureStreams, type StreamNames } from "./streams.ts";
-import { TurnCommitter } from "./turn_commit.ts";
-import { TurnExecutor } from "./turn_executor.ts";
 
 /**
  * Hosts virtual actors: leases partitions, consumes their mailboxes, runs turns and commits them
  * in groups, relays the outbox and fires reminders. Start one per node; nodes sharing Postgres,
  * NATS and a prefix form one cluster. With `host: false` it only sends.
  *
- * This class wires the parts together (see runtime/README.md for which file does what) and is
- * the whole surface a node uses.
+ * This class is the node's lifecycle (start, background loops, drain, crash) and the surface a
+ * node uses; `assembleNode` builds the parts (runtime/README.md says which file does what).
  */
 export class ActorSystem implements AsyncDisposable {
   /** Sends messages; shared by everything on this node. */
@@ -41,134 +31,34 @@ export class ActorSystem implements AsyncDisposable {
   /** The dead-letter stream: list, replay. */
   readonly deadLetters: DeadLetters;
   readonly #o: ResolvedOptions;
-  readonly #defs: ReadonlyMap<string, AnyActorDefinition>;
   readonly #jsm: JetStreamManager;
-  readonly #outbox: OutboxRelay;
-  readonly #reminders: ReminderScheduler;
-  readonly #activations: Activations;
-  readonly #host: PartitionHost;
-  readonly #settler: MessageSettler;
+  readonly #p: NodeParts;
   /** Loops on the runtime clock, and the one that must run in real time (JetStream keep-alive). */
   readonly #tasks: BackgroundTasks;
   readonly #realTimeTasks: BackgroundTasks;
-  readonly #halt = new AbortController();
+  readonly #halt: AbortController;
   #draining = false;
   #ready = false;
   #adminStop?: () => Promise<void>;
 
-  private constructor(o: ResolvedOptions, jsm: JetStreamManager, streams: StreamNames) {
-    const js = jetstream(o.nc);
-    const { clock, log } = o;
-    const halt = this.#halt.signal;
+  private constructor(
+    o: ResolvedOptions,
+    jsm: JetStreamManager,
+    streams: StreamNames,
+    parts: NodeParts,
+    halt: AbortController,
+  ) {
     this.#o = o;
     this.#jsm = jsm;
     this.streams = streams;
-    this.#defs = new Map(o.actors.map((def) => [def.type, def]));
-    this.instance = `${o.nodeId}-${crypto.randomUUID().slice(0, 8)}`;
-    const metrics = this.metrics = createRuntimeMetrics({ node: o.nodeId });
-    const client = this.client = new ActorClient(o.nc, js, {
-      prefix: o.prefix,
-      partitions: o.partitions,
-      maxPayload: o.maxPayload,
-      clock,
-    });
-    this.deadLetters = new DeadLetters(js, jsm, streams.dead, o.prefix);
-    const membership = new Membership(o.pool, {
-      instance: this.instance,
-      nodeId: o.nodeId,
-      partitions: o.partitions,
-      leaseMs: o.leaseMs,
-      nodeTtlMs: o.nodeTtlMs,
-    });
-    const store = new StateStore(o.pool, {
-      instance: this.instance,
-      mailboxId: streams.mailboxId,
-      commitConcurrency: o.commitConcurrency,
-      onBatch: (n, ms) => {
-        metrics.commitBatch.observe(n);
-        metrics.commitLatency.observe(ms / 1000);
-      },
-    });
-    this.#outbox = new OutboxRelay(o.pool, js, log);
-    this.#reminders = new ReminderScheduler(o.pool, js, clock, log, {
-      prefix: o.prefix,
-      windowMs: o.reminderWindowMs,
-      maxPayload: o.maxPayload,
-      onFired: (ms) => metrics.reminderLateness.observe(ms / 1000),
-    });
-    const activations = this.#activations = new Activations(o.maxResident, (a) => {
-      timers.clearAll(a);
-      metrics.resident.set(activations.size);
-    });
-    const timers = new ActorTimers(
-      clock,
-      (act) => activations.get(act.key) === act,
-      (act, item) => dispatcher.enqueue(act, item),
-    );
-    const settler = this.#settler = new MessageSettler(
-      o.nc,
-      client.sends,
-      this.deadLetters,
-      metrics,
-      log,
-    );
-    const host: PartitionHost = this.#host = new PartitionHost({
-      o,
-      js,
-      jsm,
-      mailboxStream: streams.mailbox,
-      membership,
-      reminders: this.#reminders,
-      activations,
-      dispatch: (m, p, e): void => dispatcher.dispatch(m, p, e),
-      whenIdle: (acts, ms): Promise<void> => dispatcher.whenIdle(acts, ms),
-      metrics,
-      log,
-      clock,
-      halt,
-    });
-    const committer: TurnCommitter = new TurnCommitter({
-      store,
-      settler,
-      outbox: this.#outbox,
-      reminders: this.#reminders,
-      timers,
-      activations,
-      ownership: host,
-      metrics,
-      log,
-      plan: {
-        prefix: o.prefix,
-        maxPayload: o.maxPayload,
-        dedupeWindow: o.dedupeWindow,
-        subjectOf: (to) => client.subjectOf(to),
-      },
-    });
-    const executor: TurnExecutor = new TurnExecutor({
-      store,
-      settler,
-      committer,
-      client,
-      clock,
-      metrics,
-      log,
-      maxDeliver: o.maxDeliver,
-      replayTurns: o.faults.replayTurns ?? false,
-      halt,
-    });
-    const dispatcher: Dispatcher = new Dispatcher({
-      prefix: o.prefix,
-      defs: this.#defs,
-      activations,
-      settler,
-      executor,
-      clock,
-      metrics,
-      log,
-      halt,
-    });
-    this.#tasks = new BackgroundTasks(clock, log);
-    this.#realTimeTasks = new BackgroundTasks(realClock, log);
+    this.#halt = halt;
+    this.instance = parts.instance;
+    this.metrics = parts.metrics;
+    this.client = parts.client;
+    this.deadLetters = parts.deadLetters;
+    this.#p = parts;
+    this.#tasks = new BackgroundTasks(o.clock, o.log);
+    this.#realTimeTasks = new BackgroundTasks(realClock, o.log);
   }
 
   /** Connects to JetStream, creates the streams and (when hosting) joins the cluster. */
@@ -180,7 +70,14 @@ export class ActorSystem implements AsyncDisposable {
       replicas: o.replicas,
       maxPayload: o.maxPayload,
     });
-    const system = new ActorSystem(o, jsm, streams);
+    const halt = new AbortController();
+    const system = new ActorSystem(
+      o,
+      jsm,
+      streams,
+      assembleNode(o, jsm, streams, halt.signal),
+      halt,
+    );
     await system.#start();
     return system;
   }
@@ -202,18 +99,18 @@ export class ActorSystem implements AsyncDisposable {
       this.#ready = true;
       return;
     }
-    await this.#host.start();
+    await this.#p.host.start();
     const t = this.#tasks;
-    t.every(o.heartbeatMs, () => this.#host.round());
-    t.every(2000, () => this.#outbox.sweep(this.#host.partitions).then(() => {}));
-    t.every(Math.max(500, o.reminderWindowMs / 2), () => this.#reminders.load());
+    t.every(o.heartbeatMs, () => this.#p.host.round());
+    t.every(2000, () => this.#p.outbox.sweep(this.#p.host.partitions).then(() => {}));
+    t.every(Math.max(500, o.reminderWindowMs / 2), () => this.#p.reminders.load());
     t.every(Math.max(1000, o.idleMs / 4), () => {
-      this.#activations.passivateIdle(o.clock.now() - o.idleMs);
+      this.#p.activations.passivateIdle(o.clock.now() - o.idleMs);
     });
     t.every(5000, () => this.#gauges());
     this.#realTimeTasks.every(
       Math.max(100, o.ackWaitMs / 4),
-      () => this.#settler.keepAlive(o.ackWaitMs / 4),
+      () => this.#p.settler.keepAlive(o.ackWaitMs / 4),
     );
     this.#ready = true;
     if (crash?.aborted) await this.#crash();
@@ -226,22 +123,22 @@ export class ActorSystem implements AsyncDisposable {
 
   /** Partitions this node owns, ascending. */
   get ownedPartitions(): number[] {
-    return this.#host.partitions;
+    return this.#p.host.partitions;
   }
 
   /** Actors in memory. */
   get residentActors(): number {
-    return this.#activations.size;
+    return this.#p.activations.size;
   }
 
   /** Reminders held in memory (those due within the loading window). */
   get remindersInWindow(): number {
-    return this.#reminders.held;
+    return this.#p.reminders.held;
   }
 
   /** A typed handle to send messages to an actor of a registered type. */
   ref<D extends AnyActorDefinition>(def: D, id: string): ActorRef<D> {
-    if (!this.#defs.has(def.type) && this.#o.host) throw new UnknownActorTypeError(def.type);
+    if (!this.#p.defs.has(def.type) && this.#o.host) throw new UnknownActorTypeError(def.type);
     return this.client.ref(def, id);
   }
 
@@ -270,7 +167,7 @@ export class ActorSystem implements AsyncDisposable {
 
   /** Publishes tells staged by `tellWithin` once their transaction committed. */
   async publishOutbox(tells: readonly StagedTell[]): Promise<void> {
-    await this.#outbox.publishStaged(tells);
+    await this.#p.outbox.publishStaged(tells);
   }
 
   /** The address of an actor's mailbox, for operators and tests. */
@@ -282,18 +179,18 @@ export class ActorSystem implements AsyncDisposable {
 
   /** The durable consumer name of an owned partition's mailbox, for operators and tests. */
   consumerOf(partition: number): string | undefined {
-    return this.#host.consumerOf(partition);
+    return this.#p.host.consumerOf(partition);
   }
 
   async #gauges() {
     const [info, backlog] = await Promise.all([
       this.#jsm.streams.info(this.streams.mailbox),
-      this.#outbox.backlog(),
+      this.#p.outbox.backlog(),
     ]);
     this.metrics.mailboxLag.set(info.state.messages);
     this.metrics.outboxBacklog.set(backlog);
-    this.metrics.remindersHeld.set(this.#reminders.held);
-    this.metrics.resident.set(this.#activations.size);
+    this.metrics.remindersHeld.set(this.#p.reminders.held);
+    this.metrics.resident.set(this.#p.activations.size);
   }
 
   /**
@@ -304,13 +201,13 @@ export class ActorSystem implements AsyncDisposable {
     if (this.#halt.signal.aborted) return await this.client[Symbol.asyncDispose]();
     this.#draining = true;
     if (this.#o.host) {
-      await this.#host.drain(timeoutMs);
+      await this.#p.host.drain(timeoutMs);
       this.client.sends.flush();
-      await this.#outbox.flushed();
+      await this.#p.outbox.flushed();
     }
     this.#halted();
     await this.#adminStop?.();
-    if (this.#o.host) await this.#host.leave();
+    if (this.#o.host) await this.#p.host.leave();
     await this.client[Symbol.asyncDispose]();
   }
 
@@ -318,7 +215,7 @@ export class ActorSystem implements AsyncDisposable {
   async #crash(): Promise<void> {
     if (this.#halt.signal.aborted) return;
     this.#halted();
-    this.#host.crash();
+    this.#p.host.crash();
     await this.#adminStop?.();
   }
 
@@ -326,7 +223,7 @@ export class ActorSystem implements AsyncDisposable {
     this.#halt.abort();
     this.#tasks.stop();
     this.#realTimeTasks.stop();
-    this.#reminders.stop();
+    this.#p.reminders.stop();
   }
 
   async [Symbol.asyncDispose]() {
