@@ -86,13 +86,13 @@ export function assembleNode(
     (act) => activations.get(act.key) === act,
     (act, item) => dispatcher.enqueue(act, item),
   );
-  const settler = new MessageSettler(
-    o.nc,
-    client.sends,
+  const settler = new MessageSettler({
+    nc: o.nc,
+    sends: client.sends,
     deadLetters,
     metrics,
     log,
-  );
+  });
   const host: PartitionHost = new PartitionHost({
     o,
     js,

@@ -43,11 +43,14 @@ export class MessageSettler {
   readonly #log: Logger;
 
   constructor(
-    nc: NatsConnection,
-    sends: SendBatcher,
-    deadLetters: DeadLetters,
-    metrics: RuntimeMetrics,
-    log: Logger,
+    { nc, sends, deadLetters, metrics, log }: {
+      nc: NatsConnection;
+      /** The client's batcher: acks and replies leave with its publishes. */
+      sends: SendBatcher;
+      deadLetters: DeadLetters;
+      metrics: RuntimeMetrics;
+      log: Logger;
+    },
   ) {
     this.#nc = nc;
     this.#sends = sends;

@@ -12,6 +12,19 @@ import type { MessageSettler } from "./settler.ts";
 import type { StateStore } from "./state_store.ts";
 import type { TurnContextImpl } from "./turn_context.ts";
 
+/** A handler run that passed its checks, ready to commit. */
+export interface FinishedTurn {
+  act: Activation;
+  item: Item;
+  ctx: TurnContextImpl<unknown>;
+  /** `ctx.state` as the actor's schema parsed it. */
+  state: unknown;
+  /** The reply to an `ask`. */
+  reply: unknown;
+  /** Trace context for the messages the turn sends. */
+  traceparent?: string;
+}
+
 /** What committing a turn writes, and the state the actor has afterwards. */
 export interface PlannedCommit {
   /** Undefined when the turn changed nothing and had no effects: there is nothing to write. */
@@ -35,15 +48,9 @@ export interface PlanOptions {
  * (ids derived from the message id, so a re-run writes the same ones), reminder writes and
  * cancels, the new state and the stream sequences that dedupe its redelivery.
  */
-export function planCommit(
-  act: Activation,
-  item: Item,
-  ctx: TurnContextImpl<unknown>,
-  checkedState: unknown,
-  traceparent: string | undefined,
-  o: PlanOptions,
-): PlannedCommit {
-  let state = checkedState;
+export function planCommit(turn: Omit<FinishedTurn, "reply">, o: PlanOptions): PlannedCommit {
+  const { act, item, ctx, traceparent } = turn;
+  let state = turn.state;
   const outbox: OutboxRow[] = [];
   let n = 0;
   for (const t of ctx.tells) {
@@ -137,16 +144,10 @@ export class TurnCommitter {
     this.#d = deps;
   }
 
-  async commit(
-    act: Activation,
-    item: Item,
-    ctx: TurnContextImpl<unknown>,
-    checkedState: unknown,
-    reply: unknown,
-    traceparent: string | undefined,
-  ): Promise<void> {
+  async commit(turn: FinishedTurn): Promise<void> {
     const d = this.#d;
-    const plan = planCommit(act, item, ctx, checkedState, traceparent, d.plan);
+    const { act, item, ctx } = turn;
+    const plan = planCommit(turn, d.plan);
     if (plan.write) {
       if (d.ownership.epochOf(act.partition) !== act.epoch) {
         // The partition moved while this turn ran: its result must not be committed or acked.
@@ -168,7 +169,7 @@ export class TurnCommitter {
     }
     act.state = plan.state;
     d.settler.finish(item);
-    d.settler.reply(item, { ok: reply ?? null });
+    d.settler.reply(item, { ok: turn.reply ?? null });
     d.metrics.turns.inc({ type: act.type, outcome: "ok" });
     d.metrics.turnLatency.observe({ type: act.type }, (performance.now() - item.receivedAt) / 1000);
     if (plan.outbox.length > 0) void d.outbox.publish(plan.outbox);

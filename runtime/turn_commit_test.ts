@@ -60,7 +60,13 @@ Deno.test("planCommit() turns tells and events into outbox rows with ids derived
   ctx.emit("counter.added", { n: 1 });
   ctx.remind("r", { after: 500 }, { data: 1 });
   ctx.cancelReminder("old");
-  const p = planCommit(act, item(), ctx, ctx.state, "00-trace-span-01", plan);
+  const p = planCommit({
+    act,
+    item: item(),
+    ctx,
+    state: ctx.state,
+    traceparent: "00-trace-span-01",
+  }, plan);
   assert.deepEqual(p.outbox.map((r) => [r.id, r.subject, r.h]), [
     ["m1:0", "p.mbx.0.counter.b", { traceparent: "00-trace-span-01" }],
     ["m1:1", "p.evt.counter.added", {
@@ -96,22 +102,40 @@ Deno.test("planCommit() turns tells and events into outbox rows with ids derived
 Deno.test("planCommit() writes nothing for a turn without change or effect; a mailbox message with effects still records its sequence", () => {
   const act = activation({ n: 1 });
   assert.equal(
-    planCommit(act, item(), context({ n: 1 }), { n: 1 }, undefined, plan).write,
+    planCommit({
+      act,
+      item: item(),
+      ctx: context({ n: 1 }),
+      state: { n: 1 },
+    }, plan).write,
     undefined,
   );
   const told = context({ n: 1 });
   told.tell({ type: "counter", id: "b" }, "add", {});
-  assert.equal(planCommit(act, item(), told, { n: 1 }, undefined, plan).write?.state?.v, 4);
+  assert.equal(
+    planCommit({ act, item: item(), ctx: told, state: { n: 1 } }, plan)
+      .write?.state?.v,
+    4,
+  );
   // A timer firing has no stream sequence to record.
   const local = item({ seq: 0, local: { kind: "add", data: {} } });
-  assert.equal(planCommit(act, local, told, { n: 1 }, undefined, plan).write?.state, undefined);
+  assert.equal(
+    planCommit({ act, item: local, ctx: told, state: { n: 1 } }, plan)
+      .write?.state,
+    undefined,
+  );
 });
 
 Deno.test("planCommit() for an erasing turn drops its reminders and starts from the initial state", () => {
   const ctx = context({ n: 9, seen: [], log: [] });
   ctx.remind("r", { after: 1 });
   ctx.erase();
-  const p = planCommit(activation({ n: 1 }), item(), ctx, ctx.state, undefined, plan);
+  const p = planCommit({
+    act: activation({ n: 1 }),
+    item: item(),
+    ctx,
+    state: ctx.state,
+  }, plan);
   assert.deepEqual(p.reminders, []);
   assert.deepEqual(p.state, counter.initial("a"));
   assert.deepEqual(p.write?.erase, { t: "counter", i: "a", p: 5 });

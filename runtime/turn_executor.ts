@@ -150,8 +150,14 @@ export class TurnExecutor {
           const err = new InvalidStateError(act.type, issues);
           return await this.#reject(item, "invalid_state", errorInfo(err));
         }
-        const reply = ctx.replied ? ctx.replyValue : result;
-        await d.committer.commit(act, item, ctx, checked.data, reply, carrier.traceparent);
+        await d.committer.commit({
+          act,
+          item,
+          ctx,
+          state: checked.data,
+          reply: ctx.replied ? ctx.replyValue : result,
+          traceparent: carrier.traceparent,
+        });
         return;
       }
     } finally {
