@@ -3,7 +3,9 @@ import type { Logger } from "./logger.ts";
 
 /** Where an actor lives: its type and its id. */
 export interface ActorAddress {
+  /** The actor type's name (`[a-z][a-z0-9_-]{0,63}`). */
   readonly type: string;
+  /** The actor's id within its type (1 to 256 characters). */
   readonly id: string;
 }
 
@@ -22,6 +24,7 @@ export interface ReminderOptions extends Record<string, unknown> {
 
 /** What a handler can do. Every effect on the world goes through it and commits with the turn. */
 export interface TurnContext<S> {
+  /** This actor's address. */
   readonly self: ActorAddress;
   /** The actor's state; mutate it or assign a new value. Committed only if the turn succeeds. */
   state: S;
@@ -64,7 +67,9 @@ export interface TurnContext<S> {
 
 /** One handler: the schema its messages must pass, and the function that handles them. */
 export interface HandlerDefinition<S, I, O> {
+  /** Messages failing it are dead-lettered with `InvalidMessageError`, never handled. */
   input: z.ZodType<I>;
+  /** Handles one message; its return value is the reply to an `ask`. */
   handle(ctx: TurnContext<S>, message: I): O | Promise<O>;
 }
 
@@ -74,9 +79,13 @@ export type AnyHandlers<S> = Record<string, HandlerDefinition<S, any, any>>;
 
 /** An actor type, as `defineActor` returns it. */
 export interface ActorDefinition<S, H extends AnyHandlers<S>> {
+  /** The type's name, part of every address (`{ type, id }`). */
   readonly type: string;
+  /** Every committed state passes it; a turn leaving an invalid state is dead-lettered. */
   readonly state: z.ZodType<S>;
+  /** The state of an actor that has none stored yet. */
   readonly initial: (id: string) => S;
+  /** Handlers by message kind. */
   readonly handlers: H;
 }
 

@@ -18,10 +18,13 @@ import { SendBatcher } from "./send_batcher.ts";
 
 /** Settings of an {@linkcode ActorClient}; an `ActorSystem` passes its own. */
 export interface ClientOptions {
+  /** The cluster's subject and stream prefix. */
   prefix: string;
+  /** The cluster's partition count. */
   partitions: number;
   /** Largest encoded message accepted, in bytes. */
   maxPayload?: number;
+  /** Timeout of an `ask` that gives none (10 s). */
   defaultAskTimeoutMs?: number;
   /** What ask timeouts are measured on (real time by default). */
   clock?: Clock;
@@ -71,6 +74,7 @@ export class ActorClient implements AsyncDisposable {
   /** Shared with the system hosting actors: acks, replies and asks leave in one write. */
   readonly sends = new SendBatcher();
 
+  /** A client on `nc`; an `ActorSystem` makes one, reachable as `system.client`. */
   constructor(nc: NatsConnection, js: JetStreamClient, opts: ClientOptions) {
     this.#nc = nc;
     this.#js = js;
@@ -220,7 +224,8 @@ export class ActorClient implements AsyncDisposable {
     });
   }
 
-  async [Symbol.asyncDispose]() {
+  /** Stops listening for replies. */
+  async [Symbol.asyncDispose](): Promise<void> {
     this.#sub?.unsubscribe();
     this.#sub = undefined;
     await Promise.resolve();
@@ -229,7 +234,9 @@ export class ActorClient implements AsyncDisposable {
 
 /** A typed handle on one actor: `ref.ask("message", "hi")` is checked against the definition. */
 export class ActorRef<D extends AnyActorDefinition> implements ActorAddress {
+  /** The actor's type (the definition's). */
   readonly type: string;
+  /** A handle on actor `id` of type `def`; usually from `ActorSystem.ref`. */
   constructor(readonly client: ActorClient, readonly def: D, readonly id: string) {
     this.type = def.type;
   }

@@ -50,6 +50,7 @@ export class ManualClock implements Clock {
   #next = 1;
   readonly #timers = new Map<number, { at: number; fn: () => void }>();
 
+  /** A clock standing at `start` (epoch ms; now by default). */
   constructor(start: number = Date.now()) {
     this.#now = start;
   }

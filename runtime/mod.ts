@@ -47,6 +47,7 @@ export {
   type ActorAddress,
   type ActorDefinition,
   type AnyActorDefinition,
+  type AnyHandlers,
   defineActor,
   type HandlerDefinition,
   type HandlerFactory,

@@ -7,8 +7,11 @@ import { jsonLogger, type Logger } from "./logger.ts";
 
 /** How to start an `ActorSystem`; everything but the first four has a default. */
 export interface ActorSystemOptions {
+  /** Postgres with the migrations applied (the `rt_` tables). */
   pool: pg.Pool;
+  /** NATS with JetStream. */
   nc: NatsConnection;
+  /** The actor types this node hosts. */
   actors: AnyActorDefinition[];
   /** Stable name of this node (pod name); a restart gets a new owner identity all the same. */
   nodeId: string;
@@ -52,6 +55,7 @@ export interface ActorSystemOptions {
   adminService?: boolean;
   /** Time for reminders, timers, passivation, the membership loop, retries and ask timeouts. */
   clock?: Clock;
+  /** Where the runtime logs (JSON lines on stderr by default). */
   log?: Logger;
   /** Tests only: faults to inject (replay every turn, crash on a signal). */
   faults?: FaultInjection;

@@ -8,10 +8,13 @@ import { nanos } from "@nats-io/transport-node";
 
 /** Names of a cluster's JetStream streams. */
 export interface StreamNames {
+  /** Every actor's mailbox (a work queue). */
   mailbox: string;
   /** Identity of this incarnation of the mailbox stream (its creation time). */
   mailboxId: string;
+  /** Rejected messages and events. */
   dead: string;
+  /** Events actors emit (`<prefix>.evt.>`). */
   events: string;
 }
 

@@ -27,6 +27,7 @@ export class ActorSystem implements AsyncDisposable {
   readonly metrics: RuntimeMetrics;
   /** This run's owner identity (`<nodeId>-<random>`): leases and commits are fenced by it. */
   readonly instance: string;
+  /** The cluster's JetStream streams. */
   readonly streams: StreamNames;
   /** The dead-letter stream: list, replay. */
   readonly deadLetters: DeadLetters;
@@ -226,7 +227,8 @@ export class ActorSystem implements AsyncDisposable {
     this.#p.reminders.stop();
   }
 
-  async [Symbol.asyncDispose]() {
+  /** `stop()`, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
 }
