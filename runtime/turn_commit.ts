@@ -96,14 +96,15 @@ export function planCommit(turn: Omit<FinishedTurn, "reply">, o: PlanOptions): P
   const hasEffects = outbox.length > 0 || reminders.length > 0 || cancels.length > 0;
   if (!changed && !hasEffects) return { state, recent: act.recent, outbox, reminders, cancels };
   const recent = item.seq ? [...act.recent, item.seq].slice(-o.dedupeWindow) : act.recent;
-  const key = { t: act.type, i: act.id, p: act.partition };
   // A mailbox message with effects but no state change still records its sequence (dedupe).
   const writesState = !ctx.erased && (changed || !item.local);
   const write: TurnWrite = {
     partition: act.partition,
     epoch: act.epoch,
-    state: writesState ? { ...key, v: act.version + 1, s: state, r: recent } : undefined,
-    erase: ctx.erased ? key : undefined,
+    state: writesState
+      ? { t: act.type, i: act.id, p: act.partition, v: act.version + 1, s: state, r: recent }
+      : undefined,
+    erase: ctx.erased ? { t: act.type, i: act.id, p: act.partition } : undefined,
     outbox,
     reminders,
     cancels,
