@@ -43,7 +43,7 @@ export class ActorTimers {
           data: new Uint8Array(),
           headers: {},
           msgId: `timer:${name}:${crypto.randomUUID()}`,
-          seq: 0,
+          key: 0,
           deliveryCount: 1,
           receivedAt: performance.now(),
           local: { kind: t.kind, data: t.data },

@@ -1,6 +1,6 @@
 import type { AnyActorDefinition } from "./actor.ts";
 import { type Activation, type Activations, isIdle, type Item } from "./activations.ts";
-import { parseMailboxSubject } from "./address.ts";
+import { messageKey, parseMailboxSubject } from "./address.ts";
 import { type Clock, sleep } from "./clock.ts";
 import { H, headersToRecord } from "./envelope.ts";
 import { UnknownActorTypeError } from "./errors.ts";
@@ -41,12 +41,13 @@ export class Dispatcher {
   dispatch(m: JsMsg, partition: number, epoch: number): void {
     const d = this.#d;
     const headers = headersToRecord(m.headers);
+    const msgId = headers[H.msgId] ?? `seq:${m.seq}`;
     const item: Item = {
       subject: m.subject,
       data: m.data,
       headers,
-      msgId: headers[H.msgId] ?? `seq:${m.seq}`,
-      seq: m.seq,
+      msgId,
+      key: messageKey(msgId),
       deliveryCount: m.info.deliveryCount,
       receivedAt: performance.now(),
       js: m,

@@ -42,8 +42,9 @@ export interface ActorSystemOptions {
   /** Largest encoded message, in bytes. */
   maxPayload?: number;
   /**
-   * Stream sequences of applied messages remembered per actor to drop redeliveries: covers the
-   * messages committed but not yet acknowledged when a node crashed or lost its connection.
+   * Messages applied last (by id) remembered per actor to drop redeliveries and second copies:
+   * covers the messages committed but not yet acknowledged when a node crashed or lost its
+   * connection, and a publish retried after a broker crash lost its duplicate window.
    */
   dedupeWindow?: number;
   /**

@@ -18,12 +18,10 @@ export interface StateStoreOptions {
  */
 export class StateStore {
   readonly #pool: pg.Pool;
-  readonly #mailboxId: string;
   readonly #committer: Committer;
 
   constructor(pool: pg.Pool, o: StateStoreOptions) {
     this.#pool = pool;
-    this.#mailboxId = o.mailboxId;
     this.#committer = new Committer(pool, o.instance, o.mailboxId, {
       maxInFlight: o.commitConcurrency,
     });
@@ -33,16 +31,16 @@ export class StateStore {
   /** Loads the actor's stored state, or its initial state when it has none. */
   async load(act: Activation): Promise<void> {
     const { rows } = await this.#pool.query<
-      { version: string; state: unknown; recent_seqs: string[]; mailbox: string }
+      { version: string; state: unknown; recent_seqs: string[] }
     >(
-      "select version, state, recent_seqs, mailbox from rt_actor_state where actor_type = $1 and actor_id = $2",
+      "select version, state, recent_seqs from rt_actor_state where actor_type = $1 and actor_id = $2",
       [act.type, act.id],
     );
     const row = rows[0];
     act.state = row ? row.state : act.def.initial(act.id);
     act.version = row ? Number(row.version) : 0;
-    // Sequences of an earlier incarnation of the stream mean nothing now.
-    act.recent = row && row.mailbox === this.#mailboxId ? row.recent_seqs.map(Number) : [];
+    // Message keys (the column's name is older than them), valid across stream incarnations.
+    act.recent = row ? row.recent_seqs.map(Number) : [];
     act.loaded = true;
   }
 

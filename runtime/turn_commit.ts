@@ -46,7 +46,7 @@ export interface PlanOptions {
 /**
  * Turns a finished handler run into the rows of its commit: outbox rows for its tells and events
  * (ids derived from the message id, so a re-run writes the same ones), reminder writes and
- * cancels, the new state and the stream sequences that dedupe its redelivery.
+ * cancels, the new state and the message keys that dedupe its redelivery.
  */
 export function planCommit(turn: Omit<FinishedTurn, "reply">, o: PlanOptions): PlannedCommit {
   const { act, item, ctx, traceparent } = turn;
@@ -95,8 +95,8 @@ export function planCommit(turn: Omit<FinishedTurn, "reply">, o: PlanOptions): P
   const changed = ctx.erased || !jsonEqual(state, act.state);
   const hasEffects = outbox.length > 0 || reminders.length > 0 || cancels.length > 0;
   if (!changed && !hasEffects) return { state, recent: act.recent, outbox, reminders, cancels };
-  const recent = item.seq ? [...act.recent, item.seq].slice(-o.dedupeWindow) : act.recent;
-  // A mailbox message with effects but no state change still records its sequence (dedupe).
+  const recent = item.key ? [...act.recent, item.key].slice(-o.dedupeWindow) : act.recent;
+  // A mailbox message with effects but no state change still records its key (dedupe).
   const writesState = !ctx.erased && (changed || !item.local);
   const write: TurnWrite = {
     partition: act.partition,

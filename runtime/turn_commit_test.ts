@@ -37,7 +37,7 @@ function activation(state: unknown): Activation {
 
 function item(over: Partial<Item> = {}): Item {
   const base = { subject: "", data: new Uint8Array(), headers: {}, msgId: "m1" };
-  return { ...base, seq: 13, deliveryCount: 1, receivedAt: 0, ...over };
+  return { ...base, key: 13, deliveryCount: 1, receivedAt: 0, ...over };
 }
 
 function context(state: unknown) {
@@ -87,7 +87,7 @@ Deno.test("planCommit() turns tells and events into outbox rows with ids derived
     },
   ]);
   assert.deepEqual(p.cancels, [{ t: "counter", i: "a", n: "old", p: 5 }]);
-  // The state row carries the next version and the sequences that dedupe a redelivery.
+  // The state row carries the next version and the message keys that dedupe a redelivery.
   assert.deepEqual(p.write?.state, {
     t: "counter",
     i: "a",
@@ -117,8 +117,8 @@ Deno.test("planCommit() writes nothing for a turn without change or effect; a ma
       .write?.state?.v,
     4,
   );
-  // A timer firing has no stream sequence to record.
-  const local = item({ seq: 0, local: { kind: "add", data: {} } });
+  // A timer firing has no message key to record.
+  const local = item({ key: 0, local: { kind: "add", data: {} } });
   assert.equal(
     planCommit({ act, item: local, ctx: told, state: { n: 1 } }, plan)
       .write?.state,

@@ -59,7 +59,9 @@ export class TurnExecutor {
   async run(act: Activation, item: Item): Promise<void> {
     const d = this.#d;
     if (!act.loaded) await d.store.load(act);
-    if (item.seq && act.recent.includes(item.seq)) {
+    // By message id, not stream sequence: a broker that lost its tail in a crash hands out
+    // sequences again, and one that lost its duplicate window stores a retried publish twice.
+    if (item.key && act.recent.includes(item.key)) {
       d.settler.finish(item);
       d.metrics.turns.inc({ type: act.type, outcome: "duplicate" });
       return;

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
 import { z } from "zod";
 import { defineActor, RemoteHandlerError, TerminalError } from "./mod.ts";
 import { startTestSystem } from "../tests/runtime_harness.ts";
@@ -17,6 +19,35 @@ Deno.test("a state row changed behind the runtime's back is reloaded and the tur
      where actor_id = 'v'`,
   );
   assert.equal(await ref.ask("add", { by: 1 }), 42);
+});
+
+Deno.test("a second copy of a message (same id, new stream sequence) is dropped, as after a broker crash", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  await using sys = await startTestSystem(db, nats);
+  // A broker that lost its duplicate window (or its tail) in a crash stores a retried publish
+  // again; here the window is simply made short.
+  const jsm = await jetstreamManager(nats.nc);
+  const info = await jsm.streams.info(sys.streams.mailbox);
+  await jsm.streams.update(sys.streams.mailbox, { ...info.config, duplicate_window: nanos(100) });
+  const js = jetstream(nats.nc);
+  const subject = sys.mailboxOf({ type: "counter", id: "twice" }).subject;
+  const body = new TextEncoder().encode(JSON.stringify({ k: "add", d: { by: 1 } }));
+  const first = await js.publish(subject, body, { msgID: "tell-1" });
+  await eventually(async () => (await sys.ref(counter, "twice").ask("get", null)).n === 1);
+  await sleep(300);
+  const second = await js.publish(subject, body, { msgID: "tell-1" });
+  assert.equal(second.duplicate, false);
+  assert.ok(second.seq > first.seq);
+  await js.publish(subject, body, { msgID: "tell-2" });
+  const state = await eventually(async () => {
+    const s = await sys.ref(counter, "twice").ask("get", null);
+    return s.n >= 2 ? s : null;
+  });
+  assert.equal(state.n, 2);
+  assert.deepEqual(state.seen, ["tell-1", "tell-2"]);
+  const metrics = await sys.metrics.registry.getSingleMetricAsString("coachd_actor_turns_total");
+  assert.match(metrics, /outcome="duplicate",node="n1"} 1$/m);
 });
 
 Deno.test("ctx.erase() deletes the actor's state and reminders; the next message finds a fresh actor", async () => {
