@@ -63,7 +63,7 @@ Deno.test("idempotency - a server error is not stored, so the retry with the sam
       tellWithin: () =>
         fail
           ? Promise.reject(new Error("outbox write failed"))
-          : Promise.resolve({ id: "m", p: 0, subject: "s", h: {}, b: "" }),
+          : Promise.resolve({ id: "m", subject: "s", partition: 0, payload: new Uint8Array() }),
       publishOutbox: () => Promise.resolve(),
     },
   });

@@ -7,8 +7,8 @@ export interface Item {
   data: Uint8Array;
   headers: Record<string, string>;
   msgId: string;
-  /** Mailbox stream sequence; 0 for in-memory timer firings. */
-  seq: number;
+  /** `messageKey(msgId)`: what dedupes a redelivery or a second copy; 0 for timer firings. */
+  key: number;
   deliveryCount: number;
   receivedAt: number;
   js?: JsMsg;
@@ -28,7 +28,7 @@ export interface Activation {
   loaded: boolean;
   state: unknown;
   version: number;
-  /** Stream sequences of the last messages applied (dedupe of redeliveries). */
+  /** Keys of the last messages applied (dedupe of redeliveries and second copies). */
   recent: number[];
   queue: Item[];
   running: boolean;

@@ -17,6 +17,7 @@ declare const accepts: unique symbol;
  */
 export interface ActorAddress<P extends Protocol = Protocol> {
   readonly type: string;
+  /** The actor's id within its type (1 to 256 characters). */
   readonly id: string;
   /** Type only, never set at run time. */
   readonly [accepts]?: P;
@@ -32,14 +33,17 @@ export type ReminderSchedule =
   & ({ at: number; after?: never } | { after: number; at?: never })
   & { every?: number };
 
+/** What a durable reminder delivers when it fires. */
 export interface ReminderOptions extends Record<string, unknown> {
   /** Message kind delivered when the reminder fires; defaults to the reminder's name. */
   kind?: string;
+  /** The message delivered (validated by the handler of `kind` like any message). */
   data?: unknown;
 }
 
 /** What a handler can do. Every effect on the world goes through it and commits with the turn. */
 export interface TurnContext<S> {
+  /** This actor's address. */
   readonly self: ActorAddress;
   /** The actor's state; mutate it or assign a new value. Committed only if the turn succeeds. */
   state: S;
@@ -65,9 +69,11 @@ export interface TurnContext<S> {
   reply(value: unknown): void;
   /** Creates or replaces a durable reminder, committed with the turn. */
   remind(name: string, when: ReminderSchedule, opts?: ReminderOptions): void;
+  /** Deletes the durable reminder `name`, committed with the turn. */
   cancelReminder(name: string): void;
   /** An in-memory timer for this activation: lost on passivation or failover. */
   setTimer(name: string, delayMs: number, kind: string, data?: unknown): void;
+  /** Clears the in-memory timer `name`. */
   clearTimer(name: string): void;
   /**
    * Erases the actor when this turn commits: its stored state and every reminder are deleted
@@ -77,33 +83,47 @@ export interface TurnContext<S> {
   erase(): void;
   /** Publishes an event on `<prefix>.evt.<subject>` once this turn commits. */
   emit(subject: string, data: unknown): void;
+  /** A logger with the actor's address on every line. */
   readonly log: Logger;
 }
 
+/** One handler: the schema its messages must pass, and the function that handles them. */
 export interface HandlerDefinition<S, I, O> {
+  /** Messages failing it are dead-lettered with `InvalidMessageError`, never handled. */
   input: z.ZodType<I>;
+  /** Handles one message; its return value is the reply to an `ask`. */
   handle(ctx: TurnContext<S>, message: I): O | Promise<O>;
 }
 
+/** The handlers of an actor type, by message kind. */
 // deno-lint-ignore no-explicit-any
 export type AnyHandlers<S> = Record<string, HandlerDefinition<S, any, any>>;
 
+/** An actor type, as `defineActor` returns it. */
 export interface ActorDefinition<S, H extends AnyHandlers<S>> {
+  /** The type's name, part of every address (`{ type, id }`). */
   readonly type: string;
+  /** Every committed state passes it; a turn leaving an invalid state is dead-lettered. */
   readonly state: z.ZodType<S>;
+  /** The state of an actor that has none stored yet. */
   readonly initial: (id: string) => S;
+  /** Handlers by message kind. */
   readonly handlers: H;
 }
 
+/** Any actor type (what `ActorSystemOptions.actors` takes). */
 // deno-lint-ignore no-explicit-any
 export type AnyActorDefinition = ActorDefinition<any, AnyHandlers<any>>;
 
+/** The message type of handler `K` of actor type `D`. */
 export type MessageOf<D, K extends keyof HandlersOf<D>> = HandlersOf<D>[K] extends // deno-lint-ignore no-explicit-any
 HandlerDefinition<any, infer I, any> ? I
   : never;
+/** The reply type of handler `K` of actor type `D`. */
 export type ReplyOf<D, K extends keyof HandlersOf<D>> = HandlersOf<D>[K] extends // deno-lint-ignore no-explicit-any
 HandlerDefinition<any, any, infer O> ? Awaited<O>
   : never;
+/** The handlers of actor type `D`. */
 // deno-lint-ignore no-explicit-any
 export type HandlersOf<D> = D extends ActorDefinition<any, infer H> ? H : never;
 

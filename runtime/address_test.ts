@@ -4,6 +4,7 @@ import {
   decodeToken,
   encodeToken,
   mailboxSubject,
+  messageKey,
   parseMailboxSubject,
   partitionOf,
   preferredOwner,
@@ -56,4 +57,15 @@ Deno.test("checkAddress() rejects bad types and ids with InvalidActorAddressErro
   assert.throws(() => checkAddress("user", ""), /id is empty/);
   assert.throws(() => checkAddress("user", "x".repeat(300)), /longer than 256/);
   checkAddress("user", "c1:u42");
+});
+
+Deno.test("messageKey() gives distinct ids distinct 52-bit keys above every stream sequence", () => {
+  const keys = new Set<number>();
+  for (let i = 0; i < 200_000; i++) {
+    const key = messageKey(i % 2 ? crypto.randomUUID() : `user-${i}:${i % 7}`);
+    assert.ok(Number.isSafeInteger(key) && key >= 2 ** 51 && key < 2 ** 52, String(key));
+    keys.add(key);
+  }
+  assert.equal(keys.size, 200_000);
+  assert.equal(messageKey("n0:210"), messageKey("n0:210"));
 });

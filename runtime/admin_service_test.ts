@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { testDb, testNats } from "../tests/harness.ts";
 import { counter } from "./testdata/actors.ts";
-import { startTestSystem } from "./test_system.ts";
+import { startTestSystem } from "../tests/runtime_harness.ts";
 
 async function req(
   nc: import("@nats-io/transport-node").NatsConnection,

@@ -6,7 +6,7 @@ export interface StateWrite {
   p: number;
   v: number;
   s: unknown;
-  /** recent stream sequences */
+  /** keys of the messages applied last (`messageKey`) */
   r: number[];
 }
 

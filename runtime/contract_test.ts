@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { defineActor, defineContract, RemoteHandlerError } from "./mod.ts";
-import { startTestSystem } from "./test_system.ts";
+import { startTestSystem } from "../tests/runtime_harness.ts";
 import { eventually, testDb, testNats } from "../tests/harness.ts";
 
 const ledger = defineContract("ledger", {

@@ -1,12 +1,17 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { decodeJson, H, headersToRecord, makeHeaders } from "./envelope.ts";
 
+/** A message on the dead-letter stream, with why and when it was rejected. */
 export interface DeadLetter {
+  /** Its sequence in the dead-letter stream (what `replay` takes). */
   seq: number;
   /** The subject the message was addressed to: a mailbox, or an event a worker rejected. */
   subject: string;
+  /** Why it was rejected. */
   reason: string;
+  /** When, as an ISO timestamp. */
   deadAt: string;
+  /** The original message's headers, plus the `Coachd-Dead-*` ones. */
   headers: Record<string, string>;
   /** The body as JSON when it parses, else as text. */
   body: unknown;
@@ -18,6 +23,7 @@ export interface DeadLetter {
  * their reason until an operator replays or drops them.
  */
 export class DeadLetters {
+  /** The dead letters of the cluster with `prefix`, in `stream`. */
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
@@ -54,6 +60,7 @@ export class DeadLetters {
     });
   }
 
+  /** Dead letters from sequence `fromSeq` on, oldest first, at most `limit`. */
   async list({ fromSeq = 1, limit = 100 } = {}): Promise<DeadLetter[]> {
     const out: DeadLetter[] = [];
     let seq = fromSeq;
@@ -109,13 +116,16 @@ export class DeadLetters {
     return { subject };
   }
 
+  /** Dead letters held. */
   async count(): Promise<number> {
     const info = await this.jsm.streams.info(this.stream);
     return info.state.messages;
   }
 }
 
+/** `DeadLetters.replay` was given a sequence that holds no replayable dead letter. */
 export class DeadLetterNotFoundError extends Error {
+  /** `why`: what is wrong with dead letter `seq`. */
   constructor(readonly seq: number, why = "no such message") {
     super(`Cannot replay dead letter ${seq}: ${why}`);
     this.name = "DeadLetterNotFoundError";

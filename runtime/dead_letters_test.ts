@@ -11,7 +11,7 @@ import { defineActor } from "./actor.ts";
 import { z } from "zod";
 import { eventually, testDb, testNats } from "../tests/harness.ts";
 import { counter } from "./testdata/actors.ts";
-import { startTestSystem } from "./test_system.ts";
+import { startTestSystem } from "../tests/runtime_harness.ts";
 
 Deno.test("a poison message is retried, then dead-lettered after max deliveries, and can be replayed", async () => {
   await using db = await testDb();

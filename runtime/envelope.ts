@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
-import { PayloadTooLargeError } from "./errors.ts";
+import { PayloadTooLargeError, type RemoteError } from "./errors.ts";
 
 /** Header names the runtime puts on mailbox messages. */
 export const H = {
@@ -23,7 +23,7 @@ export interface Envelope {
 }
 
 /** Wire body of an ask reply. */
-export type ReplyBody = { ok: unknown } | { err: { name: string; message: string } };
+export type ReplyBody = { ok: unknown } | { err: RemoteError };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,8 +1,21 @@
-/** A failure that retrying cannot fix: the message goes to the dead-letter stream at once. */
+/** Options of a {@linkcode TerminalError}: a `code` callers can branch on, and a `cause`. */
+export interface TerminalErrorOptions extends ErrorOptions {
+  /** A stable, machine-readable code (`"plan_limit"`); it reaches the `ask` caller. */
+  code?: string;
+}
+
+/**
+ * A failure that retrying cannot fix: the message goes to the dead-letter stream at once, and an
+ * `ask` caller gets a {@linkcode RemoteHandlerError} with this error's name, code and message.
+ * Subclass it for each condition a caller may handle.
+ */
 export class TerminalError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** Machine-readable code, when the thrower gave one. */
+  readonly code?: string;
+  constructor(message: string, options?: TerminalErrorOptions) {
     super(message, options);
     this.name = "TerminalError";
+    if (options?.code !== undefined) this.code = options.code;
   }
 }
 
@@ -30,7 +43,7 @@ export class InvalidStateError extends TerminalError {
   }
 }
 
-/** No actor type of that name is registered. */
+/** No actor type of that name is registered on this node. */
 export class UnknownActorTypeError extends Error {
   constructor(readonly actorType: string) {
     super(`Unknown actor type "${actorType}"`);
@@ -70,14 +83,51 @@ export class AskCycleError extends TerminalError {
   }
 }
 
+/** What an `ask` caller learns of the error that got its message dead-lettered. */
+export interface RemoteError {
+  /** The error's `name`: a handler's own error class, or the runtime's (`InvalidMessageError`). */
+  name: string;
+  /** The error's own message. */
+  message: string;
+  /** The error's `code`, when it had one. */
+  code?: string;
+  /** Why the message was dead-lettered, as recorded with the dead letter. */
+  reason?: string;
+}
+
 /**
  * The target rejected the message for good (it was dead-lettered); carried back to the `ask`
- * caller. Terminal: inside a handler, retrying the ask would only be rejected again.
+ * caller with the remote error's name, code and message. Terminal: inside a handler, retrying the
+ * ask would only be rejected again.
  */
 export class RemoteHandlerError extends TerminalError {
-  constructor(readonly target: string, readonly remoteName: string, message: string) {
-    super(`${target} rejected the message: ${message}`);
+  /** Name of the error the target's handler (or the runtime) rejected the message with. */
+  readonly remoteName: string;
+  /** That error's own message (`message` also names the target and the dead-letter reason). */
+  readonly remoteMessage: string;
+  constructor(readonly target: string, remote: RemoteError) {
+    super(`${target} rejected the message: ${remote.reason ?? remote.message}`, {
+      code: remote.code,
+    });
     this.name = "RemoteHandlerError";
+    this.remoteName = remote.name;
+    this.remoteMessage = remote.message;
+  }
+}
+
+/**
+ * Fault injection found a handler that is not deterministic: run twice on the same message and
+ * state, it left a different state or different effects. Only raised when a test asks for it
+ * (`faults.replayTurns`).
+ */
+export class NonDeterministicTurnError extends TerminalError {
+  constructor(readonly actorType: string, readonly kind: string, readonly differs: string[]) {
+    super(
+      `Handler "${kind}" of actor type "${actorType}" is not deterministic: replayed on the same ` +
+        `message and state it gave a different ${differs.join(", ")}`,
+      { code: "non_deterministic" },
+    );
+    this.name = "NonDeterministicTurnError";
   }
 }
 

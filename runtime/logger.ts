@@ -1,10 +1,17 @@
+/** Severity of a log line. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+/** Structured logging: a message and fields; `child` adds fields to every line. */
 export interface Logger {
+  /** Detail for debugging. */
   debug(msg: string, fields?: Record<string, unknown>): void;
+  /** Something an operator may want to know. */
   info(msg: string, fields?: Record<string, unknown>): void;
+  /** Something went wrong and was handled. */
   warn(msg: string, fields?: Record<string, unknown>): void;
+  /** Something went wrong that needs attention. */
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** A logger that adds `fields` to every line. */
   child(fields: Record<string, unknown>): Logger;
 }
 

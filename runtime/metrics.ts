@@ -68,4 +68,5 @@ export function createRuntimeMetrics(labels: { node: string }) {
   };
 }
 
+/** The metrics of one `ActorSystem` (`system.metrics.registry` serves them). */
 export type RuntimeMetrics = ReturnType<typeof createRuntimeMetrics>;

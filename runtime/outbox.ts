@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { decodeBase64 } from "./base64.ts";
+import type { StagedTell } from "./client.ts";
 import type { OutboxRow } from "./committer.ts";
 import { makeHeaders } from "./envelope.ts";
 import type { Logger } from "./logger.ts";
@@ -27,29 +28,44 @@ export class OutboxRelay {
   }
 
   /** Publishes rows just committed; failures are left for the sweep. */
-  async publish(rows: OutboxRow[]): Promise<void> {
+  publish(rows: OutboxRow[]): Promise<void> {
+    return this.#publish(
+      rows.map((r) => ({ id: r.id, subject: r.subject, headers: r.h, payload: decodeBase64(r.b) })),
+    );
+  }
+
+  /** Publishes tells staged by `ActorClient.tellWithin` once their transaction committed. */
+  publishStaged(tells: readonly StagedTell[]): Promise<void> {
+    return this.#publish(tells.map((t) => ({ ...t, headers: {} })));
+  }
+
+  async #publish(
+    rows: { id: string; subject: string; headers: Record<string, string>; payload: Uint8Array }[],
+  ): Promise<void> {
     if (rows.length === 0) return;
     const span = tracer.startSpan("outbox.publish", { attributes: { "outbox.rows": rows.length } });
     const results = await Promise.allSettled(
       rows.map((r) =>
-        this.#js.publish(r.subject, decodeBase64(r.b), {
+        this.#js.publish(r.subject, r.payload, {
           msgID: r.id,
-          headers: makeHeaders(r.h),
+          headers: makeHeaders(r.headers),
         })
       ),
     );
     span.end();
     results.forEach((res, i) => {
       if (res.status === "fulfilled") this.#toDelete.push(rows[i]!.id);
-      else {this.#log.warn("outbox publish failed; the sweep will retry", {
+      else {
+        this.#log.warn("outbox publish failed; the sweep will retry", {
           error: String(res.reason),
-        });}
+        });
+      }
     });
     this.#flushing ??= this.#flush();
   }
 
   async #flush() {
-    // Let more turns' deletes join this one.
+    // Let more turns' deletes join this one (real time: I/O batching, not a wait of the actors).
     await new Promise((r) => setTimeout(r, 5));
     while (this.#toDelete.length > 0) {
       const ids = this.#toDelete.splice(0, 2000);

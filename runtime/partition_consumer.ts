@@ -7,6 +7,8 @@ import {
   type JsMsg,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
+import { type Clock, sleep } from "./clock.ts";
+import type { Logger } from "./logger.ts";
 import { isNotFound } from "./streams.ts";
 
 export interface PartitionConsumerOptions {
@@ -82,6 +84,60 @@ export async function deleteConsumer(jsm: JetStreamManager, stream: string, name
   await jsm.consumers.delete(stream, name).catch((err) => {
     if (!isNotFound(err)) throw err;
   });
+}
+
+/** A running consumer of one owned partition. */
+export interface PartitionConsumer {
+  /** Stops fetching; messages delivered and not acked are redelivered to the next consumer. */
+  stop(): void;
+  /** Settles once the consumer has stopped for good. */
+  readonly done: Promise<void>;
+}
+
+export interface ConsumeOptions extends PartitionConsumerOptions {
+  clock: Clock;
+  log: Logger;
+  /** False once the partition is lost, handed over or the node stops: the loop ends. */
+  isCurrent: () => boolean;
+  onMessage: (m: JsMsg) => void;
+  /** Aborted when the node stops (ends the pause before a reopen). */
+  halt: AbortSignal;
+}
+
+/**
+ * Opens the partition's consumer (throwing if it cannot) and passes each message to `onMessage`
+ * until the partition is no longer current; a consumer that ends early is reopened after a pause.
+ */
+export async function consumePartition(
+  jsm: JetStreamManager,
+  js: JetStreamClient,
+  o: ConsumeOptions,
+): Promise<PartitionConsumer> {
+  let messages = await openPartitionConsumer(jsm, js, o);
+  const { partition, log } = o;
+  const done = (async () => {
+    for (;;) {
+      try {
+        for await (const m of messages) {
+          if (!o.isCurrent()) break;
+          o.onMessage(m);
+        }
+      } catch (err) {
+        log.warn("partition consumer failed", { partition, error: String(err) });
+      }
+      if (!o.isCurrent()) return;
+      log.warn("partition consumer ended; reopening", { partition });
+      await sleep(o.clock, 1000, o.halt);
+      if (!o.isCurrent()) return;
+      try {
+        messages = await openPartitionConsumer(jsm, js, o);
+      } catch (err) {
+        log.error("reopening the partition consumer failed", { partition, error: String(err) });
+        return;
+      }
+    }
+  })();
+  return { stop: () => void messages.stop(), done };
 }
 
 export type { JsMsg };

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { mailboxSubject } from "./address.ts";
-import type { Clock } from "./clock.ts";
+import { type Clock, sleep } from "./clock.ts";
 import type { ReminderWrite } from "./committer.ts";
 import { encodeEnvelope, H, makeHeaders } from "./envelope.ts";
 import type { Logger } from "./logger.ts";
@@ -176,7 +176,7 @@ export class ReminderScheduler {
       }
     } catch (err) {
       this.#log.error("firing reminders failed; retrying", { error: String(err) });
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(this.#clock, 500);
     } finally {
       this.#firing = false;
       this.#arm();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { eventually, sleep, testDb, testNats } from "../tests/harness.ts";
 import { counter } from "./testdata/actors.ts";
 import { ManualClock } from "./clock.ts";
-import { startTestSystem } from "./test_system.ts";
+import { startTestSystem } from "../tests/runtime_harness.ts";
 
 Deno.test("ctx.remind() fires a one-shot reminder once and a periodic one every period", async () => {
   await using db = await testDb();
@@ -34,55 +34,6 @@ Deno.test("ctx.remind() fires a one-shot reminder once and a periodic one every 
   assert.ok((await sys.ref(counter, "q").ask("get", null)).n <= after + 1);
   const { rows } = await db.pool.query("select count(*)::int n from rt_reminders");
   assert.equal(rows[0].n, 0);
-});
-
-Deno.test("ctx.setTimer() delivers an in-memory message to the same activation", async () => {
-  await using db = await testDb();
-  await using nats = await testNats();
-  await using sys = await startTestSystem(db, nats);
-  await sys.ref(counter, "t").ask("timer", 100);
-  await eventually(async () => (await sys.ref(counter, "t").ask("get", null)).n === 100);
-});
-
-Deno.test("every message delivered twice (test mode) leaves state exactly as delivering it once", async () => {
-  async function run(deliverTwice: boolean) {
-    await using db = await testDb();
-    await using nats = await testNats();
-    await using sys = await startTestSystem(db, nats, { deliverTwice });
-    for (let i = 0; i < 20; i++) {
-      await sys.ref(counter, "a").tell("add", { by: i, tag: i });
-      await sys.ref(counter, "a").tell("forward", { to: "b", by: 1 });
-    }
-    await sys.ref(counter, "a").ask("remindMe", { name: "x", after: 100 });
-    await eventually(async () => (await sys.ref(counter, "b").ask("get", null)).n === 20);
-    await eventually(async () =>
-      (await sys.ref(counter, "a").ask("get", null)).seen.some((s) => s.startsWith("tick:"))
-    );
-    await sleep(300);
-    const { rows } = await db.pool.query(
-      "select actor_id, version, state from rt_actor_state order by actor_id",
-    );
-    // Message ids are random per run; compare everything else.
-    return rows.map((r) => ({
-      id: r.actor_id,
-      version: r.version,
-      n: r.state.n,
-      log: r.state.log,
-      seen: r.state.seen.length,
-    }));
-  }
-  assert.deepEqual(await run(true), await run(false));
-});
-
-Deno.test("idle actors passivate and the number of resident actors stays bounded", async () => {
-  await using db = await testDb();
-  await using nats = await testNats();
-  await using sys = await startTestSystem(db, nats, { maxResident: 20, idleMs: 1000 });
-  for (let i = 0; i < 60; i++) await sys.ref(counter, `m${i}`).ask("add", { by: 1 });
-  assert.ok(sys.residentActors <= 21, `resident: ${sys.residentActors}`);
-  // State survives passivation: it is reloaded from Postgres.
-  assert.equal(await sys.ref(counter, "m0").ask("add", { by: 1 }), 2);
-  await eventually(() => sys.residentActors === 0, { timeoutMs: 5000, what: "passivation" });
 });
 
 Deno.test("reminders follow the runtime clock: a day-ahead reminder fires when a ManualClock steps past it", async () => {

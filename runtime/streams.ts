@@ -6,14 +6,19 @@ import {
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 
+/** Names of a cluster's JetStream streams. */
 export interface StreamNames {
+  /** Every actor's mailbox (a work queue). */
   mailbox: string;
   /** Identity of this incarnation of the mailbox stream (its creation time). */
   mailboxId: string;
+  /** Rejected messages and events. */
   dead: string;
+  /** Events actors emit (`<prefix>.evt.>`). */
   events: string;
 }
 
+/** The stream names of the cluster with `prefix` (`mailboxId` is only known once created). */
 export function streamNames(prefix: string): StreamNames {
   return {
     mailbox: `${prefix}_mailbox`,

@@ -1,9 +1,17 @@
 import type { ActorAddress, ReminderOptions, ReminderSchedule, TurnContext } from "./actor.ts";
 import { checkAddress } from "./address.ts";
-import type { ActorClient } from "./client.ts";
-import type { Clock } from "./clock.ts";
+import type { AskOptions } from "./client.ts";
 import { TerminalError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+
+/**
+ * What a turn reads from outside its message and state: the clock and the replies of its asks.
+ * Normally the runtime clock and the client; when replaying a turn, the first run's readings.
+ */
+export interface TurnIO {
+  now(): number;
+  ask<T>(to: ActorAddress, kind: string, data: unknown, opts: AskOptions): Promise<T>;
+}
 
 export interface PendingTell {
   to: ActorAddress;
@@ -48,15 +56,14 @@ export class TurnContextImpl<S> implements TurnContext<S> {
     readonly messageId: string,
     readonly reminder: { name: string; dueAt: number } | undefined,
     readonly log: Logger,
-    private readonly clock: Clock,
-    private readonly client: ActorClient,
+    private readonly io: TurnIO,
     private readonly chain: readonly string[],
   ) {
     this.state = state;
   }
 
   now(): number {
-    return this.clock.now();
+    return this.io.now();
   }
 
   tell(to: ActorAddress, kind: string, data?: unknown): void {
@@ -70,7 +77,7 @@ export class TurnContextImpl<S> implements TurnContext<S> {
     data?: unknown,
     opts: { timeoutMs?: number } = {},
   ): Promise<T> {
-    return this.client.ask<T>(to, kind, data, {
+    return this.io.ask<T>(to, kind, data, {
       ...opts,
       chain: [...this.chain, `${this.self.type}/${this.self.id}`],
     }) as Promise<T>;
@@ -83,7 +90,7 @@ export class TurnContextImpl<S> implements TurnContext<S> {
 
   remind(name: string, when: ReminderSchedule, opts: ReminderOptions = {}): void {
     if (!name) throw new TerminalError("A reminder needs a name");
-    const due = when.at ?? this.clock.now() + (when.after ?? 0);
+    const due = when.at ?? this.io.now() + (when.after ?? 0);
     if (!Number.isFinite(due)) throw new TerminalError(`Reminder "${name}" has no valid due time`);
     if (when.every !== undefined && !(when.every >= 1)) {
       throw new TerminalError(`Reminder "${name}": every must be at least 1 ms`);

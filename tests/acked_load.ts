@@ -10,32 +10,44 @@ import { counter } from "../runtime/testdata/actors.ts";
 import { eventually, sleep } from "./harness.ts";
 
 export interface AckedLoad {
-  /** Stops sending; resolves with the tags acknowledged to each actor, in order. */
+  /**
+   * Stops sending new tags, waits until each actor's tag in flight is acknowledged (a failed
+   * attempt may still have been stored, so it is retried with the same id, never abandoned) and
+   * resolves with the tags acknowledged to each actor, in order.
+   */
   stop(): Promise<Map<string, number[]>>;
 }
 
 export function startAckedLoad(
   client: ActorClient,
   actors: string[],
-  { pauseMs = 10, retryPauseMs = 50 } = {},
+  { pauseMs = 10, retryPauseMs = 50, finishTimeoutMs = 30_000 } = {},
 ): AckedLoad {
   const acked = new Map<string, number[]>(actors.map((id) => [id, []]));
-  let stopped = false;
+  let stoppedAt: number | undefined;
   const senders = actors.map(async (id) => {
-    for (let i = 0; !stopped;) {
-      try {
-        // The same id on a retry: a tell stored before its ack was lost is not stored twice.
-        await client.ref(counter, id).tell("add", { by: 1, tag: i }, { msgId: `${id}:${i}` });
-        acked.get(id)!.push(i++);
-        await sleep(pauseMs);
-      } catch {
-        await sleep(retryPauseMs);
+    for (let i = 0; stoppedAt === undefined; i++) {
+      // Once tag i has been tried, it is sent until acknowledged: stopping in between would leave
+      // a tell that the server stored (its acknowledgement lost) out of the acknowledged list.
+      for (;;) {
+        try {
+          // The same id on a retry: a tell stored before its ack was lost is not stored twice.
+          await client.ref(counter, id).tell("add", { by: 1, tag: i }, { msgId: `${id}:${i}` });
+          break;
+        } catch (err) {
+          if (stoppedAt !== undefined && Date.now() - stoppedAt > finishTimeoutMs) {
+            throw new Error(`${id}: tag ${i} still not acknowledged after stop: ${err}`);
+          }
+          await sleep(retryPauseMs);
+        }
       }
+      acked.get(id)!.push(i);
+      await sleep(pauseMs);
     }
   });
   return {
     async stop() {
-      stopped = true;
+      stoppedAt = Date.now();
       await Promise.all(senders);
       return acked;
     },

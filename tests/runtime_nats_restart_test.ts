@@ -4,7 +4,7 @@
  */
 import { connect } from "@nats-io/transport-node";
 import { eventually, freePort, sleep, testDb, uniqueName } from "./harness.ts";
-import { startTestSystem } from "../runtime/test_system.ts";
+import { startTestSystem } from "./runtime_harness.ts";
 import { assertAppliedExactlyOnce, startAckedLoad } from "./acked_load.ts";
 
 function startNats(port: number, storeDir: string) {

@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import { startEmbeddedPostgres } from "../app/infra/embedded_postgres.ts";
 import { migrate } from "../db/migrate.ts";
 import { eventually, freePort, sleep, testNats } from "./harness.ts";
-import { startTestSystem } from "../runtime/test_system.ts";
+import { startTestSystem } from "./runtime_harness.ts";
 import { assertAppliedExactlyOnce, startAckedLoad } from "./acked_load.ts";
 
 async function postmasterPid(pgData: string): Promise<number> {

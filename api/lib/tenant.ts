@@ -2,10 +2,10 @@ import type { Context } from "hono";
 import type pg from "pg";
 import { withTenant } from "../../db/tenant.ts";
 import type { ApiEnv } from "../env.ts";
-import type { ActorAddress, OutboxRow, Protocol } from "../../runtime/mod.ts";
+import type { ActorAddress, Protocol, StagedTell } from "../../runtime/mod.ts";
 
 // Actor messages written in a transaction, published once it has committed.
-const pendingTells = new WeakMap<pg.PoolClient, OutboxRow[]>();
+const pendingTells = new WeakMap<pg.PoolClient, StagedTell[]>();
 
 /**
  * Runs `fn` in one transaction as the calling creator (row-level security applies). Actor
@@ -16,7 +16,7 @@ export async function inTenant<T>(
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const { pool, actors } = c.get("services");
-  let rows: OutboxRow[] = [];
+  let rows: StagedTell[] = [];
   const result = await withTenant(pool, c.get("auth").creatorId, async (client) => {
     pendingTells.set(client, rows = []);
     try {

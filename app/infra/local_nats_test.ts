@@ -5,7 +5,7 @@ import { startLocalNats } from "./local_nats.ts";
 import { natsConnectOptions } from "../nats_connect.ts";
 import { freePort, testDb } from "../../tests/harness.ts";
 import { anonymousConnect } from "../../tests/nats_probe.ts";
-import { startTestSystem } from "../../runtime/test_system.ts";
+import { startTestSystem } from "../../tests/runtime_harness.ts";
 import { counter } from "../../runtime/testdata/actors.ts";
 
 async function withLocalNats(

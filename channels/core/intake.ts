@@ -136,7 +136,7 @@ async function takeInKnown(
        on conflict do nothing returning 1),
      o as (
        insert into rt_outbox (id, partition, subject, headers, payload)
-       select $7, $8, $9, '{}', decode($10, 'base64') where exists (select 1 from r)
+       select $7, $8, $9, '{}', $10 where exists (select 1 from r)
        on conflict (id) do nothing returning 1)
      select exists (select 1 from i) known, exists (select 1 from r) fresh,
             (select count(*) from o) written`,
@@ -148,9 +148,9 @@ async function takeInKnown(
       m.externalMessageId,
       m.displayName ?? "",
       row.id,
-      row.p,
+      row.partition,
       row.subject,
-      row.b,
+      row.payload,
     ],
   );
   if (!r?.known) return undefined;

@@ -1,8 +1,8 @@
-/** Starts an in-process ActorSystem on a test schema and prefix (test helper). */
+/** Starts an in-process ActorSystem hosting the test `counter` actor on a test schema and prefix. */
 import type pg from "pg";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ActorSystem, type ActorSystemOptions, jsonLogger } from "./mod.ts";
-import { counter } from "./testdata/actors.ts";
+import { ActorSystem, type ActorSystemOptions, jsonLogger } from "../runtime/mod.ts";
+import { counter } from "../runtime/testdata/actors.ts";
 
 export function startTestSystem(
   db: { pool: pg.Pool },
