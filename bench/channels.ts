@@ -5,8 +5,10 @@
  *
  * 1. webhook intake: wrk POSTs Telegram updates (existing and new people) for `--intake-seconds`;
  *    requests/s and latency from request to 2xx (the durable hand-over, not the answer);
- * 2. end to end: `--conversations` people each send a message and wait for the coach's
- *    `sendMessage` to reach the fake, `--rounds` times; latency from webhook to that arrival;
+ * 2. end to end: `--conversations` people, spread over `--bots` bots of the creator, each send
+ *    a message, wait for the coach's `sendMessage` to reach the fake and read it (at least 1 s,
+ *    then an exponential pause of mean `--think-ms`), `--rounds` times; latency from webhook to
+ *    that arrival;
  * 3. pacing: `--burst` people each send one message at once; the fake enforces Telegram's flood
  *    limits and reports the busiest second of the bot's sends and any 429.
  *
@@ -33,6 +35,8 @@ const args = parseArgs({
     burst: { type: "string", default: "1000" },
     "debounce-ms": { type: "string", default: "0" },
     "think-ms": { type: "string", default: "10000" },
+    /** Bots the conversations are spread over (each paced at Telegram's per-bot limit). */
+    bots: { type: "string", default: "4" },
     /** Starts the http node with the V8 inspector on this port (to profile the intake). */
     "inspect-gateway": { type: "string" },
     /** The same for the node that hosts the actors. */
@@ -162,19 +166,27 @@ const form = new FormData();
 form.append("file", new File([GUIDE], "guide.md", { type: "text/markdown" }));
 const doc = await call(`/v1/knowledge-bases/${kb.id}/documents`, token, form);
 await until(async () => (await call(`/v1/documents/${doc.id}`, token)).status === "ready");
-const channel = await call("/v1/channels", token, {
-  kind: "telegram",
-  name: "Bench bot",
-  bot_token: tg.bot.token,
-});
-const hookPath = `/hooks/telegram/${channel.id}`;
+/** The creator's bots: each is its own channel connection, paced on its own. */
+const bots: { bot: typeof tg.bot; hookPath: string; secret: string }[] = [];
+for (let i = 0; i < opt("bots"); i++) {
+  const bot = i === 0
+    ? tg.bot
+    : tg.addBot({ token: `70000000${10 + i}:AABenchBot${i}`, username: `bench_${i}_bot` });
+  const channel = await call("/v1/channels", token, {
+    kind: "telegram",
+    name: `Bench bot ${i}`,
+    bot_token: bot.token,
+  });
+  bots.push({ bot, hookPath: `/hooks/telegram/${channel.id}`, secret: bot.webhook!.secretToken! });
+}
+const hookPath = bots[0]!.hookPath;
 const hook = `${base}${hookPath}`;
-const secret = tg.bot.webhook!.secretToken!;
+const secret = bots[0]!.secret;
 const machine = await machineInfo();
 console.log(`machine: ${JSON.stringify(machine)}`);
 
 const people = Array.from({ length: opt("people") }, (_, i) => tg.addUser({ first_name: `P${i}` }));
-for (const p of people) tg.bot.privateChat(p);
+for (const p of people) for (const b of bots) b.bot.privateChat(p);
 
 // 1. End to end: conversations in progress, each person reading the answer before writing again.
 const convs = people.slice(0, opt("conversations"));
@@ -186,7 +198,12 @@ await Promise.all(convs.map(async (p, i) => {
   for (let round = 0; round < opt("rounds"); round++) {
     const arrived = new Promise<void>((resolve) => waiting.set(p.id, resolve));
     const t0 = performance.now();
-    await post(p.id, ++seq * 1000 + i, "When should I stop drinking coffee?");
+    await post(
+      p.id,
+      ++seq * 1000 + i,
+      "When should I stop drinking coffee?",
+      bots[i % bots.length],
+    );
     await arrived;
     latencies.push(performance.now() - t0);
     // At least a second of reading (Telegram paces one chat at a message a second), then a pause
@@ -196,7 +213,8 @@ await Promise.all(convs.map(async (p, i) => {
 }));
 const e2e = summarize(latencies);
 console.log(
-  `end to end (${convs.length} conversations × ${opt("rounds")}, think ${opt("think-ms")} ms): ` +
+  `end to end (${convs.length} conversations over ${bots.length} bots × ${opt("rounds")}, ` +
+    `think ${opt("think-ms")} ms): ` +
     `p50 ${e2e.p50.toFixed(0)} / p99 ${e2e.p99.toFixed(0)} ms (debounce ${opt("debounce-ms")} ms)`,
 );
 
@@ -249,10 +267,18 @@ console.log(JSON.stringify({
 }));
 await Deno.remove(mailDir, { recursive: true });
 
-async function post(chat: number, messageId: number, text: string) {
-  const res = await fetch(hook, {
+async function post(
+  chat: number,
+  messageId: number,
+  text: string,
+  via: { hookPath: string; secret: string } = bots[0]!,
+) {
+  const res = await fetch(`${base}${via.hookPath}`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+    headers: {
+      "content-type": "application/json",
+      "x-telegram-bot-api-secret-token": via.secret,
+    },
     body: JSON.stringify({
       update_id: messageId,
       message: {
