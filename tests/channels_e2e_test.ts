@@ -175,8 +175,9 @@ Deno.test("WhatsApp end to end - signed webhooks, answers in the window, a templ
   const delivery = await eventually(async () => {
     const failed = await env.call("GET", "/v1/deliveries?channel=whatsapp", { token });
     const d = failed.json.data?.[0];
-    return d?.status === "read" && d;
-  }, { what: "read status" });
+    // Statuses arrive in any order; the one with the pricing may come after the read.
+    return d?.status === "read" && d.pricing_category && d;
+  }, { what: "read status and pricing" });
   assert.equal(delivery.pricing_category, "service");
 
   // A day later the window has closed: the creator's reply goes out as the configured template,
