@@ -28,7 +28,7 @@ const args = parseArgs({
   args: Deno.args,
   options: {
     "intake-seconds": { type: "string", default: "10" },
-    "intake-connections": { type: "string", default: "64" },
+    "intake-connections": { type: "string", default: "32" },
     people: { type: "string", default: "1000" },
     conversations: { type: "string", default: "200" },
     rounds: { type: "string", default: "3" },

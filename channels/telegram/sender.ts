@@ -22,6 +22,8 @@ import {
 export const TELEGRAM_MAX_CHARS = 4096;
 /** Answers at least this long are streamed as a draft first (where the bot allows drafts). */
 const DRAFT_FROM_CHARS = 600;
+/** How long one "typing" action shows in the chat. */
+const TYPING_SHOWN_MS = 4000;
 /** Telegram's bytes limit on an inline button's callback data. */
 const CALLBACK_DATA_BYTES = 64;
 
@@ -41,6 +43,8 @@ export interface TelegramOptions {
 export class TelegramSender implements ChannelSender {
   readonly kind = "telegram";
   readonly #apis = new Map<string, Api>();
+  /** When "typing" was last shown in a chat (connection and chat id). */
+  readonly #typingShown = new Map<string, number>();
 
   constructor(private readonly o: TelegramOptions) {}
 
@@ -105,6 +109,16 @@ export class TelegramSender implements ChannelSender {
   }
 
   async typing(to: Recipient, conn: Connection): Promise<void> {
+    // Telegram shows "typing" for about 5 s: one call per chat in that time is enough.
+    const key = `${conn.id}:${to.externalId}`;
+    const now = Date.now();
+    if ((this.#typingShown.get(key) ?? 0) > now - TYPING_SHOWN_MS) return;
+    this.#typingShown.set(key, now);
+    if (this.#typingShown.size > 50_000) {
+      for (const [k, at] of this.#typingShown) {
+        if (at <= now - TYPING_SHOWN_MS) this.#typingShown.delete(k);
+      }
+    }
     try {
       await this.api(tokenOf(conn)).sendChatAction(Number(to.externalId), "typing");
     } catch { /* best effort: the answer matters, the indicator does not */ }
