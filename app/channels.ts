@@ -96,6 +96,8 @@ export function channelsExtension(
               log: channelLog,
               connections,
               known,
+              nc,
+              prefix,
             }),
           );
           workers.use(pruneReceipts(pool, channelLog));

@@ -78,6 +78,13 @@ Deno.test("Telegram end to end - connect a bot, the person writes, the coach ans
   assert.equal(messages[0].delivery?.status, "sent");
   assert.equal(messages[0].delivery?.channel, "telegram");
   assert.equal(messages[1].delivery, null);
+  // And operators count it.
+  const metrics = await (await fetch(`${env.url}/metrics`)).text();
+  assert.match(
+    metrics,
+    /coachd_deliveries_total\{[^}]*channel="telegram"[^}]*status="sent"[^}]*\} [1-9]/,
+  );
+  assert.match(metrics, /coachd_inbound_messages_total\{[^}]*outcome="accepted"[^}]*\} [1-9]/);
 });
 
 Deno.test("Telegram webhook - forged secret, replayed update, malformed and oversized bodies, unknown channel", async () => {
@@ -281,4 +288,28 @@ Deno.test("handoff round trip - the person asks for a human, the creator replies
     records.json.data.map((m: { role: string }) => m.role).reverse(),
     ["user", "assistant", "user", "creator", "user", "assistant"],
   );
+});
+
+Deno.test("Telegram without a public URL - the bot is polled, and answers come all the same", async () => {
+  await using tg = startFakeTelegram();
+  await using env = await nodeEnv({ TELEGRAM_API_URL: tg.url, PUBLIC_URL: "" });
+  const { token } = await env.signup();
+  await env.knowledge(token, GUIDE);
+  const connected = await env.call("POST", "/v1/channels", {
+    token,
+    body: { kind: "telegram", name: "Laptop bot", bot_token: tg.bot.token },
+  });
+  assert.equal(connected.json.config.mode, "polling");
+  assert.equal(tg.bot.webhook, undefined, "no webhook registered");
+  const ada = tg.addUser({ first_name: "Ada" });
+  await tg.deliverUpdate(
+    tg.bot.token,
+    tg.bot.updates.text(ada, "When should I stop drinking coffee?"),
+  );
+  const answer = await eventually(() => tg.bot.sentMessages(ada.id)[0], {
+    timeoutMs: 15_000,
+    what: "the answer through long polling",
+  });
+  assert.match(answer.text ?? "", /2 pm/);
+  assert.ok(tg.requests.some((r) => r.method === "getUpdates"));
 });

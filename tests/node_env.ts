@@ -53,7 +53,7 @@ export async function nodeEnv(env: Record<string, string> = {}): Promise<NodeEnv
     stack.defer(() => Deno.remove(mailDir, { recursive: true }));
     const port = freePort();
     const url = `http://127.0.0.1:${port}`;
-    const config = loadConfig({
+    const settings: Record<string, string> = {
       MAIL_DROP_DIR: mailDir,
       PORT: String(port),
       HOST: "127.0.0.1",
@@ -67,7 +67,10 @@ export async function nodeEnv(env: Record<string, string> = {}): Promise<NodeEnv
       PUBLIC_URL: url,
       INBOUND_DEBOUNCE_MS: "100",
       ...env,
-    });
+    };
+    // An empty value leaves a setting unset (PUBLIC_URL: "" for a node without a public URL).
+    for (const [k, v] of Object.entries(settings)) if (v === "") delete settings[k];
+    const config = loadConfig(settings);
     const channels: ChannelsHandle = {};
     const node = stack.use(
       await startNode({

@@ -9,13 +9,17 @@ import type pg from "pg";
 import type { Api } from "grammy/web";
 import type { Update } from "grammy/types";
 import { withSystem } from "../../db/tenant.ts";
-import type { ConnectionDirectory } from "../core/connections.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { connectionChangedSubject, type ConnectionDirectory } from "../core/connections.ts";
 import { ALLOWED_UPDATES } from "./connect.ts";
 import { tokenOf } from "./sender.ts";
 import { handleUpdate, type TelegramDeps } from "./updates.ts";
 
 export interface PollerOptions extends TelegramDeps {
   connections: ConnectionDirectory;
+  /** With these, a connection changed anywhere in the cluster is looked at at once. */
+  nc?: NatsConnection;
+  prefix?: string;
   /** How often the node looks for bots nobody polls (default 10 s). */
   scanMs?: number;
   /** Long-poll timeout of one getUpdates call, in seconds (default 25). */
@@ -50,14 +54,19 @@ export function startTelegramPollers(o: PollerOptions): Pollers {
     }
   };
   let scanning = scan().catch((err) => log.warn("poller scan failed", { error: String(err) }));
-  const timer = setInterval(() => {
+  const rescan = () => {
     scanning = scanning.then(scan).catch((err) =>
       log.warn("poller scan failed", { error: String(err) })
     );
-  }, o.scanMs ?? 10_000);
+  };
+  const timer = setInterval(rescan, o.scanMs ?? 10_000);
+  const changes = o.nc && o.prefix
+    ? o.nc.subscribe(connectionChangedSubject(o.prefix), { callback: () => rescan() })
+    : undefined;
   const stop = async () => {
     stopped = true;
     clearInterval(timer);
+    changes?.unsubscribe();
     await scanning;
     await Promise.all([...running.values()].map((p) => p.stop()));
   };
