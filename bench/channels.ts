@@ -21,6 +21,7 @@ import pg from "pg";
 import { encodeBase64 } from "../runtime/base64.ts";
 import { startLocalChroma } from "../app/infra/chroma.ts";
 import { startFakeTelegram } from "../tests/fakes/telegram.ts";
+import { signUpCreator, startNodeProcess } from "../tests/node_process.ts";
 import { machineInfo } from "./procfs.ts";
 import { summarize } from "./stats.ts";
 
@@ -46,7 +47,6 @@ const args = parseArgs({
   },
 });
 const opt = (k: keyof typeof args.values) => Number(args.values[k]);
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const VECTORS = fileURLToPath(new URL("../.data/vectors", import.meta.url));
 const GUIDE = `# Sleep guide
 
@@ -88,91 +88,44 @@ const mailDir = await Deno.makeTempDir({ prefix: "coachd-bench-mail-" });
 const prefix = `bench${crypto.randomUUID().slice(0, 6)}`;
 const jwt = encodeBase64(crypto.getRandomValues(new Uint8Array(48)));
 const secretsKey = encodeBase64(crypto.getRandomValues(new Uint8Array(32)));
-/** A node process (`main.ts`); `roles` as NODE_ROLES. Resolves once it is ready. */
-async function startNodeProcess(nodeId: string, roles: string, flags: string[] = []) {
-  const port = 18800 + Math.floor(Math.random() * 1000);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...flags, MAIN],
-    env: {
-      DATABASE_URL: url.toString(),
-      NATS_URL: natsUrl,
-      CHROMA_URL: chromaUrl,
-      NATS_PREFIX: prefix,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      NODE_ID: nodeId,
-      NODE_ROLES: roles,
-      DATA_DIR: dirname(VECTORS),
-      JWT_SECRET: jwt,
-      SECRETS_KEY: secretsKey,
-      MAIL_DROP_DIR: mailDir,
-      TELEGRAM_API_URL: tg.url,
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      INBOUND_DEBOUNCE_MS: String(opt("debounce-ms")),
-      LOG_LEVEL: "warn",
-      // No rate limit in the way of the load generator.
-      RATE_LIMIT_PER_IP: "100000000",
-    },
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    stopped ??= (async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-    })();
-  stack.defer(stop);
-  const base = `http://127.0.0.1:${port}`;
-  await until(async () =>
-    (await fetch(`${base}/readyz`).then((r) => r.text(), () => "")).includes('"ready"')
-  );
-  return { base, stop };
+/** A node process (`main.ts`) of the benchmark's cluster; `roles` as NODE_ROLES. */
+async function startNode(nodeId: string, roles: string, flags: string[] = []) {
+  const node = await startNodeProcess((port) => ({
+    DATABASE_URL: url.toString(),
+    NATS_URL: natsUrl,
+    CHROMA_URL: chromaUrl,
+    NATS_PREFIX: prefix,
+    NODE_ID: nodeId,
+    NODE_ROLES: roles,
+    DATA_DIR: dirname(VECTORS),
+    JWT_SECRET: jwt,
+    SECRETS_KEY: secretsKey,
+    MAIL_DROP_DIR: mailDir,
+    TELEGRAM_API_URL: tg.url,
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    INBOUND_DEBOUNCE_MS: String(opt("debounce-ms")),
+    LOG_LEVEL: "warn",
+    // No rate limit in the way of the load generator.
+    RATE_LIMIT_PER_IP: "100000000",
+  }), { flags });
+  stack.defer(() => node.stop());
+  return node;
 }
-const worker = await startNodeProcess(
+const worker = await startNode(
   "bench",
   "http,actors,workers",
   args.values["inspect-worker"] ? [`--inspect=127.0.0.1:${args.values["inspect-worker"]}`] : [],
 );
-const base = worker.base;
-
-const call = async (path: string, token?: string, body?: unknown) => {
-  const res = await fetch(base + path, {
-    method: body === undefined ? "GET" : "POST",
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body instanceof FormData ? {} : { "content-type": "application/json" }),
-    },
-    body: body instanceof FormData ? body : body === undefined ? undefined : JSON.stringify(body),
-  });
-  return await res.json();
-};
-await call("/v1/auth/signup", undefined, {
-  email: "bench@example.test",
-  password: "correct horse battery staple",
-  name: "Bench",
-});
-const notice =
-  [...Deno.readDirSync(mailDir)].map((f) =>
-    JSON.parse(Deno.readTextFileSync(`${mailDir}/${f.name}`))
-  )[0];
-const { access_token: token } = await call("/v1/auth/signup/confirm", undefined, {
-  token: notice.token,
-});
-const kb = await call("/v1/knowledge-bases", token, { name: "Guide" });
-const form = new FormData();
-form.append("file", new File([GUIDE], "guide.md", { type: "text/markdown" }));
-const doc = await call(`/v1/knowledge-bases/${kb.id}/documents`, token, form);
-await until(async () => (await call(`/v1/documents/${doc.id}`, token)).status === "ready");
+const base = worker.url;
+const creator = await signUpCreator(base, mailDir, "bench@example.test");
+await creator.knowledge(GUIDE);
 /** The creator's bots: each is its own channel connection, paced on its own. */
 const bots: { bot: typeof tg.bot; hookPath: string; secret: string }[] = [];
 for (let i = 0; i < opt("bots"); i++) {
   const bot = i === 0
     ? tg.bot
     : tg.addBot({ token: `70000000${10 + i}:AABenchBot${i}`, username: `bench_${i}_bot` });
-  const channel = await call("/v1/channels", token, {
+  const channel = await creator.call("POST", "/channels", {
     kind: "telegram",
     name: `Bench bot ${i}`,
     bot_token: bot.token,
@@ -242,12 +195,12 @@ console.log(
 );
 await worker.stop();
 const inspect = args.values["inspect-gateway"];
-const gateway = await startNodeProcess(
+const gateway = await startNode(
   "gateway",
   "http",
   inspect ? [`--inspect=127.0.0.1:${inspect}`] : [],
 );
-const intakeHttp = await wrkIntake(`${gateway.base}${hookPath}`, 0);
+const intakeHttp = await wrkIntake(`${gateway.url}${hookPath}`, 0);
 console.log(
   `intake, http node: ${intakeHttp.rps.toFixed(0)} requests/s over ${opt("intake-seconds")} s, ` +
     `p50 ${intakeHttp.p50.toFixed(1)} / p99 ${

@@ -4,28 +4,15 @@
  * ingestion, `POST /knowledge-bases/{id}/search`, `POST /preview/chat` with the history).
  */
 import { answerFormat } from "../actors/mod.ts";
-import { dirname } from "node:path";
-import { encodeBase64 } from "../runtime/base64.ts";
-import { jsonLogger } from "../runtime/mod.ts";
 import { withSystem } from "../db/tenant.ts";
-import { loadConfig } from "../app/config.ts";
-import { startNode } from "../app/node.ts";
-import { knowledgeExtension } from "../app/knowledge.ts";
 import { ingestDocument } from "../knowledge/ingest/ingest.ts";
 import { retrieve } from "../knowledge/retrieval/retrieve.ts";
 import { converse, type TurnResult } from "../knowledge/answer/brain.ts";
 import type { Turn } from "../knowledge/answer/responder.ts";
 import { seedCreator, seedDocument, seedKnowledgeBase } from "../tests/knowledge_seed.ts";
 import { coachingKb } from "../tests/fixtures/coaching_kb.ts";
-import {
-  CHROMA_URL,
-  eventually,
-  NATS_URL,
-  testChroma,
-  testDb,
-  testNats,
-  VECTOR_CACHE_DIR,
-} from "../tests/harness.ts";
+import { eventually } from "../tests/harness.ts";
+import { nodeEnv } from "../tests/node_env.ts";
 import { openScratch } from "./knowledge_env.ts";
 import type pg from "pg";
 
@@ -124,63 +111,25 @@ export async function libraryPath(): Promise<EvalPath> {
 export async function apiPath(): Promise<EvalPath> {
   const stack = new AsyncDisposableStack();
   try {
-    const db = stack.use(await testDb());
-    const nats = stack.use(await testNats());
-    stack.use(testChroma(nats.prefix));
-    const config = loadConfig({
-      PORT: "0",
-      HOST: "127.0.0.1",
-      NODE_ID: "eval",
-      NATS_PREFIX: nats.prefix,
-      PARTITIONS: "4",
-      DATA_DIR: dirname(VECTOR_CACHE_DIR),
-      JWT_SECRET: encodeBase64(crypto.getRandomValues(new Uint8Array(48))),
-      SECRETS_KEY: encodeBase64(crypto.getRandomValues(new Uint8Array(32))),
-      LOG_LEVEL: "error",
-      // The evaluation sends a few thousand requests a minute from one key.
-      RATE_LIMIT_PER_KEY: "1000000",
-      RATE_LIMIT_PER_IP: "1000000",
-      // The configured models, as `deno task start` would read them.
-      ...Object.fromEntries(
-        Object.entries(Deno.env.toObject()).filter(([k]) => /^(?:OLLAMA|OPENAI)_/.test(k)),
-      ),
-    });
-    const node = stack.use(
-      await startNode({
-        config,
-        databaseUrl: db.url,
-        natsUrl: NATS_URL,
-        log: jsonLogger("error"),
-        extensions: [knowledgeExtension({ chromaUrl: CHROMA_URL })],
+    const env = stack.use(
+      await nodeEnv({
+        NODE_ID: "eval",
+        // The evaluation sends a few thousand requests a minute from one key.
+        RATE_LIMIT_PER_KEY: "1000000",
+        RATE_LIMIT_PER_IP: "1000000",
+        // The configured models, as `deno task start` would read them.
+        ...Object.fromEntries(
+          Object.entries(Deno.env.toObject()).filter(([k]) => /^(?:OLLAMA|OPENAI)_/.test(k)),
+        ),
       }),
     );
-    const base = `http://127.0.0.1:${(node.server.addr as Deno.NetAddr).port}/v1`;
-    let token = "";
+    const db = env.db;
+    const { token } = await env.signup(`eval-${crypto.randomUUID().slice(0, 8)}@example.test`);
     const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(base + path, {
-        method,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(body instanceof FormData ? {} : { "content-type": "application/json" }),
-        },
-        body: body instanceof FormData
-          ? body
-          : body === undefined
-          ? undefined
-          : JSON.stringify(body),
-      });
-      const text = await res.text();
-      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-      return text;
+      const res = await env.call(method, `/v1${path}`, { token, body });
+      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
+      return res.text;
     };
-    const signup = JSON.parse(
-      await call("POST", "/auth/signup", {
-        email: `eval-${crypto.randomUUID().slice(0, 8)}@example.test`,
-        password: "correct horse battery staple",
-        name: "Maya Moves",
-      }),
-    );
-    token = signup.access_token;
     const kb = JSON.parse(await call("POST", "/knowledge-bases", { name: "Coaching" })).id;
     const files = new Map<string, string>();
     for (const f of await coachingKb()) {

@@ -5,13 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { encodeBase64 } from "../runtime/base64.ts";
 import { startFakeTelegram } from "./fakes/telegram.ts";
+import { signUpCreator, startNodeProcess } from "./node_process.ts";
 import {
   CHROMA_URL,
   eventually,
-  freePort,
   NATS_URL,
   sleep,
   testChroma,
@@ -20,48 +19,12 @@ import {
   VECTOR_CACHE_DIR,
 } from "./harness.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const GUIDE = `# Sleep guide
 
 ## Caffeine
 Caffeine has a half-life of five to six hours. Stop drinking coffee by 2 pm so it does not keep
 you awake at night.
 `;
-
-interface NodeProc {
-  url: string;
-  kill(): void;
-  exited: Promise<Deno.CommandStatus>;
-}
-
-async function startMain(env: Record<string, string>): Promise<NodeProc> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
-    env: { ...env, PORT: String(port), HOST: "127.0.0.1" },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(async () => {
-    try {
-      const res = await fetch(`${url}/readyz`);
-      await res.body?.cancel();
-      return res.ok;
-    } catch {
-      return false;
-    }
-  }, { timeoutMs: 60_000, what: `node on ${port} ready` });
-  return {
-    url,
-    exited: child.status,
-    kill: () => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-    },
-  };
-}
 
 Deno.test("channels failover - SIGKILL of one of two nodes while webhooks arrive: every acknowledged update answered exactly once", async () => {
   await using db = await testDb();
@@ -83,52 +46,19 @@ Deno.test("channels failover - SIGKILL of one of two nodes while webhooks arrive
     INBOUND_DEBOUNCE_MS: "200",
     LOG_LEVEL: "error",
   };
-  const a = await startMain({ ...env, NODE_ID: "a", PUBLIC_URL: "https://coach.example" });
-  let b = await startMain({ ...env, NODE_ID: "b", PUBLIC_URL: "https://coach.example" });
+  const a = await startNodeProcess({ ...env, NODE_ID: "a", PUBLIC_URL: "https://coach.example" });
+  let b = await startNodeProcess({ ...env, NODE_ID: "b", PUBLIC_URL: "https://coach.example" });
   try {
-    const call = async (path: string, token?: string, body?: unknown) => {
-      const res = await fetch(a.url + path, {
-        method: body instanceof FormData || body !== undefined ? "POST" : "GET",
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(body instanceof FormData ? {} : { "content-type": "application/json" }),
-        },
-        body: body instanceof FormData
-          ? body
-          : body === undefined
-          ? undefined
-          : JSON.stringify(body),
-      });
-      return await res.json();
-    };
-    await call("/v1/auth/signup", undefined, {
-      email: "coach@example.test",
-      password: "correct horse battery staple",
-      name: "Coach",
-    });
-    const notice = [...Deno.readDirSync(mailDir)].map((f) =>
-      JSON.parse(Deno.readTextFileSync(`${mailDir}/${f.name}`))
-    )[0];
-    const { access_token: token } = await call("/v1/auth/signup/confirm", undefined, {
-      token: notice.token,
-    });
-    const kb = await call("/v1/knowledge-bases", token, { name: "Guide" });
-    const form = new FormData();
-    form.append("file", new File([GUIDE], "guide.md", { type: "text/markdown" }));
-    const doc = await call(`/v1/knowledge-bases/${kb.id}/documents`, token, form);
-    await eventually(async () =>
-      (await call(`/v1/documents/${doc.id}`, token)).status === "ready", {
-      timeoutMs: 30_000,
-    });
-    const channel = await call("/v1/channels", token, {
+    const creator = await signUpCreator(a.url, mailDir);
+    await creator.knowledge(GUIDE);
+    const channel = await creator.call("POST", "/channels", {
       kind: "telegram",
       name: "Coach bot",
       bot_token: tg.bot.token,
     });
     const secret = tg.bot.webhook!.secretToken!;
 
-    const users = Array.from({ length: 40 }, (_, i) =>
-      tg.addUser({ first_name: `U${i}` }));
+    const users = Array.from({ length: 40 }, (_, i) => tg.addUser({ first_name: `U${i}` }));
     const acked = new Set<number>();
     let killed = false;
     for (const [i, user] of users.entries()) {
@@ -163,12 +93,9 @@ Deno.test("channels failover - SIGKILL of one of two nodes while webhooks arrive
     }
     assert.equal(acked.size, users.length, "the surviving node took every update");
     // Restarted, as an orchestrator would: the cluster goes on with both.
-    b = await startMain({ ...env, NODE_ID: "b", PUBLIC_URL: "https://coach.example" });
+    b = await startNodeProcess({ ...env, NODE_ID: "b", PUBLIC_URL: "https://coach.example" });
     await eventually(
-      () =>
-        users.every((u) =>
-          tg.bot.sentMessages(u.id).length >= 1
-        ),
+      () => users.every((u) => tg.bot.sentMessages(u.id).length >= 1),
       { timeoutMs: 90_000, intervalMs: 250, what: "an answer for every acknowledged update" },
     ).catch(async (err) => {
       // Say where the missing answers are stuck.

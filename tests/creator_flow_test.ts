@@ -4,21 +4,8 @@
  * including a question the knowledge does not answer, and another creator trying to read it.
  */
 import assert from "node:assert/strict";
-import { dirname } from "node:path";
-import { encodeBase64 } from "../runtime/base64.ts";
-import { loadConfig } from "../app/config.ts";
-import { startNode } from "../app/node.ts";
-import { knowledgeExtension } from "../app/knowledge.ts";
-import { jsonLogger } from "../runtime/mod.ts";
-import {
-  CHROMA_URL,
-  eventually,
-  NATS_URL,
-  testChroma,
-  testDb,
-  testNats,
-  VECTOR_CACHE_DIR,
-} from "./harness.ts";
+import { eventually } from "./harness.ts";
+import { nodeEnv } from "./node_env.ts";
 
 const GUIDE = `# Sleep guide
 
@@ -31,57 +18,14 @@ Keep naps short: twenty minutes at most, and before 3 pm.
 `;
 
 Deno.test("creator flow - upload, ingestion, search and preview chat over HTTP on a real node", async () => {
-  await using db = await testDb();
-  await using nats = await testNats();
-  await using _chroma = testChroma(nats.prefix);
-  const mailDir = await Deno.makeTempDir({ prefix: "coachd-mail-" });
-  const config = loadConfig({
-    MAIL_DROP_DIR: mailDir,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    NODE_ID: "flow",
-    NATS_PREFIX: nats.prefix,
-    PARTITIONS: "4",
-    // The knowledge features find the word-vector cache under DATA_DIR/vectors.
-    DATA_DIR: dirname(VECTOR_CACHE_DIR),
-    JWT_SECRET: encodeBase64(crypto.getRandomValues(new Uint8Array(48))),
-    SECRETS_KEY: encodeBase64(crypto.getRandomValues(new Uint8Array(32))),
-    LOG_LEVEL: "error",
-  });
-  await using node = await startNode({
-    config,
-    databaseUrl: db.url,
-    natsUrl: NATS_URL,
-    log: jsonLogger("error"),
-    extensions: [knowledgeExtension({ chromaUrl: CHROMA_URL })],
-  });
-  const base = `http://127.0.0.1:${(node.server.addr as Deno.NetAddr).port}/v1`;
+  await using env = await nodeEnv();
   const call = async (method: string, path: string, token?: string, body?: unknown) => {
-    const res = await fetch(base + path, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body instanceof FormData ? {} : { "content-type": "application/json" }),
-      },
-      body: body instanceof FormData ? body : body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, text: await res.text() };
+    const r = await env.call(method, `/v1${path}`, { token, body });
+    return { status: r.status, text: r.text };
   };
   const json = (r: { text: string }) => JSON.parse(r.text);
   // Sign-up, then the confirmation from the mail drop folder (there is no e-mail sender).
-  const signup = async (email: string) => {
-    const asked = await call("POST", "/auth/signup", undefined, {
-      email,
-      password: "correct horse battery staple",
-      name: email,
-    });
-    assert.equal(asked.status, 202);
-    const notices = [...Deno.readDirSync(mailDir)]
-      .map((f) => JSON.parse(Deno.readTextFileSync(`${mailDir}/${f.name}`)))
-      .filter((n) => n.email === email && n.kind === "signup_confirmation");
-    return json(await call("POST", "/auth/signup/confirm", undefined, { token: notices[0].token }))
-      .access_token as string;
-  };
+  const signup = async (email: string) => (await env.signup(email)).token;
 
   const token = await signup("coach@example.test");
   const kb = json(await call("POST", "/knowledge-bases", token, { name: "Sleep" }));
@@ -155,5 +99,4 @@ Deno.test("creator flow - upload, ingestion, search and preview chat over HTTP o
   assert.equal(otherChat.refused, true, "another creator's coach must not answer from it");
   // And without credentials, nothing at all.
   assert.equal((await call("POST", "/preview/chat", undefined, { message: "hi" })).status, 401);
-  await Deno.remove(mailDir, { recursive: true });
 });

@@ -4,21 +4,8 @@
  * health endpoint answers throughout, and the node goes on ingesting.
  */
 import assert from "node:assert/strict";
-import { dirname } from "node:path";
-import { encodeBase64 } from "../runtime/base64.ts";
-import { loadConfig } from "../app/config.ts";
-import { startNode } from "../app/node.ts";
-import { knowledgeExtension } from "../app/knowledge.ts";
-import { jsonLogger } from "../runtime/mod.ts";
-import {
-  CHROMA_URL,
-  eventually,
-  NATS_URL,
-  testChroma,
-  testDb,
-  testNats,
-  VECTOR_CACHE_DIR,
-} from "./harness.ts";
+import { eventually } from "./harness.ts";
+import { nodeEnv } from "./node_env.ts";
 import { makeDocxBomb, makePdfBomb, makePdfPageTreeBomb } from "./fixtures/documents.ts";
 
 const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -32,67 +19,14 @@ interface Doc {
 }
 
 /** A node with the knowledge features, a creator, a knowledge base and an editor API key. */
-async function startCreatorNode(env: Record<string, string> = {}) {
-  const stack = new AsyncDisposableStack();
-  const db = stack.use(await testDb());
-  const nats = stack.use(await testNats());
-  stack.use(testChroma(nats.prefix));
-  const mailDir = await Deno.makeTempDir({ prefix: "coachd-mail-" });
-  stack.defer(() => Deno.remove(mailDir, { recursive: true }));
-  const node = stack.use(
-    await startNode({
-      config: loadConfig({
-        MAIL_DROP_DIR: mailDir,
-        PORT: "0",
-        HOST: "127.0.0.1",
-        NODE_ID: "bombs",
-        NATS_PREFIX: nats.prefix,
-        PARTITIONS: "4",
-        DATA_DIR: dirname(VECTOR_CACHE_DIR),
-        JWT_SECRET: encodeBase64(crypto.getRandomValues(new Uint8Array(48))),
-        SECRETS_KEY: encodeBase64(crypto.getRandomValues(new Uint8Array(32))),
-        LOG_LEVEL: "error",
-        ...env,
-      }),
-      databaseUrl: db.url,
-      natsUrl: NATS_URL,
-      log: jsonLogger("error"),
-      extensions: [knowledgeExtension({ chromaUrl: CHROMA_URL })],
-    }),
-  );
-  const origin = `http://127.0.0.1:${(node.server.addr as Deno.NetAddr).port}`;
+async function startCreatorNode(settings: Record<string, string> = {}) {
+  const env = await nodeEnv(settings);
   const call = async (method: string, path: string, token: string, body?: unknown) => {
-    const res = await fetch(`${origin}/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body instanceof FormData ? {} : { "content-type": "application/json" }),
-      },
-      body: body instanceof FormData ? body : body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-    return JSON.parse(text);
+    const res = await env.call(method, `/v1${path}`, { token, body });
+    assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${res.text}`);
+    return res.json;
   };
-  // Sign-up, then the confirmation from the mail drop folder (there is no e-mail sender).
-  const signup = await fetch(`${origin}/v1/auth/signup`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      email: "coach@example.test",
-      password: "correct horse battery staple",
-      name: "Coach",
-    }),
-  });
-  assert.equal(signup.status, 202, await signup.text());
-  const [notice] = [...Deno.readDirSync(mailDir)]
-    .map((f) => JSON.parse(Deno.readTextFileSync(`${mailDir}/${f.name}`)))
-    .filter((n) => n.kind === "signup_confirmation");
-  const owner = (await (await fetch(`${origin}/v1/auth/signup/confirm`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ token: notice.token }),
-  })).json()).access_token as string;
+  const { token: owner } = await env.signup();
   const kb = (await call("POST", "/knowledge-bases", owner, { name: "Sleep" })).id as string;
   const editor = (await call("POST", "/api-keys", owner, { name: "uploads", role: "editor" }))
     .key as string;
@@ -102,12 +36,7 @@ async function startCreatorNode(env: Record<string, string> = {}) {
     return await call("POST", `/knowledge-bases/${kb}/documents`, editor, form);
   };
   const get = (id: string): Promise<Doc> => call("GET", `/documents/${id}`, editor);
-  return {
-    origin,
-    upload,
-    get,
-    [Symbol.asyncDispose]: () => stack.disposeAsync(),
-  };
+  return { origin: env.url, upload, get, [Symbol.asyncDispose]: () => env[Symbol.asyncDispose]() };
 }
 
 /**

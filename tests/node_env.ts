@@ -3,7 +3,6 @@
  * the knowledge and channel features, and helpers that act as a creator would (sign up through
  * the mail drop folder, upload a document and wait for it).
  */
-import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { encodeBase64 } from "../runtime/base64.ts";
 import { loadConfig } from "../app/config.ts";
@@ -11,9 +10,9 @@ import { type NodeHandle, startNode } from "../app/node.ts";
 import { knowledgeExtension } from "../app/knowledge.ts";
 import { channelsExtension, type ChannelsHandle } from "../app/channels.ts";
 import { jsonLogger } from "../runtime/mod.ts";
+import { creatorSession, signUpCreator } from "./node_process.ts";
 import {
   CHROMA_URL,
-  eventually,
   freePort,
   NATS_URL,
   testChroma,
@@ -104,35 +103,12 @@ export async function nodeEnv(env: Record<string, string> = {}): Promise<NodeEnv
       } catch { /* not JSON */ }
       return { status: res.status, text, json };
     };
-    const signup: NodeEnv["signup"] = async (email = `${crypto.randomUUID()}@example.test`) => {
-      const asked = await call("POST", "/v1/auth/signup", {
-        body: { email, password: "correct horse battery staple", name: email },
-      });
-      assert.equal(asked.status, 202, asked.text);
-      const notice = [...Deno.readDirSync(mailDir)]
-        .map((f) => JSON.parse(Deno.readTextFileSync(`${mailDir}/${f.name}`)))
-        .find((n) => n.email === email && n.kind === "signup_confirmation");
-      const confirmed = await call("POST", "/v1/auth/signup/confirm", {
-        body: { token: notice.token },
-      });
-      assert.ok(confirmed.status === 200 || confirmed.status === 201, confirmed.text);
-      return { token: confirmed.json.access_token, creatorId: confirmed.json.creator_id };
+    const signup: NodeEnv["signup"] = async (email) => {
+      const session = await signUpCreator(url, mailDir, email);
+      return { token: session.token, creatorId: session.creatorId };
     };
-    const knowledge: NodeEnv["knowledge"] = async (token, markdown) => {
-      const kb = await call("POST", "/v1/knowledge-bases", { token, body: { name: "Guide" } });
-      const form = new FormData();
-      form.append("file", new File([markdown], "guide.md", { type: "text/markdown" }));
-      const doc = await call("POST", `/v1/knowledge-bases/${kb.json.id}/documents`, {
-        token,
-        body: form,
-      });
-      await eventually(async () => {
-        const d = await call("GET", `/v1/documents/${doc.json.id}`, { token });
-        if (d.json.status === "failed") throw new Error(`ingestion failed: ${d.text}`);
-        return d.json.status === "ready";
-      }, { timeoutMs: 30_000, what: "document ready" });
-      return { kbId: kb.json.id, docId: doc.json.id };
-    };
+    const knowledge: NodeEnv["knowledge"] = (token, markdown) =>
+      creatorSession(url, token).knowledge(markdown);
     const moved = stack.move();
     return {
       db,
