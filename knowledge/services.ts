@@ -53,26 +53,27 @@ export interface KnowledgeOptions {
  * extractive).
  */
 export async function createKnowledge(o: KnowledgeOptions): Promise<Knowledge> {
-  if (o.openai) {
-    const { baseUrl, apiKey } = o.openai;
-    const embedder = await OpenAIEmbedder.create({ baseUrl, apiKey, model: o.openai.embedModel });
-    const chat = new OpenAIChatModel({ baseUrl, apiKey, model: o.openai.chatModel });
-    return {
-      pool: o.pool,
-      embedder,
-      store: new VectorStore(o.chroma, { prefix: o.prefix, embedder }),
-      responder: new ChatModelResponder(chat),
-      judge: new ChatModelJudge(chat),
-      chat,
-      minRelevance: o.minRelevance ?? MIN_RELEVANCE.cosine,
-    };
-  }
-  if (o.ollama) {
-    const embedder = await OllamaEmbedder.create({
-      host: o.ollama.host,
-      model: o.ollama.embedModel,
-    });
-    const chat = new OllamaChatModel({ host: o.ollama.host, model: o.ollama.chatModel });
+  const served = o.openai
+    ? {
+      embedder: await OpenAIEmbedder.create({
+        baseUrl: o.openai.baseUrl,
+        apiKey: o.openai.apiKey,
+        model: o.openai.embedModel,
+      }),
+      chat: new OpenAIChatModel({
+        baseUrl: o.openai.baseUrl,
+        apiKey: o.openai.apiKey,
+        model: o.openai.chatModel,
+      }),
+    }
+    : o.ollama
+    ? {
+      embedder: await OllamaEmbedder.create({ host: o.ollama.host, model: o.ollama.embedModel }),
+      chat: new OllamaChatModel({ host: o.ollama.host, model: o.ollama.chatModel }),
+    }
+    : undefined;
+  if (served) {
+    const { embedder, chat } = served;
     return {
       pool: o.pool,
       embedder,
