@@ -3,6 +3,7 @@ import { defineContract } from "../../runtime/mod.ts";
 import { tenantActorId } from "../ids.ts";
 import { Erase, NoData } from "./common.ts";
 import { Inbound } from "./inbound.ts";
+import { Channel } from "./channel.ts";
 
 /** What the coach knows about an end user; retrieval and prompts read it. */
 export const Profile = z.object({
@@ -32,6 +33,50 @@ export const ProgramVersions = z.record(
 );
 export type ProgramVersions = z.infer<typeof ProgramVersions>;
 
+const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "a time of day as HH:MM");
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An IANA time zone name such as `Europe/Paris`. */
+export const TimeZone = z.string().max(64).refine(
+  isTimeZone,
+  "an IANA time zone such as Europe/Paris",
+);
+
+/**
+ * How the person wants the coach to reach out. Set by the person (widget, app, commands) or
+ * their creator; the proactive engine reads it at send time.
+ */
+export const Preferences = z.object({
+  /** Where the person lives; absent until learned or set (the creator's zone is used). */
+  timeZone: TimeZone.optional(),
+  /** No proactive message between these local times (default 21:00–08:00). */
+  quietHours: z.object({ start: ClockTime, end: ClockTime }),
+  /** The channel for proactive messages; absent: the one the person was last active on. */
+  nudgeChannel: Channel.optional(),
+  /** False once the person opted out (STOP, the widget's switch, the app's preference). */
+  proactive: z.boolean(),
+});
+export type Preferences = z.infer<typeof Preferences>;
+
+/** A change to the preferences: absent fields stay, `nudgeChannel: null` goes back to automatic. */
+export const PreferencesUpdate = z.object({
+  timeZone: TimeZone.optional(),
+  quietHours: z.object({ start: ClockTime, end: ClockTime }).optional(),
+  nudgeChannel: Channel.nullable().optional(),
+  proactive: z.boolean().optional(),
+}).strict();
+export type PreferencesUpdate = z.infer<typeof PreferencesUpdate>;
+
+export const DEFAULT_QUIET_HOURS = { start: "21:00", end: "08:00" } as const;
+
 /**
  * The messages of the UserActor, one per end user per creator (id `<creatorId>:<endUserId>`).
  * Told by the admin API (programs, erasure), by the channels' intake (what the person sends) and by
@@ -48,6 +93,8 @@ export const userContract = defineContract("user", {
   },
   programUnpublished: { input: z.object({ programId: z.string().uuid() }) },
   getPrograms: { input: NoData, reply: ProgramVersions },
+  getPreferences: { input: NoData, reply: Preferences },
+  updatePreferences: { input: PreferencesUpdate, reply: Preferences },
   /** Forget the profile, its embedding and every reminder. */
   erase: { input: Erase },
   /** A message the person sent on a channel (told by the channels' intake). */

@@ -3,6 +3,7 @@ import { defineActor } from "../../runtime/mod.ts";
 import { parseTenantActorId, turnUuid } from "../ids.ts";
 import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/mod.ts";
 import { Profile, ProgramVersions, userContract } from "../contracts/user.ts";
+import { applyPreferencesUpdate, preferencesOf, StoredPreferences } from "./preferences.ts";
 import { applyProfileUpdate, emptyProfile, noteTopics, profileText } from "./profile.ts";
 import { ChannelState, emptyChannelState, flush, onInbound } from "./inbound.ts";
 
@@ -25,6 +26,8 @@ const UserState = z.object({
   indexVersion: z.number().int().min(0).optional(),
   // Rows written before the channels were tracked have none.
   channels: ChannelState.default(emptyChannelState),
+  // Rows written before preferences existed have none: every default applies.
+  preferences: StoredPreferences.default({}),
 });
 type UserState = z.infer<typeof UserState>;
 
@@ -42,6 +45,7 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       updatedAt: 0,
       programs: {},
       channels: emptyChannelState(),
+      preferences: {},
     }),
     handlers: {
       getProfile: (ctx) => ctx.state.profile,
@@ -81,6 +85,12 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
         (ctx.state.programs ??= {})[m.programId] = { version: null, at: ctx.now() };
       },
       getPrograms: (ctx) => ctx.state.programs ?? {},
+      getPreferences: (ctx) => preferencesOf(ctx.state),
+      updatePreferences: (ctx, update) => {
+        applyPreferencesUpdate(ctx.state, update);
+        ctx.state.updatedAt = ctx.now();
+        return preferencesOf(ctx.state);
+      },
       inbound: (ctx, m) => onInbound(ctx, m, { debounceMs }),
       flushInbound: (ctx) => flush(ctx),
       erase: (ctx) => {

@@ -117,6 +117,47 @@ Deno.test("UserActor - noteTopics keeps the newest first; program versions never
   assert.deepEqual(t.node.events.map((e) => e.subject), []);
 });
 
+Deno.test("UserActor - preferences default to quiet hours 21:00-08:00, change field by field, and opting out is the STOP switch", async () => {
+  await using t = await setup();
+  const ada = userAddress(t.creatorId, "ada");
+  assert.deepEqual(await t.client.ask(ada, "getPreferences"), {
+    quietHours: { start: "21:00", end: "08:00" },
+    proactive: true,
+  });
+  const set = await t.client.ask(ada, "updatePreferences", {
+    timeZone: "America/New_York",
+    nudgeChannel: "telegram",
+    proactive: false,
+  });
+  assert.deepEqual(set, {
+    timeZone: "America/New_York",
+    quietHours: { start: "21:00", end: "08:00" },
+    nudgeChannel: "telegram",
+    proactive: false,
+  });
+  // The app's switch and the STOP command are one: the channel state says opted out.
+  assert.equal((await t.stored("ada")).channels.optedOut, true);
+  const back = await t.client.ask(ada, "updatePreferences", {
+    quietHours: { start: "22:30", end: "07:00" },
+    nudgeChannel: null,
+    proactive: true,
+  });
+  assert.deepEqual(back, {
+    timeZone: "America/New_York",
+    quietHours: { start: "22:30", end: "07:00" },
+    proactive: true,
+  });
+  assert.equal((await t.stored("ada")).channels.optedOut, false);
+  await assert.rejects(
+    t.client.ask(ada, "updatePreferences", { timeZone: "Mars/Olympus" }),
+    /time zone/,
+  );
+  await assert.rejects(
+    t.client.ask(ada, "updatePreferences", { quietHours: { start: "25:00", end: "07:00" } }),
+    /HH:MM/,
+  );
+});
+
 Deno.test("UserActor - erase forgets the profile and programs and retires the index generation", async () => {
   await using t = await setup();
   const ada = userAddress(t.creatorId, "ada");
