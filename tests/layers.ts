@@ -4,10 +4,23 @@
  */
 
 /** Product folders, lowest first. `main.ts` at the top level belongs to `app`. */
-export const LAYERS = ["runtime", "db", "knowledge", "actors", "channels", "api", "app"] as const;
+export const LAYERS = [
+  "runtime",
+  "db",
+  "knowledge",
+  "actors",
+  "channels",
+  "analytics",
+  "business",
+  "api",
+  "app",
+] as const;
 
-/** Folders that hold harnesses, benchmarks and fixtures: they may import any layer, none imports them. */
-export const HARNESS = ["tests", "bench"] as const;
+/**
+ * Folders that hold harnesses, benchmarks, fixtures and operator tooling (`deploy/`): they may
+ * import any layer, none imports them.
+ */
+export const HARNESS = ["tests", "bench", "deploy"] as const;
 
 export interface ImportEdge {
   from: string;
