@@ -20,12 +20,14 @@ import { TelegramSender } from "../channels/telegram/sender.ts";
 import { WhatsAppSender } from "../channels/whatsapp/sender.ts";
 import { createHooks } from "../api/hooks/mod.ts";
 import { channelConnector } from "../channels/connect.ts";
+import { type MobileParts, mobileParts } from "./mobile.ts";
 
 /** What the admin API and tests reach of the channels once the node runs. */
 export interface ChannelsHandle {
   connections?: ConnectionDirectory;
   telegram?: TelegramSender;
   whatsapp?: WhatsAppSender;
+  mobile?: MobileParts;
 }
 
 export function channelsExtension(
@@ -51,11 +53,14 @@ export function channelsExtension(
     const channelLog = log.child({ component: "channels" });
     const known = new KnownPeople();
     const connector = channelConnector({ telegram, connections, publicUrl: config.PUBLIC_URL });
+    const mobile = mobileParts({ pool, config, box, log: channelLog, known });
+    handle.mobile = mobile;
     return {
       actors: [pacerActor],
-      api: { channels: connector },
+      api: { channels: connector, ...mobile.api },
       metrics: metrics.registry,
       routes: (app, system) => {
+        mobile.attach(system);
         app.route(
           "/hooks",
           createHooks({
@@ -73,6 +78,7 @@ export function channelsExtension(
         );
       },
       start: async (system) => {
+        mobile.attach(system);
         const workers = new AsyncDisposableStack();
         try {
           const common = { nc, pool, prefix, deadLetters: system.deadLetters, log: channelLog };
@@ -81,7 +87,7 @@ export function channelsExtension(
               ...common,
               system,
               connections,
-              senders: [telegram, whatsapp],
+              senders: [telegram, whatsapp, mobile.sender],
               metrics,
             }),
           );

@@ -14,8 +14,7 @@ import { resourceRoutes } from "../lib/resource.ts";
 import { ADMINS, ALL_ROLES } from "../lib/route.ts";
 import { audit, tellActor } from "../lib/tenant.ts";
 
-// The mobile app has no connection settings yet: creators connect the other channels.
-const Kind = DeliveryChannel.exclude(["mobile_app"]);
+const Kind = DeliveryChannel;
 const ChannelStatus = z.enum(["active", "disabled"]);
 const Secret = z.string().min(8).max(1000);
 const Origin = z.url().max(300).regex(/^https?:\/\/[^/]+$/, "an origin: scheme://host[:port]");
@@ -56,12 +55,18 @@ const ChannelInput = z.discriminatedUnion("kind", [
     name: z.string().min(1).max(200),
     allowed_origins: z.array(Origin).min(1).max(50),
   }),
+  // The creator's own app: its public key lets devices register (docs/mobile.md).
+  z.strictObject({
+    kind: z.literal("mobile_app"),
+    name: z.string().min(1).max(200),
+  }),
 ]).openapi("ChannelInput");
 
 const SECRET_FIELDS: Record<z.infer<typeof Kind>, string[]> = {
   telegram: ["bot_token"],
   whatsapp: ["access_token", "app_secret"],
   web_widget: [],
+  mobile_app: [],
 };
 
 const Channel = z.object({
@@ -131,6 +136,8 @@ function prepareConnection(body: z.infer<typeof ChannelInput>) {
     ? { webhook_secret: randomToken("", 24) }
     : body.kind === "web_widget"
     ? { identity_secret: randomToken("wis_", 24) }
+    : body.kind === "mobile_app"
+    ? {}
     : { verify_token: randomToken("", 24) };
   const config: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) {
@@ -139,7 +146,11 @@ function prepareConnection(body: z.infer<typeof ChannelInput>) {
   config.secret_hints = Object.fromEntries(
     Object.entries(given).map(([k, v]) => [k, hint(v)]),
   );
-  const publicKey = body.kind === "web_widget" ? randomToken("wk_", 18) : null;
+  const publicKey = body.kind === "web_widget"
+    ? randomToken("wk_", 18)
+    : body.kind === "mobile_app"
+    ? randomToken("ak_", 18)
+    : null;
   return { body, given, generated, config, publicKey };
 }
 
