@@ -38,7 +38,7 @@ interface FcmErrorBody {
 
 export class FcmSender implements PushSender {
   readonly provider = "fcm" as const;
-  #token?: { value: string; until: number };
+  #token?: { value: Promise<string>; until: number };
   readonly #apiUrl: string;
   readonly #tokenUrl: string;
 
@@ -93,8 +93,20 @@ export class FcmSender implements PushSender {
     );
   }
 
-  async #accessToken(): Promise<string> {
+  /** One token for every send until shortly before it expires; concurrent sends share it. */
+  #accessToken(): Promise<string> {
     if (this.#token && Date.now() < this.#token.until) return this.#token.value;
+    const value = this.#fetchToken();
+    // Until the answer says how long it lives, it is shared for a minute at most.
+    this.#token = { value, until: Date.now() + 60_000 };
+    value.then(
+      (_v) => {},
+      () => (this.#token = undefined),
+    );
+    return value;
+  }
+
+  async #fetchToken(): Promise<string> {
     const key = await importPKCS8(this.account.private_key, "RS256");
     const assertion = await new SignJWT({ scope: SCOPE })
       .setProtectedHeader({ alg: "RS256", typ: "JWT" })
@@ -120,7 +132,8 @@ export class FcmSender implements PushSender {
       throw new PushRejectedError("fcm", status, `token endpoint: ${text.slice(0, 200)}`);
     }
     const t = await res.json() as { access_token: string; expires_in: number };
-    this.#token = { value: t.access_token, until: Date.now() + (t.expires_in - 60) * 1000 };
+    const until = Date.now() + (t.expires_in - 60) * 1000;
+    if (this.#token) this.#token.until = until;
     return t.access_token;
   }
 }
