@@ -75,6 +75,22 @@ alter table link_codes force row level security;
 create policy tenant on link_codes using (creator_id = app_creator_id())
   with check (creator_id = app_creator_id());
 
+-- Link codes tried per identity per window: guessing codes from one chat is cut off early.
+create table link_attempts (
+  creator_id uuid not null references creators(id) on delete cascade,
+  channel text not null,
+  external_id text not null,
+  window_start bigint not null,
+  count int not null,
+  primary key (creator_id, channel, external_id)
+);
+alter table link_attempts enable row level security;
+alter table link_attempts force row level security;
+create policy tenant on link_attempts using (creator_id = app_creator_id())
+  with check (creator_id = app_creator_id());
+
 -- The node roles of migrations/0300_least_privilege.sql.
-grant select, insert, update, delete on end_user_tokens, push_tokens, link_codes to coachd_app;
-grant select, insert, update, delete on end_user_tokens, push_tokens, link_codes to coachd_system;
+grant select, insert, update, delete on end_user_tokens, push_tokens, link_codes, link_attempts
+  to coachd_app;
+grant select, insert, update, delete on end_user_tokens, push_tokens, link_codes, link_attempts
+  to coachd_system;

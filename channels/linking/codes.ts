@@ -93,6 +93,27 @@ export async function createLinkCode(
   });
 }
 
+/** Codes one identity may try per window, right or wrong (a person needs one or two). */
+export const MAX_ATTEMPTS = 10;
+const ATTEMPT_WINDOW_MS = 10 * 60_000;
+
+async function tooManyAttempts(
+  tx: pg.PoolClient,
+  m: { channel: string; externalUserId: string },
+): Promise<boolean> {
+  const window = Math.floor(Date.now() / ATTEMPT_WINDOW_MS);
+  const { rows: [r] } = await tx.query<{ count: number }>(
+    `insert into link_attempts as a (creator_id, channel, external_id, window_start, count)
+     values (app_creator_id(), $1, $2, $3, 1)
+     on conflict (creator_id, channel, external_id) do update set
+       count = case when a.window_start = excluded.window_start then a.count + 1 else 1 end,
+       window_start = excluded.window_start
+     returning count`,
+    [m.channel, m.externalUserId, window],
+  );
+  return r!.count > MAX_ATTEMPTS;
+}
+
 export type LinkOutcome = { linked: true; endUserId: string } | { linked: false };
 
 /**
@@ -106,6 +127,7 @@ export async function redeemLinkCode(
   m: { channel: string; externalUserId: string; connectionId: string; displayName?: string },
   code: string,
 ): Promise<LinkOutcome> {
+  if (await tooManyAttempts(tx, m)) return { linked: false };
   const { rows: [hit] } = await tx.query<{ end_user_id: string }>(
     `update link_codes set used_at = now()
       where code_sha256 = $1 and used_at is null and expires_at > now()
