@@ -134,6 +134,13 @@ export const Config = z.object({
   VAPID_PUBLIC_KEY: z.string().min(1).optional(),
   VAPID_PRIVATE_KEY: z.string().min(1).optional(),
   VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)/, "mailto: or https://").optional(),
+  /** Ms between the streamed pieces of an answer on a widget socket (0: whole messages). */
+  WIDGET_STREAM_CHUNK_MS: z.coerce.number().int().min(0).max(1000).default(30),
+  /** Widget messages per visitor, per key, and new sessions per address, per window. */
+  WIDGET_MESSAGES_PER_VISITOR: z.coerce.number().int().min(1).default(30),
+  WIDGET_MESSAGES_PER_KEY: z.coerce.number().int().min(1).default(3000),
+  WIDGET_SESSIONS_PER_IP: z.coerce.number().int().min(1).default(60),
+  WIDGET_RATE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -9,12 +9,10 @@ import type { ActorSystem, Logger } from "../runtime/mod.ts";
 import type { SecretBox } from "../db/secrets.ts";
 import type { KnownPeople } from "../channels/core/intake.ts";
 import { EndUserTokens } from "../channels/mobile/tokens.ts";
-import {
-  MobileAppSender,
-  nobodyOnline,
-  type Presence,
-  type SocketSink,
-} from "../channels/mobile/sender.ts";
+import { type Presence, PushFallbackSender } from "../channels/mobile/sender.ts";
+import type { ChannelSender } from "../channels/core/sender.ts";
+import { RealtimeSender } from "../channels/widget/sender.ts";
+import type { RealtimeHub } from "../channels/widget/hub.ts";
 import { PushDispatcher } from "../channels/push/dispatch.ts";
 import type { PushSender } from "../channels/push/sender.ts";
 import { PushTokenStore } from "../channels/push/store.ts";
@@ -64,7 +62,8 @@ export interface MobileParts {
   tokens: EndUserTokens;
   push: PushDispatcher;
   store: PushTokenStore;
-  sender: MobileAppSender;
+  /** The app's sender and the widget's, each with the push fallback. */
+  senders: ChannelSender[];
   api: Pick<ApiOptions, "appRoutes" | "extensions">;
   /** Gives the app API the actor system once the node has started it. */
   attach(system: ActorSystem): void;
@@ -76,8 +75,12 @@ export function mobileParts(o: {
   box: SecretBox;
   log: Logger;
   known?: KnownPeople;
+  /** Fan-out and presence of the real-time layer. */
+  hub: RealtimeHub;
+  /** The web widget's sender, given the same push fallback (Web Push for the widget). */
+  widgetSender?: ChannelSender;
+  /** Who is online; default the hub. */
   presence?: Presence;
-  socket?: SocketSink;
 }): MobileParts {
   const tokens = new EndUserTokens(o.pool, {
     accessTtlSeconds: o.config.APP_ACCESS_TOKEN_TTL_SECONDS,
@@ -89,12 +92,10 @@ export function mobileParts(o: {
     senders: pushSendersOf(o.config),
     log: o.log.child({ component: "push" }),
   });
-  const sender = new MobileAppSender({
-    kind: "mobile_app",
-    presence: o.presence ?? nobodyOnline,
-    push,
-    socket: o.socket,
-  });
+  const fallback = { presence: o.presence ?? o.hub, push, log: o.log };
+  const appSender = new RealtimeSender({ pool: o.pool, hub: o.hub, kind: "mobile_app" });
+  const senders: ChannelSender[] = [new PushFallbackSender(appSender, fallback)];
+  if (o.widgetSender) senders.push(new PushFallbackSender(o.widgetSender, fallback));
   let system: ActorSystem | undefined;
   const systemOf = () => {
     if (!system) throw new Error("the app API was called before the actor system started");
@@ -104,7 +105,7 @@ export function mobileParts(o: {
     tokens,
     push,
     store,
-    sender,
+    senders,
     api: {
       appRoutes: [
         appApi({
@@ -113,6 +114,7 @@ export function mobileParts(o: {
           push: store,
           pushProviders: () => push.providers,
           known: o.known,
+          hub: o.hub,
         }),
       ],
       extensions: [endUserTokenRoutes(tokens)],

@@ -60,7 +60,10 @@ Deno.test("linking - a code from the app, redeemed by Telegram /start <code>, ma
   // Ada opens the deep link on her phone: Telegram sends /start <code>.
   const tgAda = tg.addUser({ first_name: "Ada" });
   await tg.deliverUpdate(tg.bot.token, tg.bot.updates.start(tgAda, code));
-  const linked = await eventually(() => tg.bot.sentMessages(tgAda.id)[0], { what: "the notice" });
+  const linked = await eventually(() => tg.bot.sentMessages(tgAda.id)[0], {
+    timeoutMs: 20_000,
+    what: "the notice",
+  });
   assert.equal(linked.text, NOTICES.linked);
   assert.equal(await endUserOf(env, "telegram", tgAda.id), ada.endUserId);
   const people = await env.db.pool.query("select count(*)::int n from end_users");
@@ -80,7 +83,7 @@ Deno.test("linking - a code from the app, redeemed by Telegram /start <code>, ma
   const history = await eventually(async () => {
     const h = await env.call("GET", "/v1/app/messages", { token: ada.token });
     return h.json.data.length === 4 && h.json.data;
-  }, { what: "both channels in the history" });
+  }, { timeoutMs: 20_000, what: "both channels in the history" });
   assert.deepEqual(history.map((m: { channel: string }) => m.channel), [
     "telegram",
     "telegram",
@@ -92,7 +95,10 @@ Deno.test("linking - a code from the app, redeemed by Telegram /start <code>, ma
   // Single use: someone else sending the same code gets nothing of Ada's.
   const bob = tg.addUser({ first_name: "Bob" });
   await tg.deliverUpdate(tg.bot.token, tg.bot.updates.start(bob, code));
-  const refused = await eventually(() => tg.bot.sentMessages(bob.id)[0], { what: "Bob's notice" });
+  const refused = await eventually(() => tg.bot.sentMessages(bob.id)[0], {
+    timeoutMs: 20_000,
+    what: "Bob's notice",
+  });
   assert.equal(refused.text, NOTICES.linkInvalid);
   const bobUser = await endUserOf(env, "telegram", bob.id);
   assert.ok(bobUser && bobUser !== ada.endUserId);
@@ -104,7 +110,10 @@ Deno.test("linking - a code from the app, redeemed by Telegram /start <code>, ma
   );
   const carol = tg.addUser({ first_name: "Carol" });
   await tg.deliverUpdate(tg.bot.token, tg.bot.updates.start(carol, late.json.code));
-  const expired = await eventually(() => tg.bot.sentMessages(carol.id)[0], { what: "Carol's" });
+  const expired = await eventually(() => tg.bot.sentMessages(carol.id)[0], {
+    timeoutMs: 20_000,
+    what: "Carol's",
+  });
   assert.equal(expired.text, NOTICES.linkInvalid);
   assert.notEqual(await endUserOf(env, "telegram", carol.id), ada.endUserId);
 
@@ -124,8 +133,14 @@ Deno.test("linking - a code from the app, redeemed by Telegram /start <code>, ma
   const fresh = await env.call("POST", "/v1/app/link-codes", { token: ada.token });
   assert.equal(fresh.status, 201);
   await tg.deliverUpdate(tg.bot.token, tg.bot.updates.start(eve, fresh.json.code));
-  await eventually(() => tg.bot.sentMessages(eve.id).length === 11, { what: "Eve's notices" });
-  assert.ok(tg.bot.sentMessages(eve.id).every((m) => m.text === NOTICES.linkInvalid));
+  await eventually(() => tg.bot.sentMessages(eve.id).length === 11, {
+    timeoutMs: 20_000,
+    what: "Eve's notices",
+  });
+  assert.deepEqual(
+    tg.bot.sentMessages(eve.id).map((m) => m.text),
+    Array(11).fill(NOTICES.linkInvalid),
+  );
   assert.notEqual(await endUserOf(env, "telegram", eve.id), ada.endUserId);
 });
 
@@ -153,7 +168,7 @@ Deno.test("linking - someone already on Telegram types the code: their history m
     async () =>
       (await env.db.pool.query("select 1 from messages where end_user_id = $1", [before]))
         .rowCount === 2,
-    { what: "Dan's records" },
+    { timeoutMs: 20_000, what: "Dan's records" },
   );
 
   const device = await appDevice(env, app.json.public_key);
@@ -162,7 +177,12 @@ Deno.test("linking - someone already on Telegram types the code: their history m
   const typed = `${code.slice(0, 4)}-${code.slice(4)}`.toLowerCase();
   await tg.deliverUpdate(tg.bot.token, tg.bot.updates.text(dan, typed));
   await eventually(() => tg.bot.sentMessages(dan.id).some((m) => m.text === NOTICES.linked), {
+    timeoutMs: 15_000,
     what: "the notice",
+  }).catch((err) => {
+    throw new Error(
+      `${err.message}: ${JSON.stringify(tg.bot.sentMessages(dan.id).map((m) => m.text))}`,
+    );
   });
   assert.equal(await endUserOf(env, "telegram", dan.id), device.endUserId);
   const gone = await env.db.pool.query("select 1 from end_users where id = $1", [before]);

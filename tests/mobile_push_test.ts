@@ -16,9 +16,9 @@ import { PushDispatcher } from "../channels/push/dispatch.ts";
 import { FcmSender } from "../channels/push/fcm.ts";
 import { ApnsSender } from "../channels/push/apns.ts";
 import { WebPushSender } from "../channels/push/webpush.ts";
-import { sendRealtime } from "../channels/mobile/sender.ts";
+import { type Presence, PushFallbackSender } from "../channels/mobile/sender.ts";
 import type { Connection } from "../channels/core/connections.ts";
-import type { Recipient } from "../channels/core/sender.ts";
+import type { ChannelSender, OutboundPart, Recipient } from "../channels/core/sender.ts";
 import { startFakeFcm } from "./fakes/fcm.ts";
 import { startFakeApns } from "./fakes/apns.ts";
 import { startFakeWebPush } from "./fakes/webpush.ts";
@@ -57,6 +57,24 @@ async function person(pool: import("pg").Pool) {
   return { creatorId, endUserId, conn, to };
 }
 
+/** The real-time sender under the fallback: records what went to the person's sockets. */
+function socketSender(): ChannelSender & { sent: string[] } {
+  const sent: string[] = [];
+  return {
+    kind: "mobile_app",
+    sent,
+    limits: () => ({ perSecond: 1000, chatIntervalMs: 0 }),
+    plan: (req) => ({ parts: [{ text: req.text }] }),
+    send: (part: OutboundPart) => {
+      sent.push(part.text);
+      return Promise.resolve({ providerMessageId: `rt:${sent.length}` });
+    },
+  };
+}
+
+const offline: Presence = { isLive: () => Promise.resolve(false) };
+const online: Presence = { isLive: () => Promise.resolve(true) };
+
 const rowsOf = async (pool: import("pg").Pool, creatorId: string) =>
   await withTenant(
     pool,
@@ -92,23 +110,12 @@ Deno.test("push - FCM: delivered when offline, not when a socket is live, UNREGI
   const raw = await db.pool.query("select * from push_tokens");
   assert.ok(!JSON.stringify(raw.rows).includes(phone.slice(-20)));
 
-  const socketSent: string[] = [];
-  const socket = {
-    send: (part: { text: string }) => {
-      socketSent.push(part.text);
-      return Promise.resolve({ providerMessageId: "socket:1" });
-    },
-  };
-  const offline = { isLive: () => Promise.resolve(false) };
-  const online = { isLive: () => Promise.resolve(true) };
+  const socket = socketSender();
+  const whenOffline = new PushFallbackSender(socket, { presence: offline, push });
+  const whenOnline = new PushFallbackSender(socket, { presence: online, push });
 
-  const sent = await sendRealtime(
-    { presence: offline, push, socket },
-    { text: "Time for your evening check-in." },
-    to,
-    conn,
-  );
-  assert.equal(sent.providerMessageId, "push:2");
+  const sent = await whenOffline.send({ text: "Time for your evening check-in." }, to, conn);
+  assert.equal(sent.providerMessageId, "rt:1", "the socket path always has it (for a resume)");
   assert.deepEqual(fcm.delivered.map((d) => d.token).sort(), [phone, tablet].sort());
   assert.deepEqual(fcm.delivered[0]!.notification, {
     title: "Coach app",
@@ -117,9 +124,9 @@ Deno.test("push - FCM: delivered when offline, not when a socket is live, UNREGI
   assert.equal(fcm.tokensIssued, 1, "one OAuth2 token for both sends");
   assert.ok((await rowsOf(db.pool, creatorId)).every((r) => r.last_used_at !== null));
 
-  const live = await sendRealtime({ presence: online, push, socket }, { text: "Hi!" }, to, conn);
-  assert.equal(live.providerMessageId, "socket:1");
-  assert.deepEqual(socketSent, ["Hi!"]);
+  const live = await whenOnline.send({ text: "Hi!" }, to, conn);
+  assert.equal(live.providerMessageId, "rt:2");
+  assert.deepEqual(socket.sent, ["Time for your evening check-in.", "Hi!"]);
   assert.equal(fcm.delivered.length, 2, "no push while a socket is live");
 
   // The tablet's app was uninstalled: FCM says UNREGISTERED and the registration goes.
@@ -173,13 +180,11 @@ Deno.test("push - APNs over HTTP/2: delivered with a provider token, 410 Unregis
   for (const token of [iphone, ipad]) {
     await store.register(creatorId, { endUserId, provider: "apns", token, hint: "" });
   }
-  const sent = await sendRealtime(
-    { presence: { isLive: () => Promise.resolve(false) }, push },
+  await new PushFallbackSender(socketSender(), { presence: offline, push }).send(
     { text: "Your streak is at risk: one question today keeps it." },
     to,
     conn,
   );
-  assert.equal(sent.providerMessageId, "push:2");
   assert.equal(apns.delivered.length, 2);
   assert.equal(apns.delivered[0]!.pushType, "alert");
   assert.equal(apns.delivered[0]!.topic, apns.topic);
@@ -235,18 +240,16 @@ Deno.test("push - Web Push with VAPID: the service worker gets the decrypted mes
       hint: "",
     });
   }
-  const sent = await sendRealtime(
-    { presence: { isLive: () => Promise.resolve(false) }, push },
+  await new PushFallbackSender(socketSender(), { presence: offline, push }).send(
     { text: "Step 3 of your program is ready." },
     to,
     conn,
   );
-  assert.equal(sent.providerMessageId, "push:2");
   assert.equal(wp.delivered.length, 2);
   assert.deepEqual(JSON.parse(wp.delivered[0]!.payload), {
     title: "Coach app",
     body: "Step 3 of your program is ready.",
-    data: { kind: "message" },
+    data: { kind: "message", id: "rt:1" },
   });
   assert.equal(wp.delivered[0]!.vapidSubject, "mailto:ops@coachd.test");
   assert.ok(wp.delivered[0]!.ttl > 0);
@@ -304,11 +307,13 @@ Deno.test("push end to end - the coach's answer to an app message reaches an off
   assert.equal(pushed.token, phone);
   assert.equal(pushed.notification.title, "Sleep Coach");
   assert.ok((pushed.notification.body ?? "").length > 0);
-  const { rows: [d] } = await env.db.pool.query(
-    "select status, provider_message_ids from deliveries where channel = 'mobile_app' limit 1",
-  );
-  assert.equal(d.status, "sent");
-  assert.deepEqual(d.provider_message_ids, ["push:1"]);
+  const d = await eventually(async () => {
+    const { rows: [r] } = await env.db.pool.query(
+      "select status, provider_message_ids from deliveries where channel = 'mobile_app' limit 1",
+    );
+    return r?.status === "sent" && r;
+  }, { what: "the delivery sent" });
+  assert.match(d.provider_message_ids[0], /^rt:/);
 
   const removed = await env.call("DELETE", `/v1/app/push-tokens/${reg.json.id}`, { token: access });
   assert.equal(removed.status, 204);

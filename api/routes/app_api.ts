@@ -9,6 +9,7 @@ import type { KnownPeople } from "../../channels/core/intake.ts";
 import type { LinkCodeOptions } from "../../channels/linking/codes.ts";
 import type { EndUserTokens } from "../../channels/mobile/tokens.ts";
 import type { PushTokenStore } from "../../channels/push/store.ts";
+import type { RealtimeHub } from "../../channels/widget/hub.ts";
 import { rateLimit } from "../middleware/rate_limit.ts";
 import { appRouter, authenticateEndUser } from "./app_auth.ts";
 import { registerAppSessions } from "./app_sessions.ts";
@@ -26,6 +27,8 @@ export interface AppApiDeps {
   pushProviders: () => string[];
   known?: KnownPeople;
   linkCodes?: LinkCodeOptions;
+  /** The real-time layer's fan-out, so messages sent over REST show on the person's sockets. */
+  hub?: RealtimeHub;
 }
 
 /** Mounts the app API under `/app` of the admin API (`ApiDeps.appRoutes`). */
@@ -36,7 +39,7 @@ export function appApi(deps: AppApiDeps) {
     // deno-lint-ignore no-explicit-any -- the admin API's middleware runs on the same context
     const perIp = rateLimit("ip") as any;
     registerAppSessions(app, { tokens: deps.tokens, perIp, auth });
-    registerAppMessages(app, { system: deps.system, known: deps.known, auth });
+    registerAppMessages(app, { system: deps.system, known: deps.known, hub: deps.hub, auth });
     registerAppProfile(app, { system: deps.system, auth });
     registerAppDevices(app, { store: deps.push, providers: deps.pushProviders, auth });
     registerAppLinks(app, { options: deps.linkCodes, auth });

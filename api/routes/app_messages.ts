@@ -7,6 +7,8 @@ import type { MiddlewareHandler } from "hono";
 import { withTenant } from "../../db/tenant.ts";
 import type { ActorSystem } from "../../runtime/mod.ts";
 import { type KnownPeople, takeIn } from "../../channels/core/intake.ts";
+import type { RealtimeHub } from "../../channels/widget/hub.ts";
+import { appendMessage } from "../../channels/widget/log.ts";
 import { ConflictError } from "../errors.ts";
 import { iso, listPage, pageOf, PageQuery } from "../lib/pagination.ts";
 import { errorResponses, jsonBody, jsonResponse } from "../lib/route.ts";
@@ -37,7 +39,13 @@ interface Row extends Record<string, unknown> {
 
 export function registerAppMessages(
   app: OpenAPIHono<AppEnv>,
-  o: { system: () => ActorSystem; known?: KnownPeople; auth: MiddlewareHandler<AppEnv> },
+  o: {
+    system: () => ActorSystem;
+    known?: KnownPeople;
+    /** When set, what the app sends also shows on the person's sockets (their other devices). */
+    hub?: RealtimeHub;
+    auth: MiddlewareHandler<AppEnv>;
+  },
 ) {
   app.openapi(
     createRoute({
@@ -74,10 +82,21 @@ export function registerAppMessages(
         connectionId: s.connectionId,
         creatorId: s.creatorId,
         externalUserId: s.externalId,
-        externalMessageId: `${s.identityId}:${messageId}`,
+        // As the socket names them: the same client id sent both ways is taken in once.
+        externalMessageId: `${s.externalId}:${messageId}`,
         sentAt: Date.now(),
         content: { type: "text", text: body.text },
       });
+      if (o.hub && result.status === "accepted") {
+        const { message } = await appendMessage(pool, {
+          creatorId: s.creatorId,
+          endUserId: result.endUserId,
+          key: `in:${result.endUserId}:${messageId}`,
+          role: "user",
+          body: { text: body.text, cid: messageId },
+        });
+        o.hub.publish(result.endUserId, { type: "message", message, sentAt: Date.now() });
+      }
       return c.json({ status: result.status, message_id: messageId }, 202);
     },
   );

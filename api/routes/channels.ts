@@ -9,6 +9,7 @@ import { Channel as DeliveryChannel } from "../../actors/mod.ts";
 import { creatorAddress } from "../lib/actors.ts";
 import { channelContext, readChannelSecrets } from "../../channels/core/connection_secrets.ts";
 import { tenantTable } from "../lib/crud.ts";
+import { WidgetLook } from "../../channels/widget/settings.ts";
 import { iso } from "../lib/pagination.ts";
 import { resourceRoutes } from "../lib/resource.ts";
 import { ADMINS, ALL_ROLES } from "../lib/route.ts";
@@ -54,6 +55,8 @@ const ChannelInput = z.discriminatedUnion("kind", [
     kind: z.literal("web_widget"),
     name: z.string().min(1).max(200),
     allowed_origins: z.array(Origin).min(1).max(50),
+    /** Title, colours, greeting, quick replies and theme of the widget (docs/widget.md). */
+    look: WidgetLook.optional(),
   }),
   // The creator's own app: its public key lets devices register (docs/mobile.md).
   z.strictObject({
@@ -124,6 +127,7 @@ const PatchInput = z.strictObject({
   status: ChannelStatus.optional(),
   allowed_origins: z.array(Origin).min(1).max(50).optional(),
   templates: Templates.optional(),
+  look: WidgetLook.optional(),
 });
 
 /** What a new connection stores: given secrets apart, generated ones added, hints in config. */
@@ -229,6 +233,11 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
             { field: "body.allowed_origins", message: `not valid for a ${cur.kind} channel` },
           ]);
         }
+        if (patch.look && cur.kind !== "web_widget") {
+          throw new ValidationError("Only web widgets have a look", [
+            { field: "body.look", message: `not valid for a ${cur.kind} channel` },
+          ]);
+        }
         if (patch.templates && cur.kind !== "whatsapp") {
           throw new ValidationError("Only WhatsApp numbers have message templates", [
             { field: "body.templates", message: `not valid for a ${cur.kind} channel` },
@@ -238,6 +247,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
           ...cur.config,
           ...(patch.allowed_origins ? { allowed_origins: patch.allowed_origins } : {}),
           ...(patch.templates ? { templates: patch.templates } : {}),
+          ...(patch.look ? { look: patch.look } : {}),
         };
         const ch = await channels.update(client, c, {
           id: channelId,

@@ -1,26 +1,22 @@
 /**
- * Delivery to the mobile app (and the push fallback of any real-time channel): a person with a
- * live socket gets the message over it; otherwise it goes out as a push notification to each of
- * their devices. Either way the message is in their history (the conversation records), which
- * the app reads when it opens.
+ * The push fallback of the real-time channels (the mobile app, the web widget): the real-time
+ * sender always sends (the person's message log and the cross-node fan-out, so a socket opened
+ * later resumes with it), and when no socket of the person is live anywhere in the cluster, each
+ * of their devices also gets a push notification with a preview.
  */
 import type { DeliveryRequest } from "../../actors/mod.ts";
+import type { Logger } from "../../runtime/mod.ts";
 import type { Connection } from "../core/connections.ts";
 import type { ChannelSender, OutboundPart, Recipient, SendPlan } from "../core/sender.ts";
 import type { PushDispatcher } from "../push/dispatch.ts";
 
-/** Does this end user hold a live socket anywhere in the cluster? */
+/** Does this end user hold a live socket anywhere in the cluster? (the real-time hub answers) */
 export interface Presence {
-  isLive(creatorId: string, endUserId: string): Promise<boolean>;
+  isLive(endUserId: string): Promise<boolean>;
 }
 
-/** Nobody is ever online: every message goes out as a push. */
+/** Nobody is ever online: every message also goes out as a push. */
 export const nobodyOnline: Presence = { isLive: () => Promise.resolve(false) };
-
-/** Sends one part over the person's live socket(s). */
-export interface SocketSink {
-  send(part: OutboundPart, to: Recipient, conn: Connection): Promise<{ providerMessageId: string }>;
-}
 
 /** A push notification's body is a preview; the app shows the whole message from history. */
 const PREVIEW_CHARS = 180;
@@ -30,49 +26,39 @@ export function pushPreview(text: string): string {
   return flat.length <= PREVIEW_CHARS ? flat : `${flat.slice(0, PREVIEW_CHARS - 1)}…`;
 }
 
-export interface RealtimeOptions {
-  kind: "mobile_app" | "web_widget";
-  presence: Presence;
-  push: PushDispatcher;
-  /** Absent: no socket endpoint on this node yet; everything goes out as push. */
-  socket?: SocketSink;
-}
-
-/** Socket when live, push otherwise. */
-export async function sendRealtime(
-  o: Omit<RealtimeOptions, "kind">,
-  part: OutboundPart,
-  to: Recipient,
-  conn: Connection,
-): Promise<{ providerMessageId: string }> {
-  if (o.socket && await o.presence.isLive(conn.creatorId, to.endUserId)) {
-    return await o.socket.send(part, to, conn);
-  }
-  const outcome = await o.push.notify(conn.creatorId, to.endUserId, {
-    title: conn.name,
-    body: pushPreview(part.text),
-    data: { kind: "message" },
-  });
-  // Kept in the history either way; the id says how far it got.
-  return { providerMessageId: outcome.sent > 0 ? `push:${outcome.sent}` : "history" };
-}
-
-export class MobileAppSender implements ChannelSender {
+export class PushFallbackSender implements ChannelSender {
   readonly kind: string;
-  constructor(private readonly o: RealtimeOptions) {
-    this.kind = o.kind;
+  constructor(
+    private readonly inner: ChannelSender,
+    private readonly o: { presence: Presence; push: PushDispatcher; log?: Logger },
+  ) {
+    this.kind = inner.kind;
   }
 
-  limits(_conn: Connection) {
-    // No provider rate to respect per connection; per device, one message at a time is enough.
-    return { perSecond: 1000, chatIntervalMs: 0 };
+  limits(conn: Connection) {
+    return this.inner.limits(conn);
   }
 
-  plan(req: DeliveryRequest, _to: Recipient, _conn: Connection): SendPlan {
-    return { parts: [{ text: req.text, quickReplies: req.quickReplies }] };
+  plan(req: DeliveryRequest, to: Recipient, conn: Connection, now: number): SendPlan {
+    return this.inner.plan(req, to, conn, now);
   }
 
-  send(part: OutboundPart, to: Recipient, conn: Connection) {
-    return sendRealtime(this.o, part, to, conn);
+  async send(part: OutboundPart, to: Recipient, conn: Connection) {
+    const sent = await this.inner.send(part, to, conn);
+    if (!(await this.o.presence.isLive(to.endUserId))) {
+      const outcome = await this.o.push.notify(conn.creatorId, to.endUserId, {
+        title: conn.name,
+        body: pushPreview(part.text),
+        data: { kind: "message", id: sent.providerMessageId },
+      });
+      if (outcome.failed > 0) {
+        this.o.log?.warn("push fallback incomplete", { channel: this.kind, ...outcome });
+      }
+    }
+    return sent;
+  }
+
+  typing(to: Recipient, conn: Connection, inReplyTo?: string): Promise<void> {
+    return this.inner.typing?.(to, conn, inReplyTo) ?? Promise.resolve();
   }
 }
