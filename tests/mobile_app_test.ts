@@ -119,6 +119,20 @@ Deno.test("end-user tokens - exchange with an API key, refused for viewers and o
   });
   assert.equal(forged.status, 422);
   assert.equal(forged.json.errors[0].field, "body.public_key");
+
+  // Erasing the person ends their tokens with everything else.
+  assert.equal((await me(device.json.access_token)).status, 200);
+  const erased = await env.call("DELETE", `/v1/end-users/${device.json.end_user_id}`, {
+    token: a.admin,
+  });
+  assert.equal(erased.status, 204, erased.text);
+  assert.equal((await me(device.json.access_token)).status, 401);
+
+  // The app API and the exchange are in the OpenAPI document.
+  const doc = await env.call("GET", "/v1/openapi.json");
+  for (const path of ["/app/messages", "/app/preferences", "/end-users/{endUserId}/tokens"]) {
+    assert.ok(doc.json.paths[path], `${path} is documented`);
+  }
 });
 
 Deno.test("app REST - send a message, read the answer in the history page by page, preferences round trip", async () => {

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startFakeTelegram } from "./fakes/telegram.ts";
+import { startFakeWhatsApp } from "./fakes/whatsapp.ts";
 import { eventually } from "./harness.ts";
 import { type NodeEnv, nodeEnv } from "./node_env.ts";
 import { NOTICES } from "../actors/user/inbound.ts";
@@ -234,4 +235,45 @@ Deno.test("preferredChannel() - the chosen nudge channel while it is reachable, 
     preferredChannel({ channels: { ...state().channels, identities: {} } }),
     undefined,
   );
+});
+
+Deno.test("linking - the code sent as a WhatsApp message links the number; the app's link names it", async () => {
+  await using wa = startFakeWhatsApp();
+  await using env = await nodeEnv({ WHATSAPP_API_URL: wa.url });
+  const { token } = await env.signup();
+  const app = await env.call("POST", "/v1/channels", {
+    token,
+    body: { kind: "mobile_app", name: "Coach app" },
+  });
+  const number = await env.call("POST", "/v1/channels", {
+    token,
+    body: {
+      kind: "whatsapp",
+      name: "Coach number",
+      phone_number: "+15551234567",
+      phone_number_id: wa.phoneNumberId,
+      access_token: wa.accessToken,
+      app_secret: wa.appSecret,
+    },
+  });
+  assert.equal(number.status, 201, number.text);
+  wa.webhookUrl = number.json.config.webhook_url;
+  const device = await appDevice(env, app.json.public_key);
+  const made = await env.call("POST", "/v1/app/link-codes", { token: device.token });
+  assert.deepEqual(made.json.links, [
+    { channel: "whatsapp", url: `https://wa.me/15551234567?text=${made.json.code}` },
+  ]);
+  const bea = "4915100000009";
+  await wa.sendInbound(bea, { type: "text", body: made.json.code }, { name: "Bea" });
+  const notice = await eventually(() => wa.sent.find((s) => s.to === bea), {
+    timeoutMs: 20_000,
+    what: "the notice on WhatsApp",
+  });
+  assert.match(JSON.stringify(notice.body), /now linked/);
+  assert.equal(await endUserOf(env, "whatsapp", bea), device.endUserId);
+  const me = await env.call("GET", "/v1/app/me", { token: device.token });
+  assert.deepEqual(me.json.identities.map((i: { channel: string }) => i.channel).sort(), [
+    "mobile_app",
+    "whatsapp",
+  ]);
 });
