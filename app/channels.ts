@@ -29,6 +29,7 @@ import { realtimeDeliveryNotices } from "../channels/widget/statuses.ts";
 import type { SocketAuthenticator } from "../channels/widget/socket.ts";
 import { widgetRoutes } from "../api/routes/widget.ts";
 import { appSocketRoutes } from "../api/routes/app_socket.ts";
+import { widgetPersonRoutes } from "../api/routes/app_widget.ts";
 import { appTokenAuthenticator } from "../channels/mobile/socket_auth.ts";
 import { realClock } from "../runtime/mod.ts";
 
@@ -131,6 +132,18 @@ export function channelsExtension(
             },
             log: channelLog,
             trustProxy: config.TRUST_PROXY,
+          }),
+        );
+        app.route(
+          "/",
+          widgetPersonRoutes({
+            pool,
+            widgets,
+            push: mobile.store,
+            vapidPublicKey: mobile.push.providers.includes("webpush")
+              ? config.VAPID_PUBLIC_KEY
+              : undefined,
+            log: channelLog,
           }),
         );
         app.route(

@@ -5,6 +5,7 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import type pg from "pg";
 import { withTenant } from "../../db/tenant.ts";
 import {
   createLinkCode,
@@ -20,6 +21,33 @@ const LinkCode = z.object({
   expires_at: z.string(),
   links: z.array(z.object({ channel: z.enum(["telegram", "whatsapp"]), url: z.url() })),
 }).openapi("LinkCode");
+
+/** The links that send `code` on each connected Telegram bot and WhatsApp number. */
+export async function linksFor(
+  pool: pg.Pool,
+  creatorId: string,
+  code: string,
+): Promise<{ channel: "telegram" | "whatsapp"; url: string }[]> {
+  const connections = await withTenant(
+    pool,
+    creatorId,
+    async (tx) =>
+      (await tx.query<{ kind: "telegram" | "whatsapp"; config: Record<string, unknown> }>(
+        `select kind, config from channel_connections
+        where status = 'active' and kind in ('telegram', 'whatsapp') order by created_at, id`,
+      )).rows,
+  );
+  return connections.flatMap((ch): { channel: "telegram" | "whatsapp"; url: string }[] => {
+    if (ch.kind === "telegram" && typeof ch.config.bot_username === "string") {
+      return [{ channel: ch.kind, url: `https://t.me/${ch.config.bot_username}?start=${code}` }];
+    }
+    if (ch.kind === "whatsapp" && typeof ch.config.phone_number === "string") {
+      const digits = ch.config.phone_number.replace(/\D/g, "");
+      return [{ channel: ch.kind, url: `https://wa.me/${digits}?text=${code}` }];
+    }
+    return [];
+  });
+}
 
 export function registerAppLinks(
   app: OpenAPIHono<AppEnv>,
@@ -47,30 +75,7 @@ export function registerAppLinks(
         }
         throw err;
       }
-      const connections = await withTenant(
-        pool,
-        s.creatorId,
-        async (tx) =>
-          (await tx.query<{ kind: "telegram" | "whatsapp"; config: Record<string, unknown> }>(
-            `select kind, config from channel_connections
-            where status = 'active' and kind in ('telegram', 'whatsapp') order by created_at, id`,
-          )).rows,
-      );
-      const links = connections.flatMap(
-        (ch): { channel: "telegram" | "whatsapp"; url: string }[] => {
-          if (ch.kind === "telegram" && typeof ch.config.bot_username === "string") {
-            return [{
-              channel: ch.kind,
-              url: `https://t.me/${ch.config.bot_username}?start=${made.code}`,
-            }];
-          }
-          if (ch.kind === "whatsapp" && typeof ch.config.phone_number === "string") {
-            const digits = ch.config.phone_number.replace(/\D/g, "");
-            return [{ channel: ch.kind, url: `https://wa.me/${digits}?text=${made.code}` }];
-          }
-          return [];
-        },
-      );
+      const links = await linksFor(pool, s.creatorId, made.code);
       return c.json({ code: made.code, expires_at: made.expiresAt.toISOString(), links }, 201);
     },
   );
