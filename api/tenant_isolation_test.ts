@@ -71,6 +71,42 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
          values ($1, $2, $3, 'telegram', 'answer', '{}', 'queued')`,
         [crypto.randomUUID(), s.creatorId, u.endUserId],
       );
+      // What the app backend and the real-time layer write: tokens, devices, link codes, logs.
+      const { rows: [identity] } = await c.query<{ id: string }>(
+        "select id from channel_identities where creator_id = $1 and end_user_id = $2 limit 1",
+        [s.creatorId, u.endUserId],
+      );
+      await c.query(
+        `insert into end_user_tokens (creator_id, end_user_id, identity_id, origin, access_sha256,
+           access_expires_at, refresh_sha256, refresh_expires_at)
+         values ($1, $2, $3, 'device', gen_random_uuid()::text, now(), gen_random_uuid()::text,
+           now())`,
+        [s.creatorId, u.endUserId, identity!.id],
+      );
+      await c.query(
+        `insert into push_tokens (creator_id, end_user_id, provider, token_sha256, token_iv,
+           token_ciphertext) values ($1, $2, 'fcm', gen_random_uuid()::text, '\\x00', '\\x00')`,
+        [s.creatorId, u.endUserId],
+      );
+      await c.query(
+        `insert into link_codes (creator_id, end_user_id, code_sha256, expires_at)
+         values ($1, $2, gen_random_uuid()::text, now())`,
+        [s.creatorId, u.endUserId],
+      );
+      await c.query(
+        `insert into link_attempts (creator_id, channel, external_id, window_start, count)
+         values ($1, 'telegram', 'x', 0, 1)`,
+        [s.creatorId],
+      );
+      await c.query(
+        "insert into realtime_cursors (creator_id, end_user_id, last_seq) values ($1, $2, 1)",
+        [s.creatorId, u.endUserId],
+      );
+      await c.query(
+        `insert into realtime_messages (creator_id, end_user_id, seq, key, role, body)
+         values ($1, $2, 1, gen_random_uuid()::text, 'user', '{}')`,
+        [s.creatorId, u.endUserId],
+      );
       // What ingestion writes (the queue is not running in this test).
       await c.query(
         `insert into knowledge_chunks (id, creator_id, knowledge_base_id, document_id, ordinal,

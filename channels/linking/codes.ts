@@ -111,6 +111,10 @@ async function tooManyAttempts(
      returning count`,
     [m.channel, m.externalUserId, window],
   );
+  // Now and then, forget the windows that are over (chats that tried a code once stay no longer).
+  if (Math.random() < 0.01) {
+    await tx.query("delete from link_attempts where window_start < $1", [window - 1]);
+  }
   return r!.count > MAX_ATTEMPTS;
 }
 

@@ -79,6 +79,13 @@ export class EndUserTokens {
         this.refreshTtl,
       ],
     );
+    // Now and then, drop the creator's tokens that can never be used again.
+    if (Math.random() < 0.01) {
+      await tx.query(
+        `delete from end_user_tokens where refresh_expires_at < now() - interval '7 days'
+            or revoked_at < now() - interval '7 days'`,
+      );
+    }
     return this.#pair(row!.id, access, refresh, o.endUserId);
   }
 
