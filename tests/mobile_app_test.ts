@@ -120,6 +120,14 @@ Deno.test("end-user tokens - exchange with an API key, refused for viewers and o
   assert.equal(forged.status, 422);
   assert.equal(forged.json.errors[0].field, "body.public_key");
 
+  // Each device is a new end user: one address registers a few per window, not thousands.
+  let status = 201;
+  for (let i = 0; i < 40 && status === 201; i++) {
+    status = (await env.call("POST", "/v1/app/devices", { body: { public_key: a.publicKey } }))
+      .status;
+  }
+  assert.equal(status, 429);
+
   // Erasing the person ends their tokens with everything else.
   assert.equal((await me(device.json.access_token)).status, 200);
   const erased = await env.call("DELETE", `/v1/end-users/${device.json.end_user_id}`, {

@@ -9,7 +9,8 @@ import type { MiddlewareHandler } from "hono";
 import { withTenant } from "../../db/tenant.ts";
 import { connectionByPublicKey, registerDevice } from "../../channels/mobile/identities.ts";
 import type { EndUserTokens } from "../../channels/mobile/tokens.ts";
-import { UnauthorizedError, ValidationError } from "../errors.ts";
+import { RateLimitedError, UnauthorizedError, ValidationError } from "../errors.ts";
+import { clientIp, hit } from "../middleware/rate_limit.ts";
 import { errorResponses, jsonBody, jsonResponse } from "../lib/route.ts";
 import type { AppEnv } from "./app_auth.ts";
 import { TokenPair } from "./end_user_tokens.ts";
@@ -18,7 +19,13 @@ const tags = ["app"];
 
 export function registerAppSessions(
   app: OpenAPIHono<AppEnv>,
-  o: { tokens: EndUserTokens; perIp: MiddlewareHandler; auth: MiddlewareHandler<AppEnv> },
+  o: {
+    tokens: EndUserTokens;
+    perIp: MiddlewareHandler;
+    auth: MiddlewareHandler<AppEnv>;
+    /** New devices one address may register per rate-limit window (each is a new end user). */
+    devicesPerIp?: number;
+  },
 ) {
   app.openapi(
     createRoute({
@@ -40,6 +47,12 @@ export function registerAppSessions(
     }),
     async (c) => {
       const body = c.req.valid("json");
+      const { pool, rateLimit } = c.get("services");
+      // deno-lint-ignore no-explicit-any -- the admin API's helper reads the same context
+      const w = await hit(pool, `app:device:${clientIp(c as any)}`, rateLimit.windowMs);
+      if (w.count > (o.devicesPerIp ?? 30)) {
+        throw new RateLimitedError(Math.ceil(w.resetMs / 1000), "address's new devices");
+      }
       const conn = await connectionByPublicKey(c.get("services").pool, body.public_key);
       if (!conn) {
         throw new ValidationError("No active mobile app has this public key", [
