@@ -160,6 +160,14 @@ try {
     host: false,
     log: jsonLogger("error"),
   });
+  // The fan-out itself, seen from NATS: when the sender published each message.
+  const published = new Map<string, number>();
+  const tap = nats.nc.subscribe(`${nats.prefix}.rt.u.*.ev`, {
+    callback: (_err, msg) => {
+      const e = msg.json<{ type: string; message?: { text: string }; sentAt?: number }>();
+      if (e.type === "message" && e.message) published.set(e.message.text, e.sentAt ?? Date.now());
+    },
+  });
   const sentTexts: { n: number }[] = [];
   const started = performance.now();
   for (let n = 0; n < MESSAGES; n++) {
@@ -181,14 +189,26 @@ try {
     await new Promise((r) => setTimeout(r, 200));
   }
   const rssAfter = rssBytes(child.pid);
+  tap.unsubscribe();
   const latencies: number[] = [];
+  const toPublish: number[] = [];
+  const toSocket: number[] = [];
   let doubled = 0;
   for (const [text, times] of arrivals) {
     const t = Number(text.split(" ")[2]);
     latencies.push(times[0]! - t);
+    const pub = published.get(text);
+    if (pub !== undefined) {
+      toPublish.push(pub - t);
+      toSocket.push(times[0]! - pub);
+    }
     if (times.length > 1) doubled++;
   }
   const s = summarize(latencies);
+  const q = (v: number[]) => {
+    const x = summarize(v);
+    return { p50: Math.round(x.p50), p99: Math.round(x.p99) };
+  };
   const m = machineInfo();
   const report = {
     date: new Date().toISOString().slice(0, 10),
@@ -209,6 +229,10 @@ try {
       p99: Math.round(s.p99),
       max: Math.round(s.max),
     },
+    /** From the actor's turn to the sender's publish (outbox, events stream, delivery worker). */
+    turnToPublishMs: q(toPublish),
+    /** From the publish to the socket (NATS fan-out, the node's socket session, the client). */
+    publishToSocketMs: q(toSocket),
   };
   console.log(JSON.stringify(report, null, 2));
   if (args.values.out) await Deno.writeTextFile(args.values.out, JSON.stringify(report, null, 2));
