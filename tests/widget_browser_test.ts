@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { freePort } from "./harness.ts";
+import { eventually, freePort } from "./harness.ts";
 import { widgetCluster } from "./widget_env.ts";
 
 const GUIDE = `# Sleep guide
@@ -38,7 +38,7 @@ button{all:unset}.m{color:red!important}</style></head><body>
   return { url: `http://127.0.0.1:${port}`, server };
 }
 
-Deno.test("widget in Chromium - open, ask, the answer streams in with its source, history after reload; other origins get nothing", async () => {
+Deno.test("widget in Chromium - open, ask, the answer streams in with its source, history after reload, handoff, unread count, phone layout; other origins get nothing", async () => {
   await using cluster = await widgetCluster({ single: true });
   const creator = await cluster.signup();
   await creator.knowledge(GUIDE);
@@ -105,16 +105,32 @@ Deno.test("widget in Chromium - open, ask, the answer streams in with its source
   await page.locator("coachd-widget .m.assistant").filter({ hasText: "2 pm" }).waitFor();
   assert.equal(await page.locator("coachd-widget .m.user").count(), 1);
 
-  // Unread: closed panel, the creator writes; the bubble counts it.
+  // "Talk to a human" hands the conversation to the creator, and says so.
+  await page.locator("coachd-widget header button", { hasText: "Talk to a human" }).click();
+  await page.locator("coachd-widget .m.assistant").filter({ hasText: "passing your message" })
+    .waitFor({ timeout: 30_000 });
+
+  // Unread: closed panel, the creator answers from the handoff inbox; the bubble counts it.
   await page.keyboard.press("Escape");
   const endUser = await cluster.db.pool.query<{ id: string }>(
     "select end_user_id id from channel_identities where connection_id = $1",
     [w.id],
   );
-  const conv = await creator.call("GET", `/conversations?end_user_id=${endUser.rows[0]!.id}`);
+  const conv = await eventually(async () => {
+    const list = await creator.call("GET", `/conversations?status=handoff`);
+    return list.data?.length ? list : undefined;
+  }, { what: "the conversation in the handoff inbox" });
+  assert.equal(conv.data[0].end_user_id, endUser.rows[0]!.id);
   await creator.call("POST", `/conversations/${conv.data[0].id}/reply`, { text: "Sleep well!" });
   await page.locator("coachd-widget .badge").filter({ hasText: "1" }).waitFor({ timeout: 20_000 });
   assert.match(await launcher.getAttribute("aria-label") ?? "", /1 unread/);
+
+  // On a phone the open panel takes the whole screen.
+  await page.setViewportSize({ width: 390, height: 800 });
+  await launcher.click();
+  const box = await page.locator("coachd-widget .panel").boundingBox();
+  assert.equal(Math.round(box!.width), 390);
+  assert.equal(Math.round(box!.height), 800);
 
   // A page on an origin the widget does not allow: the config call is refused, nothing renders.
   const other = await context.newPage();
