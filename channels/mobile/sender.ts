@@ -28,11 +28,13 @@ export function pushPreview(text: string): string {
 
 export class PushFallbackSender implements ChannelSender {
   readonly kind: string;
+  readonly unpaced?: boolean;
   constructor(
     private readonly inner: ChannelSender,
     private readonly o: { presence: Presence; push: PushDispatcher; log?: Logger },
   ) {
     this.kind = inner.kind;
+    this.unpaced = inner.unpaced;
   }
 
   limits(conn: Connection) {
