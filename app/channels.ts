@@ -31,6 +31,7 @@ import { widgetRoutes } from "../api/routes/widget.ts";
 import { appSocketRoutes } from "../api/routes/app_socket.ts";
 import { widgetPersonRoutes } from "../api/routes/app_widget.ts";
 import { appTokenAuthenticator } from "../channels/mobile/socket_auth.ts";
+import { socketPresence } from "../channels/mobile/presence.ts";
 import { realClock } from "../runtime/mod.ts";
 
 /** What the admin API and tests reach of the channels once the node runs. */
@@ -84,6 +85,7 @@ export function channelsExtension(
       known,
       hub: realtime,
       widgetSender,
+      presence: socketPresence({ nc, prefix }),
     });
     handle.mobile = mobile;
     return {

@@ -22,7 +22,9 @@ import type { ChannelSender, OutboundPart, Recipient } from "../channels/core/se
 import { startFakeFcm } from "./fakes/fcm.ts";
 import { startFakeApns } from "./fakes/apns.ts";
 import { startFakeWebPush } from "./fakes/webpush.ts";
-import { eventually, testDb } from "./harness.ts";
+import { eventually, testDb, testNats } from "./harness.ts";
+import { socketPresence } from "../channels/mobile/presence.ts";
+import { personSubject } from "../channels/widget/hub.ts";
 import { seedCreator } from "./knowledge_seed.ts";
 import { nodeEnv } from "./node_env.ts";
 
@@ -318,4 +320,20 @@ Deno.test("push end to end - the coach's answer to an app message reaches an off
   const removed = await env.call("DELETE", `/v1/app/push-tokens/${reg.json.id}`, { token: access });
   assert.equal(removed.status, 204);
   assert.deepEqual((await env.call("GET", "/v1/app/push-tokens", { token: access })).json.data, []);
+});
+
+Deno.test("socketPresence() - nobody subscribed is offline at once; an answer or a slow subscriber is live", async () => {
+  await using nats = await testNats();
+  const presence = socketPresence({ nc: nats.nc, prefix: nats.prefix, timeoutMs: 200 });
+  const subject = (id: string) => `${personSubject(nats.prefix, id)}.presence`;
+  // False can only come from "no responders": a timeout would count as live.
+  assert.equal(await presence.isLive("nobody"), false);
+  const answering = nats.nc.subscribe(subject("ada"), {
+    callback: (_e, m) => void m.respond("{}"),
+  });
+  assert.equal(await presence.isLive("ada"), true);
+  const slow = nats.nc.subscribe(subject("bob"), { callback: () => {} });
+  assert.equal(await presence.isLive("bob"), true);
+  answering.unsubscribe();
+  slow.unsubscribe();
 });
