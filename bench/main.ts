@@ -16,7 +16,7 @@ import { wrkAvailable } from "./wrk.ts";
 const USAGE = `Usage:
   deno task bench [options]      full run: pgbench, then 1 node and 2 nodes
   deno task bench serve          one benchmark node (PORT, NODE_ID, DATABASE_URL, NATS_URL, ...)
-  deno task bench api|knowledge  the bench:api / bench:knowledge tasks
+  deno task bench <name>         the bench:<name> task (api, knowledge, channels, widget, mobile)
 
 Options (defaults in brackets):
   --nodes 1,2              node counts to run [1,2]
@@ -220,15 +220,12 @@ async function main(args: string[]) {
     const { serve } = await import("./serve.ts");
     return await serve(Deno.env.toObject());
   }
-  if (sub === "api" || sub === "knowledge") Deno.exit(await delegate(sub, rest));
   if (sub === "help" || args.includes("--help") || args.includes("-h")) {
     console.log(USAGE);
     return;
   }
-  if (sub !== undefined && !sub.startsWith("--")) {
-    console.error(`Unknown subcommand "${sub}".\n\n${USAGE}`);
-    Deno.exit(2);
-  }
+  // Any other name runs its `bench:<name>` task (api, knowledge, channels, widget, mobile...).
+  if (sub !== undefined && !sub.startsWith("--")) Deno.exit(await delegate(sub, rest));
   let config;
   try {
     config = loadBenchConfig(args, Deno.env.toObject(), await wrkAvailable());
