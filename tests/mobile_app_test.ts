@@ -169,6 +169,9 @@ Deno.test("app REST - send a message, read the answer in the history page by pag
       return h.json.data.filter((m: { role: string }) => m.role === "assistant").length === i + 1;
     }, { timeoutMs: 20_000, what: `the answer to question ${i + 1}` });
   }
+  const nul = await env.call("POST", "/v1/app/messages", { token, body: { text: "a\u0000b" } });
+  assert.equal(nul.status, 422);
+  assert.equal(nul.json.errors[0].field, "body.text");
   const dup = await env.call("POST", "/v1/app/messages", {
     token,
     body: { text: questions[0], client_message_id: "m0" },

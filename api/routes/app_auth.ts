@@ -8,6 +8,7 @@ import { createMiddleware } from "hono/factory";
 import type { ApiEnv } from "../env.ts";
 import { fieldErrors, RateLimitedError, UnauthorizedError, ValidationError } from "../errors.ts";
 import { hit } from "../middleware/rate_limit.ts";
+import { unstorableText } from "../lib/text_safety.ts";
 import type { EndUserSession, EndUserTokens } from "../../channels/mobile/tokens.ts";
 
 /** The Hono environment of the app routes: the admin API's, plus the end user calling. */
@@ -39,16 +40,23 @@ export function authenticateEndUser(tokens: EndUserTokens) {
 export function appRouter(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (result.success) return;
       const where = result.target === "json"
         ? "body"
         : result.target === "param"
         ? "path"
         : result.target;
-      throw new ValidationError(
-        `The request ${where} is invalid`,
-        fieldErrors(where, result.error),
-      );
+      if (!result.success) {
+        throw new ValidationError(
+          `The request ${where} is invalid`,
+          fieldErrors(where, result.error),
+        );
+      }
+      const unstorable = unstorableText(result.data, where);
+      if (unstorable) {
+        throw new ValidationError(`The request ${where} has text that cannot be stored`, [
+          unstorable,
+        ]);
+      }
     },
   });
 }
