@@ -30,7 +30,6 @@ import type { SocketAuthenticator } from "../channels/widget/socket.ts";
 import { widgetRoutes } from "../api/routes/widget.ts";
 import { appSocketRoutes } from "../api/routes/app_socket.ts";
 import { widgetPersonRoutes } from "../api/routes/app_widget.ts";
-import { appTokenAuthenticator } from "../channels/mobile/socket_auth.ts";
 import { socketPresence } from "../channels/mobile/presence.ts";
 import { realClock } from "../runtime/mod.ts";
 
@@ -79,6 +78,8 @@ export function channelsExtension(
     const connector = channelConnector({ telegram, connections, publicUrl: config.PUBLIC_URL });
     const mobile = mobileParts({
       pool,
+      nc,
+      prefix,
       config,
       box,
       log: channelLog,
@@ -156,13 +157,14 @@ export function channelsExtension(
               pool,
               system,
               hub: realtime,
-              authenticators: [appTokenAuthenticator(mobile.tokens)],
               known,
               clock: realClock,
               log: channelLog,
               onDelivery: realtimeDeliveryNotices({ nc, prefix, log: channelLog }),
               streamChunkMs: config.WIDGET_STREAM_CHUNK_MS,
             },
+            tokens: mobile.tokens,
+            revocations: mobile.revocations,
             limits: {
               messagesPerPerson: config.WIDGET_MESSAGES_PER_VISITOR,
               windowMs: config.WIDGET_RATE_WINDOW_MS,

@@ -9,6 +9,8 @@ import type { ActorSystem, Logger } from "../runtime/mod.ts";
 import type { SecretBox } from "../db/secrets.ts";
 import type { KnownPeople } from "../channels/core/intake.ts";
 import { EndUserTokens } from "../channels/mobile/tokens.ts";
+import { RevocationWatch } from "../channels/mobile/revocations.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { type Presence, PushFallbackSender } from "../channels/mobile/sender.ts";
 import type { ChannelSender } from "../channels/core/sender.ts";
 import { RealtimeSender } from "../channels/widget/sender.ts";
@@ -60,6 +62,8 @@ export function pushSendersOf(config: Config): PushSender[] {
 
 export interface MobileParts {
   tokens: EndUserTokens;
+  /** Closes app sockets whose token pair was revoked, on every node. */
+  revocations: RevocationWatch;
   push: PushDispatcher;
   store: PushTokenStore;
   /** The app's sender and the widget's, each with the push fallback. */
@@ -71,6 +75,8 @@ export interface MobileParts {
 
 export function mobileParts(o: {
   pool: pg.Pool;
+  nc: NatsConnection;
+  prefix: string;
   config: Config;
   box: SecretBox;
   log: Logger;
@@ -82,9 +88,11 @@ export function mobileParts(o: {
   /** Who is online; default the hub. */
   presence?: Presence;
 }): MobileParts {
+  const revocations = new RevocationWatch({ nc: o.nc, prefix: o.prefix });
   const tokens = new EndUserTokens(o.pool, {
     accessTtlSeconds: o.config.APP_ACCESS_TOKEN_TTL_SECONDS,
     refreshTtlSeconds: o.config.APP_REFRESH_TOKEN_TTL_SECONDS,
+    onRevoked: (ids) => revocations.announce(ids),
   });
   const store = new PushTokenStore(o.pool, o.box);
   const push = new PushDispatcher({
@@ -103,6 +111,7 @@ export function mobileParts(o: {
   };
   return {
     tokens,
+    revocations,
     push,
     store,
     senders,

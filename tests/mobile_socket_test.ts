@@ -20,7 +20,7 @@ you awake at night.
 Keep naps short: twenty minutes at most, and before 3 pm.
 `;
 
-Deno.test("app socket - answered live without a push, pushed once offline, revoked token refused", async () => {
+Deno.test("app socket - answered live without a push, pushed once offline, a revocation closes open sockets at once", async () => {
   await using fcm = await startFakeFcm();
   await using env = await nodeEnv({
     FCM_SERVICE_ACCOUNT: JSON.stringify(fcm.serviceAccount),
@@ -97,11 +97,30 @@ Deno.test("app socket - answered live without a push, pushed once offline, revok
   await eventually(() => fcm.delivered.length === 1, { timeoutMs: 20_000, what: "the push" });
   assert.equal(fcm.delivered[0]!.notification.title, "Coach app");
 
-  // The app signs out: its token cannot open a socket any more.
+  // The app signs out: a socket open with the token closes at once, and it opens none any more.
+  await using open = new TestSocket(url, "");
+  await open.opened();
+  open.send({ type: "hello", v: 1, token: access });
+  await open.waitFor((f) => f.type === "ready", "ready");
   await env.call("DELETE", "/v1/app/tokens/current", { token: access });
+  assert.deepEqual(await open.closed, { code: 4401, reason: "token revoked" });
   await using again = new TestSocket(url, "");
   await again.opened();
   again.send({ type: "hello", v: 1, token: access });
   const closed = await again.closed;
   assert.equal(closed.code, 4401);
+
+  // The creator's backend signs a person out everywhere: their open sockets close too.
+  const key = (await env.call("POST", "/v1/api-keys", {
+    token,
+    body: { name: "backend", role: "editor" },
+  })).json.key;
+  const issued = await env.call("POST", `/v1/end-users/${endUserId}/tokens`, { token: key });
+  await using other = new TestSocket(url, "");
+  await other.opened();
+  other.send({ type: "hello", v: 1, token: issued.json.access_token });
+  await other.waitFor((f) => f.type === "ready", "ready");
+  const out = await env.call("DELETE", `/v1/end-users/${endUserId}/tokens`, { token: key });
+  assert.equal(out.json.revoked, 1);
+  assert.equal((await other.closed).code, 4401);
 });

@@ -9,12 +9,19 @@ import { Hono } from "hono";
 import { upgradeWebSocket } from "hono/deno";
 import type pg from "pg";
 import { type SocketDeps, SocketSession } from "../../channels/widget/socket.ts";
+import { CLOSE } from "../../channels/widget/protocol.ts";
+import { appTokenAuthenticator } from "../../channels/mobile/socket_auth.ts";
+import type { EndUserTokens } from "../../channels/mobile/tokens.ts";
+import type { RevocationWatch } from "../../channels/mobile/revocations.ts";
 import { hit } from "../middleware/rate_limit.ts";
 
 export function appSocketRoutes(
   o: {
     pool: pg.Pool;
-    socket: Omit<SocketDeps, "allow">;
+    socket: Omit<SocketDeps, "allow" | "authenticators">;
+    tokens: EndUserTokens;
+    /** Closes a socket as soon as its token pair is revoked. */
+    revocations: RevocationWatch;
     /** Messages per person per window over the socket. */
     limits: { messagesPerPerson: number; windowMs: number };
   },
@@ -28,9 +35,19 @@ export function appSocketRoutes(
         (await hit(o.pool, `app:m:${bucket}`, o.limits.windowMs)).count <=
           o.limits.messagesPerPerson;
       let session: SocketSession | undefined;
+      let watching: Disposable | undefined;
       return {
         onOpen: (_evt, ws) => {
-          session = new SocketSession({ ...o.socket, allow }, {
+          const authenticators = [
+            appTokenAuthenticator(o.tokens, (s) => {
+              watching?.[Symbol.dispose]();
+              watching = o.revocations.watch(
+                s.tokenId,
+                () => ws.close(CLOSE.unauthenticated, "token revoked"),
+              );
+            }),
+          ];
+          session = new SocketSession({ ...o.socket, authenticators, allow }, {
             send: (frame) => ws.send(JSON.stringify(frame)),
             close: (code, reason) => ws.close(code, reason),
           });
@@ -41,8 +58,14 @@ export function appSocketRoutes(
           }
           session?.onText(evt.data);
         },
-        onClose: () => session?.onClose(),
-        onError: () => session?.onClose(),
+        onClose: () => {
+          watching?.[Symbol.dispose]();
+          session?.onClose();
+        },
+        onError: () => {
+          watching?.[Symbol.dispose]();
+          session?.onClose();
+        },
       };
     }),
   );

@@ -110,11 +110,12 @@ export function endUserTokenRoutes(tokens: EndUserTokens) {
         const revoked = await inTenant(c, async (tx) => {
           const known = await tx.query("select 1 from end_users where id = $1", [endUserId]);
           if (!known.rowCount) throw new NotFoundError("End user", endUserId);
-          const n = await tokens.revokeAll(tx, endUserId);
+          const ids = await tokens.revokeAll(tx, endUserId);
           await audit(tx, c, "end_user.token_revoke", { type: "end_user", id: endUserId });
-          return n;
+          return ids;
         });
-        return c.json({ revoked }, 200);
+        tokens.revoked(revoked);
+        return c.json({ revoked: revoked.length }, 200);
       },
     );
   };

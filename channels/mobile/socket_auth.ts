@@ -4,15 +4,20 @@
  * open a socket either.
  */
 import type { SocketAuthenticator, SocketPrincipal } from "../widget/socket.ts";
-import { ACCESS_PREFIX, type EndUserTokens } from "./tokens.ts";
+import { ACCESS_PREFIX, type EndUserSession, type EndUserTokens } from "./tokens.ts";
 
-export function appTokenAuthenticator(tokens: EndUserTokens): SocketAuthenticator {
+/** @param onSession told the session of a token it accepted (to watch for its revocation) */
+export function appTokenAuthenticator(
+  tokens: EndUserTokens,
+  onSession?: (s: EndUserSession) => void,
+): SocketAuthenticator {
   return {
     async authenticate(token, o): Promise<SocketPrincipal | null> {
       if (!token.startsWith(ACCESS_PREFIX)) return null;
       const s = await tokens.verify(token);
       if (!s || !s.connectionId || s.channel !== "mobile_app") return null;
       if (o.connectionId && o.connectionId !== s.connectionId) return null;
+      onSession?.(s);
       return {
         creatorId: s.creatorId,
         connectionId: s.connectionId,

@@ -39,6 +39,8 @@ export interface IssuedTokens {
 export interface TokenOptions {
   accessTtlSeconds?: number;
   refreshTtlSeconds?: number;
+  /** Told the ids of revoked token pairs once the revocation committed (to close sockets). */
+  onRevoked?: (tokenIds: string[]) => void;
 }
 
 const random = (prefix: string) =>
@@ -50,10 +52,18 @@ export class EndUserTokens {
   readonly refreshTtl: number;
   constructor(
     private readonly pool: pg.Pool,
-    { accessTtlSeconds = 3600, refreshTtlSeconds = 90 * 24 * 3600 }: TokenOptions = {},
+    { accessTtlSeconds = 3600, refreshTtlSeconds = 90 * 24 * 3600, onRevoked }: TokenOptions = {},
   ) {
     this.accessTtl = accessTtlSeconds;
     this.refreshTtl = refreshTtlSeconds;
+    this.#onRevoked = onRevoked;
+  }
+
+  readonly #onRevoked?: (tokenIds: string[]) => void;
+
+  /** Announces revocations that committed (sockets opened with them close). */
+  revoked(tokenIds: string[]): void {
+    if (tokenIds.length) this.#onRevoked?.(tokenIds);
   }
 
   /** Issues a token pair for an identity, in the caller's tenant transaction. */
@@ -153,18 +163,24 @@ export class EndUserTokens {
         "update end_user_tokens set revoked_at = now() where id = $1 and revoked_at is null",
         [tokenId],
       ));
-    return (res.rowCount ?? 0) > 0;
+    const live = (res.rowCount ?? 0) > 0;
+    if (live) this.revoked([tokenId]);
+    return live;
   }
 
-  /** Revokes every token of an end user (the creator signs them out everywhere). */
-  async revokeAll(tx: pg.PoolClient, endUserId: string): Promise<number> {
-    const res = await tx.query(
+  /**
+   * Revokes every token of an end user (the creator signs them out everywhere), in the caller's
+   * transaction; announce the returned ids with `revoked()` once it committed.
+   */
+  async revokeAll(tx: pg.PoolClient, endUserId: string): Promise<string[]> {
+    const res = await tx.query<{ id: string }>(
       `update end_user_tokens set revoked_at = now()
         where revoked_at is null and identity_id in
-          (select id from channel_identities where end_user_id = $1)`,
+          (select id from channel_identities where end_user_id = $1)
+        returning id`,
       [endUserId],
     );
-    return res.rowCount ?? 0;
+    return res.rows.map((r) => r.id);
   }
 
   #pair(id: string, access: string, refresh: string, endUserId: string): IssuedTokens {
