@@ -71,7 +71,7 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
          values ($1, $2, $3, 'telegram', 'answer', '{}', 'queued')`,
         [crypto.randomUUID(), s.creatorId, u.endUserId],
       );
-      // What the app backend and the real-time layer write: tokens, devices, link codes, logs.
+      // What the app backend writes: tokens, devices, link codes and tries.
       const { rows: [identity] } = await c.query<{ id: string }>(
         "select id from channel_identities where creator_id = $1 and end_user_id = $2 limit 1",
         [s.creatorId, u.endUserId],
@@ -98,13 +98,14 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
          values ($1, 'telegram', 'x', 0, 1)`,
         [s.creatorId],
       );
+      // The real-time log of widget and app sockets.
       await c.query(
-        "insert into realtime_cursors (creator_id, end_user_id, last_seq) values ($1, $2, 1)",
+        `insert into realtime_cursors (creator_id, end_user_id, last_seq) values ($1, $2, 1)`,
         [s.creatorId, u.endUserId],
       );
       await c.query(
         `insert into realtime_messages (creator_id, end_user_id, seq, key, role, body)
-         values ($1, $2, 1, gen_random_uuid()::text, 'user', '{}')`,
+         values ($1, $2, 1, 'k1', 'user', '{"text":"hi"}')`,
         [s.creatorId, u.endUserId],
       );
       // What ingestion writes (the queue is not running in this test).
