@@ -78,6 +78,7 @@ export function channelsExtension(
     const connector = channelConnector({ telegram, connections, publicUrl: config.PUBLIC_URL });
     const mobile = mobileParts({
       pool,
+      connections,
       nc,
       prefix,
       config,

@@ -18,6 +18,8 @@ import type { RealtimeHub } from "../channels/widget/hub.ts";
 import { PushDispatcher } from "../channels/push/dispatch.ts";
 import type { PushSender } from "../channels/push/sender.ts";
 import { PushTokenStore } from "../channels/push/store.ts";
+import { ConnectionPushSenders } from "../channels/push/per_connection.ts";
+import type { Connection, ConnectionDirectory } from "../channels/core/connections.ts";
 import { FcmSender, ServiceAccount } from "../channels/push/fcm.ts";
 import { ApnsSender } from "../channels/push/apns.ts";
 import { WebPushSender } from "../channels/push/webpush.ts";
@@ -75,6 +77,8 @@ export interface MobileParts {
 
 export function mobileParts(o: {
   pool: pg.Pool;
+  /** Where the app's own push credentials are read (its connection's sealed secrets). */
+  connections: ConnectionDirectory;
   nc: NatsConnection;
   prefix: string;
   config: Config;
@@ -100,7 +104,17 @@ export function mobileParts(o: {
     senders: pushSendersOf(o.config),
     log: o.log.child({ component: "push" }),
   });
-  const fallback = { presence: o.presence ?? o.hub, push, log: o.log };
+  const perApp = new ConnectionPushSenders({
+    fcmApiUrl: o.config.FCM_API_URL,
+    apnsApiUrl: o.config.APNS_API_URL,
+    apnsCaCerts: o.config.APNS_CA_FILE ? [Deno.readTextFileSync(o.config.APNS_CA_FILE)] : undefined,
+  });
+  const fallback = {
+    presence: o.presence ?? o.hub,
+    push,
+    log: o.log,
+    sendersFor: (conn: Connection) => perApp.for(conn),
+  };
   const appSender = new RealtimeSender({ pool: o.pool, hub: o.hub, kind: "mobile_app" });
   const senders: ChannelSender[] = [new PushFallbackSender(appSender, fallback)];
   if (o.widgetSender) senders.push(new PushFallbackSender(o.widgetSender, fallback));
@@ -121,7 +135,10 @@ export function mobileParts(o: {
           tokens,
           system: systemOf,
           push: store,
-          pushProviders: () => push.providers,
+          pushProviders: async (connectionId) => {
+            const conn = connectionId ? await o.connections.get(connectionId) : null;
+            return push.providersWith(conn ? perApp.for(conn) : []);
+          },
           known: o.known,
           hub: o.hub,
         }),

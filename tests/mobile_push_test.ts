@@ -337,3 +337,60 @@ Deno.test("socketPresence() - nobody subscribed is offline at once; an answer or
   answering.unsubscribe();
   slow.unsubscribe();
 });
+
+Deno.test("push end to end - an app's own FCM credentials (sealed on its connection) push for it; an app without any cannot register", async () => {
+  await using fcm = await startFakeFcm();
+  await using env = await nodeEnv({ FCM_API_URL: fcm.url });
+  const { token } = await env.signup();
+  const bad = await env.call("POST", "/v1/channels", {
+    token,
+    body: { kind: "mobile_app", name: "Broken", fcm_service_account: "{}" },
+  });
+  assert.equal(bad.status, 422);
+  assert.equal(bad.json.errors[0].field, "body.fcm_service_account");
+  const app = await env.call("POST", "/v1/channels", {
+    token,
+    body: {
+      kind: "mobile_app",
+      name: "Own app",
+      fcm_service_account: JSON.stringify(fcm.serviceAccount),
+    },
+  });
+  assert.equal(app.status, 201, app.text);
+  assert.equal(app.json.config.fcm_service_account, undefined, "kept with the sealed secrets");
+  assert.match(app.json.secret_hints.fcm_service_account, /^…/);
+  const stored = await env.db.pool.query("select config::text c from channel_connections");
+  assert.ok(stored.rows.every((r) => !r.c.includes("PRIVATE KEY")));
+
+  const device = await env.call("POST", "/v1/app/devices", {
+    body: { public_key: app.json.public_key },
+  });
+  const access = device.json.access_token;
+  const phone = fcm.addDevice();
+  const reg = await env.call("POST", "/v1/app/push-tokens", {
+    token: access,
+    body: { provider: "fcm", token: phone },
+  });
+  assert.equal(reg.status, 201, reg.text);
+  await env.call("POST", "/v1/app/messages", { token: access, body: { text: "hello coach" } });
+  const pushed = await eventually(() => fcm.delivered[0], {
+    timeoutMs: 20_000,
+    what: "the push with the app's own credentials",
+  });
+  assert.equal(pushed.token, phone);
+  assert.equal(pushed.notification.title, "Own app");
+
+  // Another app of the same node, without credentials of its own, has no FCM to push through.
+  const plain = await env.call("POST", "/v1/channels", {
+    token,
+    body: { kind: "mobile_app", name: "Plain app" },
+  });
+  const other = await env.call("POST", "/v1/app/devices", {
+    body: { public_key: plain.json.public_key },
+  });
+  const refused = await env.call("POST", "/v1/app/push-tokens", {
+    token: other.json.access_token,
+    body: { provider: "fcm", token: fcm.addDevice() },
+  });
+  assert.equal(refused.status, 422);
+});

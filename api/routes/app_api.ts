@@ -23,8 +23,8 @@ export interface AppApiDeps {
   /** The node's actor system (asked for profiles and preferences, told what people send). */
   system: () => ActorSystem;
   push: PushTokenStore;
-  /** The push providers this node has credentials for. */
-  pushProviders: () => string[];
+  /** The push providers an app connection can push through (the node's or the app's own). */
+  pushProviders: (connectionId: string | null) => Promise<string[]>;
   known?: KnownPeople;
   linkCodes?: LinkCodeOptions;
   /** The real-time layer's fan-out, so messages sent over REST show on the person's sockets. */

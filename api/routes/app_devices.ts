@@ -32,7 +32,12 @@ const PushToken = z.object({
 
 export function registerAppDevices(
   app: OpenAPIHono<AppEnv>,
-  o: { store: PushTokenStore; providers: () => string[]; auth: MiddlewareHandler<AppEnv> },
+  o: {
+    store: PushTokenStore;
+    /** The providers the person's app can push through (the node's or the app's own). */
+    providers: (connectionId: string | null) => Promise<string[]>;
+    auth: MiddlewareHandler<AppEnv>;
+  },
 ) {
   const secured = { middleware: [o.auth], security: [{ bearerAuth: [] }], tags };
   app.openapi(
@@ -47,9 +52,10 @@ export function registerAppDevices(
     async (c) => {
       const s = c.get("endUser");
       const body = c.req.valid("json");
-      if (!o.providers().includes(body.provider)) {
+      const providers = await o.providers(s.connectionId);
+      if (!providers.includes(body.provider)) {
         throw new ValidationError(`This server has no ${body.provider} credentials configured`, [
-          { field: "body.provider", message: `not configured: ${o.providers().join(", ")}` },
+          { field: "body.provider", message: `not configured: ${providers.join(", ")}` },
         ]);
       }
       const token = body.provider === "webpush" ? JSON.stringify(body.subscription) : body.token;

@@ -62,6 +62,15 @@ const ChannelInput = z.discriminatedUnion("kind", [
   z.strictObject({
     kind: z.literal("mobile_app"),
     name: z.string().min(1).max(200),
+    /** The app's own push credentials (docs/mobile.md); absent: the node's. Sealed at rest. */
+    fcm_service_account: z.string().max(10_000).refine(isServiceAccount, {
+      message: "a service account key file's JSON (project_id, client_email, private_key)",
+    }).optional(),
+    apns_key: z.string().max(10_000).regex(/BEGIN PRIVATE KEY/, "a .p8 key (PEM)").optional(),
+    apns_key_id: z.string().regex(/^[A-Z0-9]{10}$/, "the key's 10-character id").optional(),
+    apns_team_id: z.string().regex(/^[A-Z0-9]{10}$/, "the 10-character team id").optional(),
+    apns_topic: z.string().min(1).max(200).optional(),
+    apns_environment: z.enum(["production", "sandbox"]).optional(),
   }),
 ]).openapi("ChannelInput");
 
@@ -69,8 +78,18 @@ const SECRET_FIELDS: Record<z.infer<typeof Kind>, string[]> = {
   telegram: ["bot_token"],
   whatsapp: ["access_token", "app_secret"],
   web_widget: [],
-  mobile_app: [],
+  mobile_app: ["fcm_service_account", "apns_key"],
 };
+
+function isServiceAccount(text: string): boolean {
+  try {
+    const j = JSON.parse(text);
+    return typeof j.project_id === "string" && typeof j.client_email === "string" &&
+      typeof j.private_key === "string";
+  } catch {
+    return false;
+  }
+}
 
 const Channel = z.object({
   id: z.uuid(),
@@ -134,7 +153,8 @@ const PatchInput = z.strictObject({
 function prepareConnection(body: z.infer<typeof ChannelInput>) {
   const given: Record<string, string> = {};
   for (const field of SECRET_FIELDS[body.kind]) {
-    given[field] = (body as unknown as Record<string, string>)[field]!;
+    const value = (body as unknown as Record<string, string | undefined>)[field];
+    if (value !== undefined) given[field] = value;
   }
   const generated: Record<string, string> = body.kind === "telegram"
     ? { webhook_secret: randomToken("", 24) }

@@ -9,6 +9,7 @@ import type { Logger } from "../../runtime/mod.ts";
 import type { Connection } from "../core/connections.ts";
 import type { ChannelSender, OutboundPart, Recipient, SendPlan } from "../core/sender.ts";
 import type { PushDispatcher } from "../push/dispatch.ts";
+import type { PushSender } from "../push/sender.ts";
 
 /** Does this end user hold a live socket anywhere in the cluster? (the real-time hub answers) */
 export interface Presence {
@@ -31,7 +32,13 @@ export class PushFallbackSender implements ChannelSender {
   readonly unpaced?: boolean;
   constructor(
     private readonly inner: ChannelSender,
-    private readonly o: { presence: Presence; push: PushDispatcher; log?: Logger },
+    private readonly o: {
+      presence: Presence;
+      push: PushDispatcher;
+      log?: Logger;
+      /** The app's own push senders (its connection's credentials), if any. */
+      sendersFor?: (conn: Connection) => PushSender[];
+    },
   ) {
     this.kind = inner.kind;
     this.unpaced = inner.unpaced;
@@ -52,7 +59,7 @@ export class PushFallbackSender implements ChannelSender {
         title: conn.name,
         body: pushPreview(part.text),
         data: { kind: "message", id: sent.providerMessageId },
-      });
+      }, { senders: this.o.sendersFor?.(conn) });
       if (outcome.failed > 0) {
         this.o.log?.warn("push fallback incomplete", { channel: this.kind, ...outcome });
       }

@@ -49,11 +49,28 @@ export class PushDispatcher {
     return [...this.#senders.keys()];
   }
 
-  async notify(creatorId: string, endUserId: string, message: PushMessage): Promise<PushOutcome> {
+  /** The providers this node, or an app's own credentials (`own`), can push through. */
+  providersWith(own: PushSender[] = []): PushProvider[] {
+    return [...new Set([...this.#senders.keys(), ...own.map((s) => s.provider)])];
+  }
+
+  /**
+   * Pushes `message` to every device of the person.
+   * @param o.senders an app's own senders, which replace the node's for their providers
+   */
+  async notify(
+    creatorId: string,
+    endUserId: string,
+    message: PushMessage,
+    o: { senders?: PushSender[] } = {},
+  ): Promise<PushOutcome> {
     const out: PushOutcome = { sent: 0, pruned: 0, failed: 0, unsupported: 0 };
+    const senders = o.senders?.length
+      ? new Map([...this.#senders, ...o.senders.map((s) => [s.provider, s] as const)])
+      : this.#senders;
     const targets = await this.o.store.targetsOf(creatorId, endUserId);
     await Promise.all(targets.map(async (t) => {
-      const sender = this.#senders.get(t.provider);
+      const sender = senders.get(t.provider);
       if (!sender) return void out.unsupported++;
       const result = await this.#sendOne(sender, t.token, message);
       if (result === "sent") {
