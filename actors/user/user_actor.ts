@@ -5,7 +5,14 @@ import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/mo
 import { Profile, ProgramVersions, userContract } from "../contracts/user.ts";
 import { applyPreferencesUpdate, preferencesOf, StoredPreferences } from "./preferences.ts";
 import { applyProfileUpdate, emptyProfile, noteTopics, profileText } from "./profile.ts";
-import { ChannelState, emptyChannelState, flush, onInbound } from "./inbound.ts";
+import { ChannelState, emptyChannelState, flush, onInbound, rememberIdentity } from "./inbound.ts";
+import { emptyProgramsState, ProgramsState } from "./program/state.ts";
+import * as programs from "./program/programs.ts";
+import { emptyGamification, Gamification, metricsOf } from "./badges/progress.ts";
+import { awardBadge } from "./badges/awards.ts";
+import { timeZoneOf } from "./program/schedule.ts";
+import { insightsOf, observeInbound, refresh } from "./profiling/observe.ts";
+import { emptyProfiling, Profiling } from "./profiling/state.ts";
 
 export interface UserActorOptions {
   /** Messages from one person within this window get one answer (default 1.5 s). */
@@ -28,6 +35,10 @@ const UserState = z.object({
   channels: ChannelState.default(emptyChannelState),
   // Rows written before preferences existed have none: every default applies.
   preferences: StoredPreferences.default({}),
+  // Rows written before programs ran, badges were judged or profiles learned have none.
+  programRuns: ProgramsState.default(emptyProgramsState),
+  gamification: Gamification.default(emptyGamification),
+  profiling: Profiling.default(emptyProfiling),
 });
 type UserState = z.infer<typeof UserState>;
 
@@ -46,6 +57,9 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       programs: {},
       channels: emptyChannelState(),
       preferences: {},
+      programRuns: emptyProgramsState(),
+      gamification: emptyGamification(),
+      profiling: emptyProfiling(),
     }),
     handlers: {
       getProfile: (ctx) => ctx.state.profile,
@@ -91,7 +105,26 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
         ctx.state.updatedAt = ctx.now();
         return preferencesOf(ctx.state);
       },
-      inbound: (ctx, m) => onInbound(ctx, m, { debounceMs }),
+      getInsights: (ctx) => insightsOf(ctx.state, ctx.now()),
+      profileRefresh: (ctx) => refresh(ctx),
+      inbound: (ctx, m) => {
+        rememberIdentity(ctx, m);
+        // Counters, badges, achievements and the learned profile (./profiling, ./badges).
+        observeInbound(ctx, m);
+        if (programs.onProgramInbound(ctx, m)) return;
+        onInbound(ctx, m, { debounceMs });
+      },
+      enroll: (ctx, m) => programs.enroll(ctx, m),
+      programControl: (ctx, m) => programs.control(ctx, m),
+      programTick: (ctx, m) => programs.tick(ctx, m),
+      programNotFound: (ctx, m) => programs.notFound(ctx, m),
+      getEnrollments: (ctx) => programs.enrollmentsOf(ctx),
+      awardBadge: (ctx, m) => ({ awarded: awardBadge(ctx, m) }),
+      getBadges: (ctx) => ({
+        awarded: ctx.state.gamification.awarded,
+        achievements: ctx.state.gamification.achievements,
+        metrics: metricsOf(ctx.state.gamification, ctx.now(), timeZoneOf(ctx.state)),
+      }),
       flushInbound: (ctx) => flush(ctx),
       erase: (ctx) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
