@@ -207,3 +207,45 @@ Deno.test("enrollments API - another creator's people and programs are 404, unpu
   );
   assert.deepEqual(neither.errors.map((e: { field: string }) => e.field), ["body.end_user_ids"]);
 });
+
+Deno.test("profile API - the learned profile reaches the creator, and segments filter on it", async () => {
+  await using env = await setup();
+  const { t } = env;
+  const a = await t.signup();
+  const ada = (await seedEndUser(t, a.creatorId)).endUserId;
+  const bo = (await seedEndUser(t, a.creatorId)).endUserId;
+  const say = (endUserId: string, id: string, text: string) =>
+    t.actors.client.tell(userAddress(a.creatorId, endUserId), "inbound", {
+      channel: "telegram",
+      connectionId: crypto.randomUUID(),
+      creatorId: a.creatorId,
+      externalUserId: endUserId,
+      externalMessageId: id,
+      sentAt: Date.now(),
+      content: { type: "text", text },
+      endUserId,
+      identityId: crypto.randomUUID(),
+      receivedAt: Date.now(),
+    });
+  await say(ada, "1", "Bonjour, je me réveille souvent la nuit et je suis fatiguée le matin.");
+  await say(ada, "2", "Merci beaucoup, c'est vraiment gentil et très utile pour moi !");
+  await say(bo, "1", "Hello, I keep waking up at night and I am tired in the morning.");
+  const profile = await eventually(async () => {
+    const p = await (await t.call("GET", `/end-users/${ada}/profile`, { token: a.token })).json();
+    return p.insights?.language === "fr" ? p : null;
+  }, { what: "ada's learned profile" });
+  assert.equal(profile.insights.metrics.messages_sent, 2);
+  assert.equal(profile.insights.risk.level, "low");
+  assert.ok(profile.reported_at);
+  await eventually(async () => {
+    const p = await (await t.call("GET", `/end-users/${bo}/profile`, { token: a.token })).json();
+    return p.insights !== null;
+  });
+  const segment = async (q: string) =>
+    (await (await t.call("GET", `/segments?${q}`, { token: a.token })).json()).data.map((
+      m: { id: string },
+    ) => m.id);
+  assert.deepEqual(await segment("language=fr"), [ada]);
+  assert.deepEqual((await segment("risk=low")).sort(), [ada, bo].sort());
+  assert.deepEqual(await segment("risk=high"), []);
+});
