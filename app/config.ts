@@ -73,6 +73,12 @@ export const Config = z.object({
     }
     return roles as Set<"http" | "actors" | "workers">;
   }),
+  /** Deadline of one call to an external provider (model server, Telegram, WhatsApp…). */
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Consecutive failures of a provider that open its circuit breaker. */
+  PROVIDER_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
+  /** How long an open breaker refuses calls before letting a trial through. */
+  PROVIDER_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).default(30_000),
   /** Telegram Bot API base URL (a loopback fake in tests). */
   TELEGRAM_API_URL: z.string().url().default("https://api.telegram.org"),
   /** WhatsApp Cloud API (Graph API) base URL and version. */

@@ -12,7 +12,7 @@
  */
 import pg from "pg";
 import { dirname } from "node:path";
-import { encodeBase64 } from "../../runtime/base64.ts";
+import { Buffer } from "node:buffer";
 import { jsonLogger } from "../../runtime/mod.ts";
 import { loadConfig } from "../../app/config.ts";
 import { type NodeHandle, startNode } from "../../app/node.ts";
@@ -80,8 +80,8 @@ export async function runDrill(
   const mailDir = await Deno.makeTempDir({ prefix: "coachd-dr-mail-" });
   stack.defer(() => Deno.remove(mailDir, { recursive: true }));
   const secrets = {
-    JWT_SECRET: encodeBase64(crypto.getRandomValues(new Uint8Array(48))),
-    SECRETS_KEY: encodeBase64(crypto.getRandomValues(new Uint8Array(32))),
+    JWT_SECRET: Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64"),
+    SECRETS_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"),
   };
   const prefixes: string[] = [];
   stack.defer(async () => {

@@ -17,7 +17,7 @@ export class DrillCheckError extends Error {
 
 /** One creator's conversations, messages and deliveries as the API lists them. */
 export interface Snapshot {
-  conversations: { id: string; messages: { role: string; text: string }[] }[];
+  conversations: { id: string; messages: { role: string; content: string }[] }[];
   deliveries: { id: string; status: string }[];
 }
 
@@ -28,9 +28,10 @@ export async function snapshot(url: string, token: string): Promise<Snapshot> {
   for (const c of convs) {
     const m = (await s.call("GET", `/conversations/${c.id}/messages?limit=100`)).data as {
       role: string;
-      text: string;
+      content: string;
     }[];
-    conversations.push({ id: c.id, messages: m.map(({ role, text }) => ({ role, text })) });
+    if (m.some((x) => !x.content)) throw new DrillCheckError(`a message of ${c.id} has no text`);
+    conversations.push({ id: c.id, messages: m.map(({ role, content }) => ({ role, content })) });
   }
   conversations.sort((a, b) => a.id.localeCompare(b.id));
   const deliveries = ((await s.call("GET", "/deliveries?limit=100")).data as {

@@ -10,9 +10,7 @@
  */
 import type pg from "pg";
 import { withSystem } from "../../db/tenant.ts";
-import type { Embedder, VectorStore } from "../../knowledge/mod.ts";
-import { chunkId } from "../../knowledge/store/chunk_rows.ts";
-import { embeddingText } from "../../knowledge/ingest/ingest.ts";
+import { chunkId, type Embedder, embeddingText, type VectorStore } from "../../knowledge/mod.ts";
 import { profileText } from "../../actors/user/profile.ts";
 import type { Profile } from "../../actors/contracts/user.ts";
 
