@@ -46,6 +46,10 @@ export const Config = z.object({
   OPENAI_CHAT_MODEL: z.string().default("gpt-4o-mini"),
   OPENAI_EMBED_MODEL: z.string().default("text-embedding-3-small"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Sentry (or a Sentry-compatible ingest such as GlitchTip): errors and failed turns, scrubbed. */
+  SENTRY_DSN: z.string().url().optional(),
+  SENTRY_ENVIRONMENT: z.string().default("production"),
+  SENTRY_RELEASE: z.string().optional(),
   /** HS256 key for admin API access tokens; when absent one is generated under `DATA_DIR`. */
   JWT_SECRET: z.string().min(32, "at least 32 characters").optional(),
   /** Base64 of 32 bytes: AES-256-GCM key for channel secrets; generated under `DATA_DIR` if absent. */
