@@ -14,6 +14,7 @@ Deno.test("dr drill - point-in-time recovery keeps what came before the target a
   assert.equal(report.dropped.ledger, 4);
   assert.equal(report.reindex.documents, 2);
   assert.ok(report.reindex.chunks >= 2);
+  assert.equal(report.reindex.profiles, 1);
   assert.ok(report.rpoMs >= 0 && report.rpoMs < report.rpoBoundS * 1000);
   assert.ok(report.rtoMs > 0);
 });

@@ -32,6 +32,7 @@ import {
 } from "../../tests/harness.ts";
 import { startDrillPostgres } from "./pitr_postgres.ts";
 import { drillLedger } from "./ledger_actor.ts";
+import { tenantActorId, userActor } from "../../actors/mod.ts";
 import { reindexAll, type ReindexReport } from "../reindex/reindex.ts";
 import { DrillCheckError, type Snapshot, snapshot, verifyRestore } from "./verify.ts";
 
@@ -172,6 +173,7 @@ export async function runDrill(
       });
     }
   };
+  let profiled = 0;
   const owner = await timed("phase A writes", async () => {
     const s = await newCreator();
     const channel = await s.call("POST", "/channels", {
@@ -181,6 +183,15 @@ export async function runDrill(
     });
     if (!channel?.id) throw new DrillCheckError("the Telegram channel was not connected");
     await talk(users, "Until what time can I drink coffee?");
+    // Profiles are indexed too (in Chroma, rebuilt from the user actors' state).
+    const people = (await s.call("GET", "/end-users?limit=100")).data as { id: string }[];
+    for (const p of people) {
+      await first!.node.system.ref(userActor(), tenantActorId(s.creatorId, p.id)).ask(
+        "updateProfile",
+        { goals: ["sleep through the night"] },
+      );
+    }
+    profiled = people.length;
     await record("a");
     return s;
   });
@@ -239,6 +250,13 @@ export async function runDrill(
       store: second.knowledge.knowledge!.store,
     }));
   const rtoMs = Math.round(performance.now() - destroyedAt);
+  if (reindex.profiles !== profiled) {
+    throw new DrillCheckError(`${reindex.profiles} profiles reindexed, ${profiled} expected`);
+  }
+  const store = second.knowledge.knowledge!.store;
+  if ((await store.count("profiles", owner.creatorId)) !== profiled) {
+    throw new DrillCheckError("the profiles are not back in the vector index");
+  }
   return {
     rpoMs,
     rpoBoundS: archiveTimeoutS,
