@@ -20,6 +20,7 @@ import { startStatusWorker } from "../channels/core/statuses.ts";
 import { startTelegramPollers } from "../channels/telegram/poller.ts";
 import { TelegramSender } from "../channels/telegram/sender.ts";
 import { WhatsAppSender } from "../channels/whatsapp/sender.ts";
+import { guardSender, providerFailing } from "../channels/core/breaker.ts";
 import { createHooks } from "../api/hooks/mod.ts";
 import { channelConnector } from "../channels/connect.ts";
 
@@ -33,7 +34,7 @@ export interface ChannelsHandle {
 export function channelsExtension(
   { handle = {} }: { handle?: ChannelsHandle } = {},
 ): NodeExtensionFactory {
-  return async ({ pool, nc, config, log }) => {
+  return async ({ pool, nc, config, log, breakers }) => {
     const box = new SecretBox(
       await loadOrCreateSecret({
         configured: config.SECRETS_KEY,
@@ -83,7 +84,11 @@ export function channelsExtension(
               ...common,
               system,
               connections,
-              senders: [telegram, whatsapp],
+              // Deliveries go through the providers' breakers: an outage is a wait, not a failure.
+              senders: [
+                guardSender(telegram, breakers.get("telegram", { isFailure: providerFailing })),
+                guardSender(whatsapp, breakers.get("whatsapp", { isFailure: providerFailing })),
+              ],
               metrics,
             }),
           );
