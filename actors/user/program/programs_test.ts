@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { eventually, sleep } from "../../../tests/harness.ts";
 import type { FlowDefinition } from "../../contracts/program.ts";
 import { PACE_MS } from "./engine.ts";
-import { programEnv } from "./_test_env.ts";
+import { programEnv } from "../../../tests/user_env.ts";
 
 const T0 = Date.parse("2026-03-02T08:00:00Z"); // a Monday
 const HOUR = 3_600_000;

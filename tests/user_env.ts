@@ -1,10 +1,10 @@
-/** A UserActor on a test node with a manual clock, and what it sent to the person. */
+/** A UserActor on a test node with a manual clock, and what it asked the channels to send. */
 import { z } from "zod";
-import { defineActor, ManualClock } from "../../../runtime/mod.ts";
-import { eventually, testDb, testNats } from "../../../tests/harness.ts";
-import { startActorNode } from "../../../tests/actor_node.ts";
-import { type Inbound, type InboundContent, userActor, userAddress } from "../../mod.ts";
-import type { FlowDefinition } from "../../contracts/program.ts";
+import { defineActor, ManualClock } from "../runtime/mod.ts";
+import { eventually, testDb, testNats } from "./harness.ts";
+import { startActorNode } from "./actor_node.ts";
+import { type Inbound, type InboundContent, userActor, userAddress } from "../actors/mod.ts";
+import type { FlowDefinition } from "../actors/contracts/program.ts";
 
 /** Stands in for the ConversationActor: records what it is told. */
 const conversations = defineActor({
