@@ -27,6 +27,8 @@ export async function programEnv(start: number) {
       nats,
       actors: [userActor({ debounceMs: 0 }), conversations],
       clock,
+      // Every turn runs twice and must do the same: handlers depend on nothing but their input.
+      faults: { replayTurns: true },
     }),
   );
   const creatorId = crypto.randomUUID();
