@@ -180,6 +180,8 @@ export function onProgramInbound(ctx: Ctx, m: Inbound): boolean {
     ? c.type === "command" && c.args.trim()
     : /^program:start:(.+)$/.exec(text)?.[1] ?? /^start\s+(.+)$/i.exec(text)?.[1];
   if (startArg) {
+    // `/start` opts back in, with or without a program (as the intake records it too).
+    if (command === "start") ctx.state.channels.optedOut = false;
     const { creatorId, localId: endUserId } = parseTenantActorId(ctx.self.id);
     ctx.emit(ENROLL_REQUESTED, {
       creatorId,

@@ -279,6 +279,8 @@ Deno.test("UserActor programs - pause keeps the wait's remaining time, resume go
 
 Deno.test("UserActor programs - 'start <program>' and its button ask the catalog, an unknown name gets a notice, a stale choice button is dropped", async () => {
   await using t = await programEnv(T0);
+  await t.send({ type: "text", text: "STOP" });
+  await t.send({ type: "command", command: "start", args: "sleep-basics" });
   await t.send({ type: "text", text: "start Sleep basics" });
   await t.send({
     type: "button",
@@ -287,16 +289,20 @@ Deno.test("UserActor programs - 'start <program>' and its button ask the catalog
   });
   const requests = await eventually(() => {
     const r = t.node.eventsOn("program.enroll_requested");
-    return r.length === 2 ? r : null;
+    return r.length === 3 ? r : null;
   });
+  // A deep link's /start opts back in, as a bare /start does.
+  assert.equal((await t.client.ask(t.user, "getPreferences")).proactive, true);
   assert.deepEqual(requests.map((r) => r.query), [
+    "sleep-basics",
     "Sleep basics",
     "11111111-2222-4333-8444-555555555555",
   ]);
   assert.equal(requests[0].identityId, t.identityId);
   await t.client.tell(t.user, "programNotFound", { query: "Sleep basics" });
-  await eventually(() => t.texts("notice").length === 1);
-  assert.match(t.texts("notice")[0]!, /couldn't find a program called "Sleep basics"/);
+  await eventually(() => t.texts("notice").length === 2);
+  // The first notice answers STOP.
+  assert.match(t.texts("notice")[1]!, /couldn't find a program called "Sleep basics"/);
   // An old choice button, pressed when no question waits, is not a question for the coach.
   await t.send({ type: "button", payload: "a:when:1", text: "Middle of the night" });
   await t.send({ type: "text", text: "What time should I go to bed?" });
