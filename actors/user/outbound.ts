@@ -25,9 +25,13 @@ export interface OutboundMessage {
   templateVariables?: string[];
 }
 
+/**
+ * What became of a message. Not sent with a `retryAt`: it may go out then (a program step is held
+ * and runs again at that time); without one, it will not (a program goes on without it).
+ */
 export type SendResult =
   | { sent: true; deliveryId: string; identityId?: string }
-  | { sent: false; reason: string };
+  | { sent: false; reason: string; retryAt?: number };
 
 interface OutboundState {
   channels: ChannelState;

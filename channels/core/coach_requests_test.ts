@@ -106,3 +106,58 @@ Deno.test("badges - criteria met are awarded once: a message told twice counts o
   // The actor's one award event and the copy published above; no other.
   assert.equal(events.filter((e) => e.subject === "badge.awarded").length, 2);
 });
+
+Deno.test("program catalog - 'start <name>' enrols the person in the published version; a draft or an unknown name is not found", async () => {
+  await using env = await setup();
+  const { t, events } = env;
+  const s = await t.signup();
+  const flow = (text: string) => ({
+    start: "a",
+    steps: [{ id: "a", type: "message", text }],
+  });
+  const program = await (await t.call("POST", "/programs", {
+    token: s.token,
+    json: { name: "Sleep Basics", flow_definition: flow("Welcome to version 1") },
+  })).json();
+  await t.call("POST", `/programs/${program.id}/publish`, { token: s.token });
+  // The draft moves on; people who start it get the published version.
+  await t.call("PATCH", `/programs/${program.id}`, {
+    token: s.token,
+    json: { flow_definition: flow("An unpublished draft") },
+  });
+  await (await t.call("POST", "/programs", {
+    token: s.token,
+    json: { name: "Draft only", flow_definition: flow("never") },
+  })).json();
+  const { endUserId } = await seedEndUser(t, s.creatorId);
+  const user = userAddress(s.creatorId, endUserId);
+  const say = (id: string, text: string) =>
+    t.actors.client.tell(user, "inbound", {
+      channel: "telegram",
+      connectionId: crypto.randomUUID(),
+      creatorId: s.creatorId,
+      externalUserId: "42",
+      externalMessageId: id,
+      sentAt: Date.now(),
+      content: { type: "text", text },
+      endUserId,
+      identityId: crypto.randomUUID(),
+      receivedAt: Date.now(),
+    });
+  await say("1", "start sleep basics");
+  const texts = (purpose: string) =>
+    events.filter((e) => e.subject === "delivery.requested" && e.data.purpose === purpose)
+      .map((e) => e.data.text);
+  await eventually(() => texts("program").length === 1, { what: "the program's message" });
+  assert.deepEqual(texts("program"), ["Welcome to version 1"]);
+  const [p] = await t.actors.client.ask(user, "getEnrollments");
+  assert.equal(p!.programId, program.id);
+  assert.equal(p!.version, 1);
+  await say("2", "start Draft only");
+  await say("3", "start yoga");
+  await eventually(() => texts("notice").length === 2);
+  assert.deepEqual(texts("notice"), [
+    `I couldn't find a program called "Draft only".`,
+    `I couldn't find a program called "yoga".`,
+  ]);
+});

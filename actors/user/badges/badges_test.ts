@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { eventually, sleep } from "../../../tests/harness.ts";
-import { programEnv } from "../../../tests/program_env.ts";
+import { programEnv } from "../../../tests/user_env.ts";
 
 const T0 = Date.parse("2026-03-02T08:00:00Z");
 const DAY = 86_400_000;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { eventually } from "../../../tests/harness.ts";
-import { programEnv } from "../../../tests/program_env.ts";
+import { programEnv } from "../../../tests/user_env.ts";
 import { emptyGamification } from "../badges/progress.ts";
 import { emptyProgramsState } from "../program/state.ts";
 import { detectLanguage } from "./language.ts";

@@ -12,7 +12,7 @@ import type { FlowStep } from "../../contracts/program.ts";
 import type { Profile } from "../../contracts/user.ts";
 import type { ChannelState } from "../inbound.ts";
 import type { StoredPreferences } from "../preferences.ts";
-import { sendToUser } from "../outbound.ts";
+import { type SendResult, sendToUser } from "../outbound.ts";
 import { requestBadgeCheck } from "../badges/awards.ts";
 import { type Gamification, metricsOf } from "../badges/progress.ts";
 import { choicePayload, expectedType, questionText } from "./answers.ts";
@@ -66,7 +66,7 @@ export function runFrom(ctx: Ctx, e: Enrollment, id: string | undefined): void {
     e.updatedAt = ctx.now();
     switch (step.type) {
       case "message":
-        say(ctx, e, step.text, `${step.id}`);
+        if (held(ctx, e, step, say(ctx, e, step.text, `${step.id}`))) return;
         emitStep(ctx, e, step, "sent");
         if (step.next === undefined) return complete(ctx, e);
         return pace(ctx, e, step.next);
@@ -114,7 +114,14 @@ export function ask(ctx: Ctx, e: Enrollment, q: Question, { again }: { again: bo
       payload: choicePayload(q.id, i),
     }))
     : undefined;
-  say(ctx, e, questionText(q, { again }), `${q.id}:${again ? "again" : "ask"}`, buttons);
+  const sent = say(
+    ctx,
+    e,
+    questionText(q, { again }),
+    `${q.id}:${again ? "again" : "ask"}`,
+    buttons,
+  );
+  if (held(ctx, e, q, sent)) return;
   const until = q.timeout_hours ? ctx.now() + Math.round(q.timeout_hours * 3_600_000) : null;
   wakeAt(ctx, e, "answer", until, q.next);
   e.waiting!.reasked = again;
@@ -163,14 +170,30 @@ export function complete(ctx: Ctx, e: Enrollment): void {
   requestBadgeCheck(ctx);
 }
 
+/**
+ * A message that may not go out now and says when it may (`retryAt`, e.g. the end of quiet
+ * hours) holds the program: the same step runs again then. One that will not go out at all is
+ * recorded, and the program goes on.
+ */
+function held(ctx: Ctx, e: Enrollment, step: FlowStep, r: SendResult): boolean {
+  if (r.sent) return false;
+  if (r.retryAt === undefined) {
+    emitStep(ctx, e, step, "not_sent", { reason: r.reason });
+    return false;
+  }
+  wakeAt(ctx, e, "pace", Math.max(r.retryAt, ctx.now()), step.id);
+  emitStep(ctx, e, step, "deferred", { reason: r.reason, until: r.retryAt });
+  return true;
+}
+
 function say(
   ctx: Ctx,
   e: Enrollment,
   text: string,
   key: string,
   buttons?: { label: string; payload: string }[],
-) {
-  sendToUser(ctx, {
+): SendResult {
+  return sendToUser(ctx, {
     purpose: "program",
     key: `program:${e.programId}:${e.seq}:${key}`,
     text,

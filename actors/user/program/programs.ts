@@ -180,6 +180,8 @@ export function onProgramInbound(ctx: Ctx, m: Inbound): boolean {
     ? c.type === "command" && c.args.trim()
     : /^program:start:(.+)$/.exec(text)?.[1] ?? /^start\s+(.+)$/i.exec(text)?.[1];
   if (startArg) {
+    // `/start` opts back in, with or without a program (as the intake records it too).
+    if (command === "start") ctx.state.channels.optedOut = false;
     const { creatorId, localId: endUserId } = parseTenantActorId(ctx.self.id);
     ctx.emit(ENROLL_REQUESTED, {
       creatorId,
@@ -198,7 +200,8 @@ export function onProgramInbound(ctx: Ctx, m: Inbound): boolean {
   // Other commands (/help, /stop) and what it cannot read are the inbound's.
   if (command || !text) return false;
   const waitingOne = waitingForAnswer(ctx);
-  if (!waitingOne) return false;
+  // A choice button of a question no longer waiting: nothing for the coach to answer.
+  if (!waitingOne) return c.type === "button" && /^a:[a-z0-9_-]+:\d+$/.test(text);
   if (/^skip$/i.test(text)) {
     control(ctx, { programId: waitingOne.programId, action: "skip", quiet: true });
     return true;

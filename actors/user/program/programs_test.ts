@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { eventually, sleep } from "../../../tests/harness.ts";
 import type { FlowDefinition } from "../../contracts/program.ts";
 import { PACE_MS } from "./engine.ts";
-import { programEnv } from "../../../tests/program_env.ts";
+import { programEnv } from "../../../tests/user_env.ts";
 
 const T0 = Date.parse("2026-03-02T08:00:00Z"); // a Monday
 const HOUR = 3_600_000;
@@ -277,8 +277,10 @@ Deno.test("UserActor programs - pause keeps the wait's remaining time, resume go
   assert.deepEqual(changes, ["enrolled", "paused", "resumed", "restarted", "unenrolled"]);
 });
 
-Deno.test("UserActor programs - 'start <program>' asks the catalog; a match it is told back enrols, an unknown name gets a notice", async () => {
+Deno.test("UserActor programs - 'start <program>' and its button ask the catalog, an unknown name gets a notice, a stale choice button is dropped", async () => {
   await using t = await programEnv(T0);
+  await t.send({ type: "text", text: "STOP" });
+  await t.send({ type: "command", command: "start", args: "sleep-basics" });
   await t.send({ type: "text", text: "start Sleep basics" });
   await t.send({
     type: "button",
@@ -287,16 +289,29 @@ Deno.test("UserActor programs - 'start <program>' asks the catalog; a match it i
   });
   const requests = await eventually(() => {
     const r = t.node.eventsOn("program.enroll_requested");
-    return r.length === 2 ? r : null;
+    return r.length === 3 ? r : null;
   });
+  // A deep link's /start opts back in, as a bare /start does.
+  assert.equal((await t.client.ask(t.user, "getPreferences")).proactive, true);
   assert.deepEqual(requests.map((r) => r.query), [
+    "sleep-basics",
     "Sleep basics",
     "11111111-2222-4333-8444-555555555555",
   ]);
   assert.equal(requests[0].identityId, t.identityId);
   await t.client.tell(t.user, "programNotFound", { query: "Sleep basics" });
-  await eventually(() => t.texts("notice").length === 1);
-  assert.match(t.texts("notice")[0]!, /couldn't find a program called "Sleep basics"/);
-  // Neither reached the conversation as a question.
-  assert.equal(t.node.eventsOn("conversation.message").length, 0);
+  await eventually(() => t.texts("notice").length === 2);
+  // The first notice answers STOP.
+  assert.match(t.texts("notice")[1]!, /couldn't find a program called "Sleep basics"/);
+  // An old choice button, pressed when no question waits, is not a question for the coach.
+  await t.send({ type: "button", payload: "a:when:1", text: "Middle of the night" });
+  await t.send({ type: "text", text: "What time should I go to bed?" });
+  const told = await eventually(async () => {
+    const { rows } = await t.db.pool.query(
+      "select state from rt_actor_state where actor_type = 'conversation'",
+    );
+    return rows.length ? rows[0].state.got : null;
+  });
+  // Only the real question reached the conversation.
+  assert.deepEqual(told.map((m: { text: string }) => m.text), ["What time should I go to bed?"]);
 });

@@ -1,4 +1,4 @@
-/** A UserActor on a test node with a manual clock, and what it sent to the person. */
+/** A UserActor on a test node with a manual clock, and what it asked the channels to send. */
 import { z } from "zod";
 import { defineActor, ManualClock } from "../runtime/mod.ts";
 import { eventually, testDb, testNats } from "./harness.ts";
@@ -27,6 +27,8 @@ export async function programEnv(start: number) {
       nats,
       actors: [userActor({ debounceMs: 0 }), conversations],
       clock,
+      // Every turn runs twice and must do the same: handlers depend on nothing but their input.
+      faults: { replayTurns: true },
     }),
   );
   const creatorId = crypto.randomUUID();
