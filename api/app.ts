@@ -90,6 +90,11 @@ export interface ApiDeps {
   /** Check every JSON response against its route's schema (tests turn this on). */
   validateResponses?: boolean;
   extensions?: ApiExtension[];
+  /**
+   * Routes with an authentication of their own (the end users' app API), registered before the
+   * creators' credentials are required.
+   */
+  appRoutes?: ApiExtension[];
   /** Checks and registers channel connections with their providers. */
   channels?: ChannelConnector;
 }
@@ -201,6 +206,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   // against its address there, one with them against its key only.
   app.use("/auth/*", rateLimit("ip"));
   registerAuth(app);
+  for (const extend of deps.appRoutes ?? []) extend(app);
   app.use("*", authenticate);
   app.use("*", rateLimit("principal"));
   app.use("*", limitBody);

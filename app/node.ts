@@ -26,7 +26,7 @@ import { securityHeaders } from "../api/middleware/security_headers.ts";
 /** What the node passes on to the admin API beyond what it builds itself. */
 export type ApiOptions = Pick<
   ApiDeps,
-  "ingestion" | "onDocumentDeleted" | "onEndUserDeleted" | "extensions" | "channels"
+  "ingestion" | "onDocumentDeleted" | "onEndUserDeleted" | "extensions" | "channels" | "appRoutes"
 >;
 
 export interface Infra extends AsyncDisposable {
@@ -304,6 +304,7 @@ export async function startNode(
         onDocumentDeleted: each(apiParts.map((p) => p.onDocumentDeleted)),
         onEndUserDeleted: each(apiParts.map((p) => p.onEndUserDeleted)),
         extensions: apiParts.flatMap((p) => p.extensions ?? []),
+        appRoutes: apiParts.flatMap((p) => p.appRoutes ?? []),
         channels: apiParts.find((p) => p.channels)?.channels,
         jwtSecret: config.JWT_SECRET
           ? new TextEncoder().encode(config.JWT_SECRET)
