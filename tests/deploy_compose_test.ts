@@ -69,7 +69,26 @@ Deno.test("docker compose --profile observability - Prometheus, Grafana and Jaeg
   const dashboards = [...Deno.readDirSync(new URL("../deploy/grafana", import.meta.url))]
     .filter((e) => e.name.endsWith(".json"));
   assert.ok(dashboards.length >= 1);
-  for (const d of dashboards) JSON.parse(await read(`deploy/grafana/${d.name}`));
+  // Every coachd_* metric a dashboard plots is one the code exports.
+  const exported = new Set<string>();
+  for (const dir of ["runtime", "channels", "app"]) {
+    for (const f of walk(new URL(`../${dir}`, import.meta.url).pathname)) {
+      for (const m of Deno.readTextFileSync(f).matchAll(/name: "(coachd_[a-z_]+)"/g)) {
+        exported.add(m[1]!);
+      }
+    }
+  }
+  for (const d of dashboards) {
+    const dashboard = JSON.parse(await read(`deploy/grafana/${d.name}`));
+    for (const p of dashboard.panels) {
+      for (const t of p.targets ?? []) {
+        for (const m of String(t.expr).matchAll(/\bcoachd_[a-z_]+/g)) {
+          const name = m[0].replace(/_(bucket|sum|count)$/, "");
+          assert.ok(exported.has(name), `${d.name} "${p.title}" plots ${name}`);
+        }
+      }
+    }
+  }
 
   // Jaeger gets the node's spans: Deno's OpenTelemetry pointed at its OTLP port.
   const env = compose.services.node.environment;
@@ -77,3 +96,11 @@ Deno.test("docker compose --profile observability - Prometheus, Grafana and Jaeg
   assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, "http://jaeger:4318");
   assert.ok(compose.services.jaeger.ports.some((p: string) => p.startsWith("127.0.0.1:16686")));
 });
+
+function* walk(dir: string): Generator<string> {
+  for (const e of Deno.readDirSync(dir)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) yield* walk(path);
+    else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) yield path;
+  }
+}
