@@ -7,6 +7,7 @@
  * the part of its API the manifests use. The alert rules are checked for structure and for the
  * metrics they name.
  */
+import { kubectl } from "./kubectl.ts";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
@@ -48,19 +49,12 @@ const MODELS: Record<string, string> = {
 const keyOf = (m: Manifest) => `${m.apiVersion}/${m.kind}`;
 
 async function render(dir: string): Promise<Manifest[]> {
-  let out;
-  try {
-    out = await new Deno.Command("kubectl", {
-      args: ["kustomize", dir],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (err) {
-    throw new Error("kubectl is needed to render the manifests (apt install kubernetes-client)", {
-      cause: err,
-    });
-  }
+  const out = await new Deno.Command(await kubectl(), {
+    args: ["kustomize", dir],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
   return parseAllDocuments(new TextDecoder().decode(out.stdout)).map((d) => d.toJS());
 }
