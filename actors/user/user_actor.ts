@@ -6,6 +6,8 @@ import { Profile, ProgramVersions, userContract } from "../contracts/user.ts";
 import { applyPreferencesUpdate, preferencesOf, StoredPreferences } from "./preferences.ts";
 import { applyProfileUpdate, emptyProfile, noteTopics, profileText } from "./profile.ts";
 import { ChannelState, emptyChannelState, flush, onInbound } from "./inbound.ts";
+import { emptyProactiveState, ProactiveState } from "./proactive/state.ts";
+import { noteActivity, onProactiveCheck, onProgramStepDue } from "./proactive/engine.ts";
 
 export interface UserActorOptions {
   /** Messages from one person within this window get one answer (default 1.5 s). */
@@ -28,6 +30,8 @@ const UserState = z.object({
   channels: ChannelState.default(emptyChannelState),
   // Rows written before preferences existed have none: every default applies.
   preferences: StoredPreferences.default({}),
+  // Rows written before the proactive engine have learned nothing yet.
+  proactive: ProactiveState.default(emptyProactiveState),
 });
 type UserState = z.infer<typeof UserState>;
 
@@ -46,6 +50,7 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       programs: {},
       channels: emptyChannelState(),
       preferences: {},
+      proactive: emptyProactiveState(),
     }),
     handlers: {
       getProfile: (ctx) => ctx.state.profile,
@@ -87,12 +92,22 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       getPrograms: (ctx) => ctx.state.programs ?? {},
       getPreferences: (ctx) => preferencesOf(ctx.state),
       updatePreferences: (ctx, update) => {
+        if (update.proactive === false && !ctx.state.channels.optedOut) {
+          ctx.state.proactive.open = [];
+        }
         applyPreferencesUpdate(ctx.state, update);
         ctx.state.updatedAt = ctx.now();
         return preferencesOf(ctx.state);
       },
-      inbound: (ctx, m) => onInbound(ctx, m, { debounceMs }),
+      inbound: (ctx, m) => {
+        const wasOptedOut = ctx.state.channels.optedOut;
+        onInbound(ctx, m, { debounceMs });
+        noteActivity(ctx, { wasOptedOut });
+      },
       flushInbound: (ctx) => flush(ctx),
+      proactiveCheck: (ctx, m) => onProactiveCheck(ctx, m),
+      programStepDue: (ctx, m) => onProgramStepDue(ctx, m),
+      getProactive: (ctx) => ctx.state.proactive,
       erase: (ctx) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const erase: IndexErase = {
