@@ -43,6 +43,7 @@ import { registerChannels } from "./routes/channels.ts";
 import { registerEndUsers } from "./routes/end_users.ts";
 import { registerConversations, registerHandoffInbox } from "./routes/conversations.ts";
 import { registerDeliveries } from "./routes/deliveries.ts";
+import { registerProactive } from "./routes/proactive.ts";
 import { registerAuditLog } from "./routes/audit_log.ts";
 
 export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
@@ -215,6 +216,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerConversations(app);
   registerHandoffInbox(app);
   registerDeliveries(app);
+  registerProactive(app);
   registerAuditLog(app);
   for (const extend of deps.extensions ?? []) extend(app);
   // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.

@@ -33,8 +33,16 @@ export const ProactiveSettings = z.object({
 });
 export type ProactiveSettings = z.infer<typeof ProactiveSettings>;
 
-/** A change from the admin API: absent fields keep their value. */
-export const ProactiveSettingsUpdate = ProactiveSettings.partial().strict();
+/** A change from the admin API: absent fields keep their value (no defaults filled in). */
+export const ProactiveSettingsUpdate = z.object(
+  Object.fromEntries(
+    Object.entries(ProactiveSettings.shape).map(([k, v]) => [k, v.unwrap().optional()]),
+  ) as {
+    [K in keyof typeof ProactiveSettings.shape]: z.ZodOptional<
+      ReturnType<(typeof ProactiveSettings.shape)[K]["unwrap"]>
+    >;
+  },
+).strict();
 export type ProactiveSettingsUpdate = z.infer<typeof ProactiveSettingsUpdate>;
 
 export const defaultProactiveSettings = (): ProactiveSettings => ProactiveSettings.parse({});
