@@ -20,7 +20,14 @@ import {
   type SkipReason,
 } from "./events.ts";
 import { guardNudge, zoneOf } from "./guards.ts";
-import { atLocalHour, localDate, localHour, nextLocalTime, plusDays } from "./local_time.ts";
+import {
+  atLocalHour,
+  localDate,
+  localHour,
+  minuteIsQuiet,
+  nextLocalTime,
+  plusDays,
+} from "./local_time.ts";
 import { usualHour } from "./rhythm.ts";
 import { defaultProactiveSettings, type ProactiveSettings } from "./settings.ts";
 import type { ProactiveState } from "./state.ts";
@@ -134,9 +141,13 @@ export function noteActivity(ctx: Ctx, { wasOptedOut }: { wasOptedOut: boolean }
     trigger: "inactivity",
   });
   if (p.streak >= 2) {
-    // Tomorrow, two hours before the quiet hours begin: the day is not over yet.
+    // Tomorrow, an hour after the person usually writes: not written by then, the streak is at
+    // risk, and the day is not over yet (at the latest an hour before the quiet hours begin).
     const quietStart = Number(preferences.quietHours.start.slice(0, 2));
-    const hour = (quietStart + 22) % 24;
+    const latest = (quietStart + 23) % 24;
+    const hour = minuteIsQuiet((usual + 1) * 60 + 30, preferences.quietHours) || usual + 1 > 23
+      ? latest
+      : usual + 1;
     remindCheck(ctx, REMINDERS.streak, atLocalHour(now, zone, 1, hour), {
       trigger: "streak_at_risk",
     });

@@ -155,7 +155,7 @@ Deno.test("proactive - streak at risk before the day ends, milestone reached onc
     { what: "the milestone" },
   );
   assert.equal(m.at, Date.parse("2026-03-04T09:30:00Z"));
-  // The 5th: no message; at 19:00 Tokyo (quiet from 21:00) the streak is at risk.
+  // The 5th: no message by 19:00 Tokyo, an hour after their usual 18:00: the streak is at risk.
   await t.advanceTo("2026-03-05T11:00:00Z");
   const risk = await eventually(
     () => t.sent().find((s: { trigger: string }) => s.trigger === "streak_at_risk"),
