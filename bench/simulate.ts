@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console -- entry point: talks to the terminal
 /**
  * `deno task simulate -- --users N --days D [--seed S] [--start ISO] [--step-minutes M]`: real
  * UserActors on the real Postgres and NATS, driven by the runtime's ManualClock over D simulated
