@@ -15,7 +15,7 @@ const { values } = parseArgs({
     days: { type: "string", default: "7" },
     seed: { type: "string", default: "1" },
     start: { type: "string" },
-    "step-minutes": { type: "string", default: "10" },
+    "step-minutes": { type: "string", default: "15" },
     quiet: { type: "boolean", default: false },
   },
 });

@@ -21,7 +21,7 @@ export interface SimOptions {
   seed: number;
   /** First simulated instant (default 2026-03-07T00:00Z: US, EU and AU/NZ clocks change within 30 days). */
   start?: string;
-  /** Simulated minutes per step (default 10). */
+  /** Simulated minutes per step (default 15). */
   stepMinutes?: number;
   log?: (line: string) => void;
 }
@@ -54,7 +54,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const started = performance.now();
   const log = o.log ?? (() => {});
   const start = Date.parse(o.start ?? "2026-03-07T00:00:00Z");
-  const stepMs = (o.stepMinutes ?? 10) * 60_000;
+  const stepMs = (o.stepMinutes ?? 15) * 60_000;
   const end = start + o.days * 24 * 3600_000;
   const r = rng(o.seed);
   const people = population(r, { users: o.users, days: o.days, creators: CREATOR_SETTINGS.length });
@@ -133,15 +133,22 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   };
 
   let messagesIn = 0;
+  const timing = { takeIn: 0, settle: 0, rounds: 0 };
   const lastDay = { day: -1 };
   for (let k = 0; start + k * stepMs < end; k++) {
     const now = clock.now();
     const events = steps.get(k) ?? [];
     steps.delete(k);
+    const t0 = performance.now();
     messagesIn += await takeIn(world, events, now, facts);
+    const t1 = performance.now();
     clock.advance(stepMs);
-    await settle(world, clock.now());
+    const rounds = await settle(world, clock.now());
+    const t2 = performance.now();
     collect();
+    timing.takeIn += t1 - t0;
+    timing.settle += t2 - t1;
+    timing.rounds += rounds;
     const day = Math.floor((clock.now() - start) / (24 * 3600_000));
     if (day !== lastDay.day) {
       lastDay.day = day;
@@ -150,7 +157,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
           arrivals.filter(isNudge).length
         } nudges arrived, ${messagesIn} messages in, ${
           ((performance.now() - started) / 1000).toFixed(0)
-        } s`,
+        } s (take-in ${(timing.takeIn / 1000).toFixed(0)} s, settle ${
+          (timing.settle / 1000).toFixed(0)
+        } s in ${timing.rounds} rounds, ${clock.pending} clock timers)`,
       );
     }
   }
@@ -250,36 +259,41 @@ async function takeIn(world: World, events: SimEvent[], now: number, facts: Pers
 }
 
 /**
- * Waits until the node has nothing left for this instant: no due reminder unfired, no mailbox or
- * delivery message pending, no outbox row, no delivery in progress (twice in a row, a moment
- * apart, so work handed from one stage to the next is not missed).
+ * Waits until the node has nothing left for this instant: no due reminder unfired, no mailbox
+ * message pending, no outbox row, no event for the delivery worker pending, no delivery in
+ * progress. The stages are looked at in the order work flows through them, so work moving on
+ * while we look is seen at a later stage; a turn that creates work keeps its message unacked
+ * until its commit (outbox rows included) is done.
  */
 async function settle(world: World, now: number, records = false) {
   const jsm = await jetstreamManager(world.nats.nc);
   const names = streamNames(world.nats.prefix);
-  let quiet = 0;
-  while (quiet < 2) {
-    const [reminders, outbox, deliveries] = await Promise.all([
-      world.db.pool.query<{ n: number }>(
-        "select count(*)::int n from rt_reminders where due_at <= to_timestamp($1 / 1000.0)",
-        [now],
-      ),
-      world.db.pool.query<{ n: number }>("select count(*)::int n from rt_outbox"),
-      world.db.pool.query<{ n: number }>(
-        "select count(*)::int n from deliveries where status in ('queued', 'sending')",
-      ),
-    ]);
-    let pending = reminders.rows[0]!.n + outbox.rows[0]!.n + deliveries.rows[0]!.n;
-    if (!pending) {
-      for (const stream of [names.mailbox, names.events]) {
-        for await (const c of jsm.consumers.list(stream)) {
-          if (!records && c.name === "nudge-records") continue;
-          pending += c.num_pending + c.num_ack_pending;
-        }
-      }
+  const count = async (sql: string, args: unknown[] = []) =>
+    (await world.db.pool.query<{ n: number }>(sql, args)).rows[0]!.n;
+  const consumers = async (stream: string) => {
+    let n = 0;
+    for await (const c of jsm.consumers.list(stream)) {
+      if (!records && c.name === "nudge-records") continue;
+      n += c.num_pending + c.num_ack_pending;
     }
-    quiet = pending ? 0 : quiet + 1;
-    await new Promise((r) => setTimeout(r, pending ? 10 : 3));
+    return n;
+  };
+  const partitions = Array.from({ length: world.partitions }, (_, i) => i);
+  let rounds = 0;
+  for (;;) {
+    rounds++;
+    // Delivery handlers ack their event only once the delivery is finished: the events
+    // consumer's pending count covers deliveries in progress.
+    const pending = (await count(
+      `select count(*)::int n from rt_reminders
+          where partition = any($2::int[]) and due_at <= to_timestamp($1 / 1000.0)`,
+      [now, partitions],
+    )) ||
+      (await consumers(names.mailbox)) ||
+      (await count("select (exists (select 1 from rt_outbox))::int n")) ||
+      (await consumers(names.events));
+    if (!pending) return rounds;
+    await new Promise((r) => setTimeout(r, 2));
   }
 }
 

@@ -86,6 +86,7 @@ export async function startWorld(
     const log = jsonLogger("error");
     const creators = await seedCreators(db.pool, box, tg, wa);
     const persons = await seedPeople(db.pool, tg, wa, creators, people);
+    await db.pool.query("analyze end_users; analyze channel_identities");
 
     const system = stack.use(
       await ActorSystem.start({
@@ -144,6 +145,7 @@ export async function startWorld(
       system,
       creators,
       persons,
+      partitions,
       [Symbol.asyncDispose]: () => moved.disposeAsync(),
     };
   } catch (err) {
