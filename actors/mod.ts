@@ -31,8 +31,11 @@ export { parseTenantActorId, stableUuid, tenantActorId, turnUuid } from "./ids.t
 export { ANSWER_FORMATS, answerFormat, Channel, ConversationChannel } from "./contracts/channel.ts";
 export { Erase, NoData, Ok } from "./contracts/common.ts";
 export {
+  Enroll,
   Profile,
   ProfileUpdate,
+  ProgramControlAction,
+  ProgramProgress,
   ProgramVersions,
   userAddress,
   userContract,
@@ -69,6 +72,16 @@ export {
   QuickReply,
 } from "./contracts/delivery.ts";
 export { Inbound, InboundContent, NormalizedInbound } from "./contracts/inbound.ts";
+export { awardedBadges, FlowDefinition, FlowStep } from "./contracts/program.ts";
+export {
+  type Criteria,
+  CriteriaSyntaxError,
+  evaluateCriteria,
+  type Metric,
+  parseCriteria,
+} from "./user/badges/criteria.ts";
+export { ENROLL_REQUESTED } from "./user/program/programs.ts";
+export { BADGE_EVENTS } from "./user/badges/awards.ts";
 export {
   answererAddress,
   answererContract,

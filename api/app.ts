@@ -41,6 +41,7 @@ import { registerPrograms } from "./routes/programs.ts";
 import { registerBadges } from "./routes/badges.ts";
 import { registerChannels } from "./routes/channels.ts";
 import { registerEndUsers } from "./routes/end_users.ts";
+import { registerEnrollments } from "./routes/enrollments.ts";
 import { registerConversations, registerHandoffInbox } from "./routes/conversations.ts";
 import { registerDeliveries } from "./routes/deliveries.ts";
 import { registerProactive } from "./routes/proactive.ts";
@@ -213,6 +214,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerBadges(app);
   registerChannels(app);
   registerEndUsers(app);
+  registerEnrollments(app);
   registerConversations(app);
   registerHandoffInbox(app);
   registerDeliveries(app);

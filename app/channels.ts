@@ -14,6 +14,8 @@ import { KnownPeople, RECEIPT_DAYS } from "../channels/core/intake.ts";
 import { createChannelMetrics } from "../channels/core/metrics.ts";
 import { pacerActor } from "../channels/core/pacer.ts";
 import { startConversationRecords } from "../channels/core/records.ts";
+import { startCoachRecords } from "../channels/core/coach_records.ts";
+import { startCoachRequests } from "../channels/core/coach_requests.ts";
 import { startStatusWorker } from "../channels/core/statuses.ts";
 import { startTelegramPollers } from "../channels/telegram/poller.ts";
 import { TelegramSender } from "../channels/telegram/sender.ts";
@@ -87,6 +89,9 @@ export function channelsExtension(
           );
           workers.use(await startStatusWorker({ ...common, metrics }));
           workers.use(await startConversationRecords(common));
+          // Programs, badges and learned profiles: their read models and the actors' look-ups.
+          workers.use(await startCoachRecords(common));
+          workers.use(await startCoachRequests({ ...common, system }));
           workers.use(
             startTelegramPollers({
               pool,

@@ -5,7 +5,14 @@ import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/mo
 import { Profile, ProgramVersions, userContract } from "../contracts/user.ts";
 import { applyPreferencesUpdate, preferencesOf, StoredPreferences } from "./preferences.ts";
 import { applyProfileUpdate, emptyProfile, noteTopics, profileText } from "./profile.ts";
-import { ChannelState, emptyChannelState, flush, onInbound } from "./inbound.ts";
+import { ChannelState, emptyChannelState, flush, onInbound, rememberIdentity } from "./inbound.ts";
+import { emptyProgramsState, ProgramsState } from "./program/state.ts";
+import * as programs from "./program/programs.ts";
+import { emptyGamification, Gamification, metricsOf } from "./badges/progress.ts";
+import { awardBadge } from "./badges/awards.ts";
+import { timeZoneOf } from "./program/schedule.ts";
+import { insightsOf, observeInbound, refresh } from "./profiling/observe.ts";
+import { emptyProfiling, Profiling } from "./profiling/state.ts";
 import { emptyProactiveState, ProactiveState } from "./proactive/state.ts";
 import { noteActivity, onProactiveCheck, onProgramStepDue } from "./proactive/engine.ts";
 
@@ -30,6 +37,10 @@ const UserState = z.object({
   channels: ChannelState.default(emptyChannelState),
   // Rows written before preferences existed have none: every default applies.
   preferences: StoredPreferences.default({}),
+  // Rows written before programs ran, badges were judged or profiles learned have none.
+  programRuns: ProgramsState.default(emptyProgramsState),
+  gamification: Gamification.default(emptyGamification),
+  profiling: Profiling.default(emptyProfiling),
   // Rows written before the proactive engine have learned nothing yet.
   proactive: ProactiveState.default(emptyProactiveState),
 });
@@ -50,6 +61,9 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       programs: {},
       channels: emptyChannelState(),
       preferences: {},
+      programRuns: emptyProgramsState(),
+      gamification: emptyGamification(),
+      profiling: emptyProfiling(),
       proactive: emptyProactiveState(),
     }),
     handlers: {
@@ -99,11 +113,28 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
         ctx.state.updatedAt = ctx.now();
         return preferencesOf(ctx.state);
       },
+      getInsights: (ctx) => insightsOf(ctx.state, ctx.now()),
+      profileRefresh: (ctx) => refresh(ctx),
       inbound: (ctx, m) => {
         const wasOptedOut = ctx.state.channels.optedOut;
-        onInbound(ctx, m, { debounceMs });
+        rememberIdentity(ctx, m);
+        // Counters, badges, achievements and the learned profile (./profiling, ./badges).
+        observeInbound(ctx, m);
+        if (!programs.onProgramInbound(ctx, m)) onInbound(ctx, m, { debounceMs });
+        // The proactive engine (./proactive): outcomes of open nudges, streak, next checks.
         noteActivity(ctx, { wasOptedOut });
       },
+      enroll: (ctx, m) => programs.enroll(ctx, m),
+      programControl: (ctx, m) => programs.control(ctx, m),
+      programTick: (ctx, m) => programs.tick(ctx, m),
+      programNotFound: (ctx, m) => programs.notFound(ctx, m),
+      getEnrollments: (ctx) => programs.enrollmentsOf(ctx),
+      awardBadge: (ctx, m) => ({ awarded: awardBadge(ctx, m) }),
+      getBadges: (ctx) => ({
+        awarded: ctx.state.gamification.awarded,
+        achievements: ctx.state.gamification.achievements,
+        metrics: metricsOf(ctx.state.gamification, ctx.now(), timeZoneOf(ctx.state)),
+      }),
       flushInbound: (ctx) => flush(ctx),
       proactiveCheck: (ctx, m) => onProactiveCheck(ctx, m),
       programStepDue: (ctx, m) => onProgramStepDue(ctx, m),

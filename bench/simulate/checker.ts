@@ -14,6 +14,9 @@ export interface Arrival {
   text: string;
 }
 
+/** What a message is, from its text: a nudge, a badge or achievement, or a command's notice. */
+export type MessageKind = "nudge" | "badge" | "notice";
+
 export interface PersonFacts {
   /** The zone in effect from each time on (first entry from the start). */
   zones: { from: number; zone: string }[];
@@ -56,15 +59,20 @@ export interface CheckResult {
   violations: Violations;
   examples: string[];
   nudges: number;
+  badges: number;
   inActiveHours: number;
   repliedWithin24h: number;
 }
 
-/** `isNudge` tells a nudge from a reply to the person's own command (STOP, START). */
+/**
+ * `kindOf` tells a nudge from a badge and from a reply to the person's own command. Quiet hours,
+ * caps and opt-out are the nudges' rules; WhatsApp's window holds for every free-form message;
+ * a badge (or achievement) announced twice within a day is a duplicate.
+ */
 export function check(
   arrivals: Arrival[],
   facts: PersonFacts[],
-  isNudge: (a: Arrival) => boolean,
+  kindOf: (a: Arrival) => MessageKind,
 ): CheckResult {
   const violations: Violations = {
     quiet_hours: 0,
@@ -80,7 +88,29 @@ export function check(
       examples.push(`${g}: user ${a.user} at ${new Date(a.at).toISOString()} (${why})`);
     }
   };
-  const nudges = arrivals.filter(isNudge).sort((a, b) => a.at - b.at);
+  const all = [...arrivals].sort((a, b) => a.at - b.at);
+  const badgesSeen = new Map<string, number>();
+  let badges = 0;
+  for (const a of all) {
+    const f = facts[a.user]!;
+    if (a.channel === "whatsapp" && a.kind === "text") {
+      const last = f.wrote.filter((w) => w <= a.at).at(-1);
+      if (last === undefined || a.at - last >= 24 * 3600_000) {
+        flag(
+          "whatsapp_freeform_outside_window",
+          a,
+          `last wrote ${last ? new Date(last).toISOString() : "never"}`,
+        );
+      }
+    }
+    if (kindOf(a) !== "badge") continue;
+    badges++;
+    const key = `${a.user}:${a.text}`;
+    const before = badgesSeen.get(key);
+    if (before !== undefined && a.at - before < 24 * 3600_000) flag("duplicate_badge", a, a.text);
+    badgesSeen.set(key, a.at);
+  }
+  const nudges = all.filter((a) => kindOf(a) === "nudge");
   const byUser = new Map<number, Arrival[]>();
   let inActive = 0;
   let replied = 0;
@@ -100,16 +130,6 @@ export function check(
     else if (week > f.weeklyCap) flag("caps", a, `${week} this week, cap ${f.weeklyCap}`);
     earlier.push(a);
     byUser.set(a.user, earlier);
-    if (a.channel === "whatsapp" && a.kind === "text") {
-      const last = f.wrote.filter((w) => w <= a.at).at(-1);
-      if (last === undefined || a.at - last >= 24 * 3600_000) {
-        flag(
-          "whatsapp_freeform_outside_window",
-          a,
-          `last wrote ${last ? new Date(last).toISOString() : "never"}`,
-        );
-      }
-    }
     if (f.activeHours.has(local.hour)) inActive++;
     if (f.wrote.some((w) => w > a.at && w - a.at <= 24 * 3600_000)) replied++;
   }
@@ -117,6 +137,7 @@ export function check(
     violations,
     examples,
     nudges: nudges.length,
+    badges,
     inActiveHours: nudges.length ? inActive / nudges.length : 0,
     repliedWithin24h: replied,
   };

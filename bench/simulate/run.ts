@@ -11,7 +11,13 @@ import { ManualClock, streamNames } from "../../runtime/mod.ts";
 import { withSystem } from "../../db/tenant.ts";
 import { userAddress } from "../../actors/mod.ts";
 import { NOTICES } from "../../actors/user/inbound.ts";
-import { type Arrival, check, type CheckResult, type PersonFacts } from "./checker.ts";
+import {
+  type Arrival,
+  check,
+  type CheckResult,
+  type MessageKind,
+  type PersonFacts,
+} from "./checker.ts";
 import { plannedEvents, population, rng, type SimEvent } from "./population.ts";
 import { CREATOR_SETTINGS, startWorld, type World } from "./world.ts";
 
@@ -166,7 +172,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   await settle(world, clock.now(), true);
   collect();
 
-  const checked = check(arrivals, facts, isNudge);
+  const checked = check(arrivals, facts, kindOf);
   const table = await records(world);
   return {
     users: o.users,
@@ -175,8 +181,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     start: new Date(start).toISOString(),
     ...table,
     arrived_at_fakes: checked.nudges,
-    badges_awarded: 0,
-    badges_note: "badges are not evaluated by this build: 0",
+    badges_awarded: checked.badges,
+    badges_note:
+      "achievements (first week, comeback) as they arrived at the fakes; no creator-defined badges are configured in the simulation",
     violations: checked.violations,
     violation_examples: checked.examples,
     in_active_hours: Math.round(checked.inActiveHours * 1000) / 1000,
@@ -185,8 +192,19 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   };
 }
 
-/** A notice answers the person's own STOP or START; everything else is the coach reaching out. */
-const isNudge = (a: Arrival) => a.kind === "template" || !NOTICE_TEXTS.has(a.text);
+/**
+ * A notice answers the person's own STOP or START; a badge or achievement is announced with its
+ * own words (🎉, "You earned a badge"); everything else is the coach reaching out.
+ */
+const kindOf = (a: Arrival): MessageKind =>
+  a.kind === "template"
+    ? "nudge"
+    : NOTICE_TEXTS.has(a.text)
+    ? "notice"
+    : /^(🎉|You earned a badge)/u.test(a.text)
+    ? "badge"
+    : "nudge";
+const isNudge = (a: Arrival) => kindOf(a) === "nudge";
 
 /** Takes in one step's events: identity records first (as the intake does), then the actors. */
 async function takeIn(world: World, events: SimEvent[], now: number, facts: PersonFacts[]) {

@@ -7,7 +7,6 @@
  */
 import type { TurnContext } from "../../../runtime/mod.ts";
 import { parseTenantActorId, turnUuid } from "../../ids.ts";
-import { DELIVERY_SUBJECT, type DeliveryRequest } from "../../contracts/delivery.ts";
 import type { ProactiveCheck, Profile, ProgramStepDue } from "../../contracts/user.ts";
 import type { ChannelState } from "../inbound.ts";
 import { preferencesOf, type StoredPreferences } from "../preferences.ts";
@@ -29,6 +28,9 @@ import {
   plusDays,
 } from "./local_time.ts";
 import { usualHour } from "./rhythm.ts";
+import { usualActiveHour } from "../profiling/rhythm.ts";
+import type { Profiling } from "../profiling/state.ts";
+import { sendToUser } from "../outbound.ts";
 import { defaultProactiveSettings, type ProactiveSettings } from "./settings.ts";
 import type { ProactiveState } from "./state.ts";
 import { nudgeText } from "./texts.ts";
@@ -47,6 +49,7 @@ export const REMINDERS = {
 
 interface S {
   profile: Profile;
+  profiling: Profiling;
   channels: ChannelState;
   preferences?: StoredPreferences;
   proactive: ProactiveState;
@@ -63,10 +66,18 @@ async function settingsOf(ctx: Ctx): Promise<ProactiveSettings> {
   return r.settings;
 }
 
+/**
+ * The person's zone and usual hour: the profile's learned hour (./profiling) when it is known
+ * and outside their quiet hours, else the best open hour of the same histogram, else the
+ * creator's default.
+ */
 function rhythmOf(ctx: Ctx, settings: ProactiveSettings) {
   const preferences = preferencesOf(ctx.state);
   const zone = zoneOf({ preferences, settings });
-  const usual = usualHour(ctx.state.proactive.hours, preferences.quietHours, settings.defaultHour);
+  const learned = usualActiveHour(ctx.state);
+  const usual = learned !== null && !minuteIsQuiet(learned * 60 + 30, preferences.quietHours)
+    ? learned
+    : usualHour(ctx.state.profiling.hours, preferences.quietHours, settings.defaultHour);
   return { preferences, zone, usual };
 }
 
@@ -123,7 +134,6 @@ export function noteActivity(ctx: Ctx, { wasOptedOut }: { wasOptedOut: boolean }
   // shortest inactivity period, so the first check comes early enough and plans again.
   const settings = p.settings?.value ?? { ...defaultProactiveSettings(), inactivityDays: 1 };
   const { zone } = rhythmOf(ctx, settings);
-  p.hours[localHour(now, zone)] = (p.hours[localHour(now, zone)] ?? 0) + 1;
   const today = localDate(now, zone);
   if (p.lastActiveDate !== today) {
     p.streak = p.lastActiveDate === plusDays(today, -1) ? p.streak + 1 : 1;
@@ -238,17 +248,15 @@ export async function onProactiveCheck(ctx: Ctx, m: ProactiveCheck): Promise<voi
     if (step !== undefined && continues(verdict.reason)) nextInSequence(ctx, settings, zone, usual);
     return;
   }
-  const deliveryId = turnUuid(ctx, "nudge-delivery");
-  const request: DeliveryRequest = {
-    id: deliveryId,
-    creatorId,
-    endUserId,
-    identityId: verdict.identityId,
+  // Out through the actor's one outbound path, on the identity the guards checked.
+  const out = sendToUser(ctx, {
     purpose: trigger === "program_step" ? "program" : "nudge",
+    key: "nudge",
     text,
     templateVariables: [text],
-  };
-  ctx.emit(DELIVERY_SUBJECT, request);
+  });
+  if (!out.sent) return;
+  const deliveryId = out.deliveryId;
   const sent: NudgeSent = {
     ...base,
     channel: verdict.channel,

@@ -1,11 +1,9 @@
-/** The proactive side of a UserActor's state. */
+/** The proactive side of a UserActor's state (the rhythm is the profile's, ../profiling). */
 import { z } from "zod";
 import { ProactiveSettings } from "./settings.ts";
 import { NudgeTrigger } from "./events.ts";
 
 export const ProactiveState = z.object({
-  /** Messages the person sent per local hour of the day (their rhythm, learned). */
-  hours: z.array(z.number()).length(24),
   /** The last local date the person wrote on, and how many days in a row up to it. */
   lastActiveDate: z.string().nullable(),
   streak: z.number().int().min(0),
@@ -21,7 +19,6 @@ export const ProactiveState = z.object({
 export type ProactiveState = z.infer<typeof ProactiveState>;
 
 export const emptyProactiveState = (): ProactiveState => ({
-  hours: Array(24).fill(0),
   lastActiveDate: null,
   streak: 0,
   step: 0,
