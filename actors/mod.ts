@@ -21,6 +21,7 @@ import { conversationActor } from "./conversation/conversation_actor.ts";
 import { answererActor } from "./conversation/answerer_actor.ts";
 import { userActor } from "./user/user_actor.ts";
 import { creatorActor } from "./creator/creator_actor.ts";
+import { proactiveBudgetActor } from "./user/proactive/budget_actor.ts";
 
 export { conversationActor, type ConversationDeps } from "./conversation/conversation_actor.ts";
 export { answererActor, type AnswererDeps } from "./conversation/answerer_actor.ts";
@@ -99,5 +100,6 @@ export function coachingActors(
     answererActor({ brain: knowledge, recallMemories: knowledge.chat ? 2 : 0 }),
     userActor({ debounceMs }),
     creatorActor,
+    proactiveBudgetActor,
   ];
 }

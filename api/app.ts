@@ -44,6 +44,7 @@ import { registerEndUsers } from "./routes/end_users.ts";
 import { registerEnrollments } from "./routes/enrollments.ts";
 import { registerConversations, registerHandoffInbox } from "./routes/conversations.ts";
 import { registerDeliveries } from "./routes/deliveries.ts";
+import { registerProactive } from "./routes/proactive.ts";
 import { registerAuditLog } from "./routes/audit_log.ts";
 
 export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
@@ -223,6 +224,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerConversations(app);
   registerHandoffInbox(app);
   registerDeliveries(app);
+  registerProactive(app);
   registerAuditLog(app);
   for (const extend of deps.extensions ?? []) extend(app);
   // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.

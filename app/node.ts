@@ -1,4 +1,5 @@
 import pg from "pg";
+import { startNudgeRecords } from "../channels/core/nudge_records.ts";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Hono } from "hono";
 import type { Registry } from "prom-client";
@@ -340,6 +341,15 @@ export async function startNode(
   const workers = new AsyncDisposableStack();
   if (config.NODE_ROLES.has("workers")) {
     for (const e of extended) if (e.start) workers.use(await e.start(system));
+    workers.use(
+      await startNudgeRecords({
+        nc,
+        pool,
+        prefix: config.NATS_PREFIX,
+        deadLetters: system.deadLetters,
+        log,
+      }),
+    );
   }
   const server = Deno.serve({
     port: config.PORT,

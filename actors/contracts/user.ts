@@ -4,6 +4,7 @@ import { tenantActorId } from "../ids.ts";
 import { Erase, NoData } from "./common.ts";
 import { Inbound } from "./inbound.ts";
 import { Channel } from "./channel.ts";
+import { NudgeTrigger } from "../user/proactive/events.ts";
 import { FlowDefinition } from "./program.ts";
 
 /** What the coach knows about an end user; retrieval and prompts read it. */
@@ -75,6 +76,24 @@ export const PreferencesUpdate = z.object({
   proactive: z.boolean().optional(),
 }).strict();
 export type PreferencesUpdate = z.infer<typeof PreferencesUpdate>;
+
+/** A proactive check falling due (what the proactive engine's reminders deliver). */
+export const ProactiveCheck = z.object({
+  trigger: NudgeTrigger,
+  milestone: z.number().int().optional(),
+  programId: z.string().max(200).optional(),
+  stepId: z.string().max(200).optional(),
+  text: z.string().min(1).max(4000).optional(),
+});
+export type ProactiveCheck = z.infer<typeof ProactiveCheck>;
+
+/** A program's step is due (told by the program engine): sent as a nudge, under every guard. */
+export const ProgramStepDue = z.object({
+  programId: z.string().max(200),
+  stepId: z.string().max(200),
+  text: z.string().min(1).max(4000),
+});
+export type ProgramStepDue = z.infer<typeof ProgramStepDue>;
 
 export const DEFAULT_QUIET_HOURS = { start: "21:00", end: "08:00" } as const;
 
@@ -169,6 +188,12 @@ export const userContract = defineContract("user", {
   inbound: { input: Inbound },
   /** The burst debounce is over: the messages gathered go to the conversation as one. */
   flushInbound: { input: NoData },
+  /** A reminder of the proactive engine fell due. */
+  proactiveCheck: { input: ProactiveCheck },
+  /** A program step is due: it goes out as a nudge once the guards allow. */
+  programStepDue: { input: ProgramStepDue },
+  /** What the proactive engine learned and sent (rhythm, streak, recent nudges). */
+  getProactive: { input: NoData, reply: z.record(z.string(), z.unknown()) },
 });
 
 /** Any message of the UserActor, `{ kind, data }`. */

@@ -13,6 +13,8 @@ import { awardBadge } from "./badges/awards.ts";
 import { timeZoneOf } from "./program/schedule.ts";
 import { insightsOf, observeInbound, refresh } from "./profiling/observe.ts";
 import { emptyProfiling, Profiling } from "./profiling/state.ts";
+import { emptyProactiveState, ProactiveState } from "./proactive/state.ts";
+import { noteActivity, onProactiveCheck, onProgramStepDue } from "./proactive/engine.ts";
 
 export interface UserActorOptions {
   /** Messages from one person within this window get one answer (default 1.5 s). */
@@ -39,6 +41,8 @@ const UserState = z.object({
   programRuns: ProgramsState.default(emptyProgramsState),
   gamification: Gamification.default(emptyGamification),
   profiling: Profiling.default(emptyProfiling),
+  // Rows written before the proactive engine have learned nothing yet.
+  proactive: ProactiveState.default(emptyProactiveState),
 });
 type UserState = z.infer<typeof UserState>;
 
@@ -60,6 +64,7 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       programRuns: emptyProgramsState(),
       gamification: emptyGamification(),
       profiling: emptyProfiling(),
+      proactive: emptyProactiveState(),
     }),
     handlers: {
       getProfile: (ctx) => ctx.state.profile,
@@ -101,6 +106,9 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       getPrograms: (ctx) => ctx.state.programs ?? {},
       getPreferences: (ctx) => preferencesOf(ctx.state),
       updatePreferences: (ctx, update) => {
+        if (update.proactive === false && !ctx.state.channels.optedOut) {
+          ctx.state.proactive.open = [];
+        }
         applyPreferencesUpdate(ctx.state, update);
         ctx.state.updatedAt = ctx.now();
         return preferencesOf(ctx.state);
@@ -108,11 +116,13 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       getInsights: (ctx) => insightsOf(ctx.state, ctx.now()),
       profileRefresh: (ctx) => refresh(ctx),
       inbound: (ctx, m) => {
+        const wasOptedOut = ctx.state.channels.optedOut;
         rememberIdentity(ctx, m);
         // Counters, badges, achievements and the learned profile (./profiling, ./badges).
         observeInbound(ctx, m);
-        if (programs.onProgramInbound(ctx, m)) return;
-        onInbound(ctx, m, { debounceMs });
+        if (!programs.onProgramInbound(ctx, m)) onInbound(ctx, m, { debounceMs });
+        // The proactive engine (./proactive): outcomes of open nudges, streak, next checks.
+        noteActivity(ctx, { wasOptedOut });
       },
       enroll: (ctx, m) => programs.enroll(ctx, m),
       programControl: (ctx, m) => programs.control(ctx, m),
@@ -126,6 +136,9 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
         metrics: metricsOf(ctx.state.gamification, ctx.now(), timeZoneOf(ctx.state)),
       }),
       flushInbound: (ctx) => flush(ctx),
+      proactiveCheck: (ctx, m) => onProactiveCheck(ctx, m),
+      programStepDue: (ctx, m) => onProgramStepDue(ctx, m),
+      getProactive: (ctx) => ctx.state.proactive,
       erase: (ctx) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const erase: IndexErase = {
