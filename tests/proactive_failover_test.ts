@@ -41,13 +41,15 @@ Deno.test("proactive failover - SIGKILL of the node holding a pending nudge: it 
     SECRETS_KEY: encodeBase64(crypto.getRandomValues(new Uint8Array(32))),
     MAIL_DROP_DIR: mailDir,
     TELEGRAM_API_URL: tg.url,
-    LOG_LEVEL: "error",
+    LOG_LEVEL: Deno.env.get("TEST_NODE_LOG") ?? "error",
     PUBLIC_URL: "https://coach.example",
   };
-  const nodes = {
-    a: await startNodeProcess({ ...env, NODE_ID: "a" }),
-    b: await startNodeProcess({ ...env, NODE_ID: "b" }),
-  };
+  // Both start at once; a loaded machine may take a while to load the word vectors.
+  const [a, b] = await Promise.all([
+    startNodeProcess({ ...env, NODE_ID: "a" }, { readyMs: 240_000 }),
+    startNodeProcess({ ...env, NODE_ID: "b" }, { readyMs: 240_000 }),
+  ]);
+  const nodes = { a, b };
   try {
     const creator = await signUpCreator(nodes.a.url, mailDir);
     await creator.call("PUT", "/proactive-settings", { liveMinutes: 1 });
@@ -74,12 +76,20 @@ Deno.test("proactive failover - SIGKILL of the node holding a pending nudge: it 
     );
     const actorId = `${person.creator_id}:${person.id}`;
 
-    // The step is due now, but Ada just wrote: it waits a minute in a durable reminder.
+    // Quiet hours far from now, whenever the test runs.
+    const hhmm = (h: number) =>
+      `${String((new Date().getUTCHours() + h) % 24).padStart(2, "0")}:00`;
     const client = new ActorClient(nats.nc, jetstream(nats.nc), {
       prefix: nats.prefix,
       partitions: 8,
     });
-    await client.tell(userAddress(person.creator_id, person.id), "programStepDue", {
+    const person_ = userAddress(person.creator_id, person.id);
+    await client.ask(person_, "updatePreferences", {
+      timeZone: "UTC",
+      quietHours: { start: hhmm(6), end: hhmm(8) },
+    });
+    // The step is due now, but Ada just wrote: it waits a minute in a durable reminder.
+    await client.tell(person_, "programStepDue", {
       programId: "walk",
       stepId: "s1",
       text: "Step 1: ten minutes of walking",
@@ -105,6 +115,16 @@ Deno.test("proactive failover - SIGKILL of the node holding a pending nudge: it 
       timeoutMs: 120_000,
       intervalMs: 250,
       what: "the step from the surviving node",
+    }).catch(async (err) => {
+      const rows = (sql: string) => db.pool.query(sql).then((r) => JSON.stringify(r.rows));
+      throw new Error(
+        `nudges ${await rows(
+          "select status, reason, retry_at from nudges",
+        )}; reminders ${await rows(
+          "select name, due_at from rt_reminders",
+        )}; partitions ${await rows("select partition, owner, lease_until from rt_partitions")}`,
+        { cause: err },
+      );
     });
     assert.ok(Date.now() >= due.getTime() - 1000, "not before it was due");
     await sleep(3000);
