@@ -71,6 +71,16 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
          values ($1, $2, $3, 'telegram', 'answer', '{}', 'queued')`,
         [crypto.randomUUID(), s.creatorId, u.endUserId],
       );
+      // The real-time log of widget and app sockets.
+      await c.query(
+        `insert into realtime_cursors (creator_id, end_user_id, last_seq) values ($1, $2, 1)`,
+        [s.creatorId, u.endUserId],
+      );
+      await c.query(
+        `insert into realtime_messages (creator_id, end_user_id, seq, key, role, body)
+         values ($1, $2, 1, 'k1', 'user', '{"text":"hi"}')`,
+        [s.creatorId, u.endUserId],
+      );
       // What ingestion writes (the queue is not running in this test).
       await c.query(
         `insert into knowledge_chunks (id, creator_id, knowledge_base_id, document_id, ordinal,

@@ -114,7 +114,6 @@ export function widgetRoutes(d: WidgetRouteDeps): Hono {
   const widgetOf = (c: Context<{ Variables: { widget: Connection } }>) => c.get("widget");
   rest.get("/config", (c) => {
     const conn = widgetOf(c);
-    c.header("cache-control", "public, max-age=60");
     return c.json({ look: publicLook(conn) });
   });
   rest.post("/sessions", async (c) => {

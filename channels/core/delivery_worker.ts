@@ -143,12 +143,15 @@ async function deliver(d: Deps, req: DeliveryRequest, id: string): Promise<void>
   let attempts = row.attempts;
   let notBefore = d.clock.now();
   while (sent < plan.parts.length) {
-    const { at } = await d.system.ref(pacerActor, conn.id).ask("reserve", {
-      chat: recipient.externalId,
-      parts: plan.parts.length - sent,
-      notBefore,
-      ...sender.limits(conn),
-    });
+    // Real-time senders (sockets) have no provider limit to share: no slot to reserve.
+    const { at } = sender.unpaced
+      ? { at: plan.parts.slice(sent).map(() => Math.max(notBefore, d.clock.now())) }
+      : await d.system.ref(pacerActor, conn.id).ask("reserve", {
+        chat: recipient.externalId,
+        parts: plan.parts.length - sent,
+        notBefore,
+        ...sender.limits(conn),
+      });
     try {
       for (const slot of at) {
         attempts++;

@@ -33,6 +33,8 @@ export type SendPlan = { parts: OutboundPart[] } | { skip: string };
 
 export interface ChannelSender {
   readonly kind: string;
+  /** True for senders without provider limits (real-time sockets): the pacer is not asked. */
+  readonly unpaced?: boolean;
   limits(conn: Connection): SlotLimits;
   /** Applies the channel's rules and formatting at send time. */
   plan(req: DeliveryRequest, to: Recipient, conn: Connection, now: number): SendPlan;

@@ -43,40 +43,41 @@ const toMessage = (r: Row): RealtimeMessage => ({
 
 /**
  * Appends a message under an idempotency key; the same key again returns the first one
- * (`fresh: false`). The person's counter row is locked first, so numbers commit in order.
+ * (`fresh: false`). One statement: the person's counter row is bumped (and so locked until the
+ * commit) only when the key is new, so numbers commit in order and without gaps.
  */
 export async function appendMessage(
   pool: pg.Pool,
   m: { creatorId: string; endUserId: string; key: string; role: RealtimeRole; body: MessageBody },
 ): Promise<{ message: RealtimeMessage; fresh: boolean }> {
-  return await withTenant(pool, m.creatorId, async (c) => {
-    await c.query(
-      `insert into realtime_cursors (creator_id, end_user_id, last_seq)
-       values (app_creator_id(), $1, 0) on conflict do nothing`,
-      [m.endUserId],
-    );
-    const { rows: [cursor] } = await c.query<{ last_seq: string }>(
-      "select last_seq from realtime_cursors where end_user_id = $1 for update",
-      [m.endUserId],
-    );
-    const seen = await c.query<Row>(
+  let row: Row | undefined;
+  try {
+    row = await withTenant(pool, m.creatorId, async (c) =>
+      (await c.query<Row>(
+        `with c as (
+           insert into realtime_cursors as rc (creator_id, end_user_id, last_seq)
+           values (app_creator_id(), $1, 1)
+           on conflict (creator_id, end_user_id) do update set last_seq = rc.last_seq + 1
+             where not exists (select 1 from realtime_messages
+                                where creator_id = app_creator_id() and key = $2)
+           returning last_seq)
+         insert into realtime_messages (creator_id, end_user_id, seq, key, role, body)
+         select app_creator_id(), $1, c.last_seq, $2, $3, $4 from c
+         returning seq, role, body, created_at`,
+        [m.endUserId, m.key, m.role, stripUndefined(m.body)],
+      )).rows[0]);
+  } catch (err) {
+    // The same key raced in from another transaction and won: its row is the message.
+    if ((err as { code?: string }).code !== "23505") throw err;
+  }
+  if (row) return { message: toMessage(row), fresh: true };
+  const seen = await withTenant(pool, m.creatorId, async (c) =>
+    (await c.query<Row>(
       "select seq, role, body, created_at from realtime_messages where key = $1",
       [m.key],
-    );
-    if (seen.rows[0]) return { message: toMessage(seen.rows[0]), fresh: false };
-    const seq = Number(cursor!.last_seq) + 1;
-    const { rows: [row] } = await c.query<Row>(
-      `insert into realtime_messages (creator_id, end_user_id, seq, key, role, body)
-       values (app_creator_id(), $1, $2, $3, $4, $5)
-       returning seq, role, body, created_at`,
-      [m.endUserId, seq, m.key, m.role, stripUndefined(m.body)],
-    );
-    await c.query("update realtime_cursors set last_seq = $2 where end_user_id = $1", [
-      m.endUserId,
-      seq,
-    ]);
-    return { message: toMessage(row!), fresh: true };
-  });
+    )).rows[0]);
+  if (!seen) throw new Error(`Real-time message ${m.key} was neither written nor found`);
+  return { message: toMessage(seen), fresh: false };
 }
 
 /** Messages after `after` (oldest first), at most `limit`. */

@@ -22,6 +22,7 @@ export interface RealtimePart extends OutboundPart {
 
 export class RealtimeSender implements ChannelSender {
   readonly kind: string;
+  readonly unpaced = true;
 
   constructor(
     private readonly o: { pool: pg.Pool; hub: RealtimeHub; kind?: string; perSecond?: number },
