@@ -16,7 +16,9 @@ import {
 import { proactiveAddress } from "../../actors/user/proactive/budget_actor.ts";
 import { NudgeTrigger } from "../../actors/user/proactive/events.ts";
 
-const Settings = ProactiveSettings.openapi("ProactiveSettings");
+// Built here rather than named on the actor's schema: that one may be created before the OpenAPI
+// extension of zod is loaded (the order depends on who imports the actors first).
+const Settings = z.object(ProactiveSettings.shape).openapi("ProactiveSettings");
 
 const Nudge = z.object({
   id: z.uuid(),
