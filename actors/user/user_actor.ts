@@ -8,9 +8,8 @@ import { applyProfileUpdate, emptyProfile, noteTopics, profileText } from "./pro
 import { ChannelState, emptyChannelState, flush, onInbound, rememberIdentity } from "./inbound.ts";
 import { emptyProgramsState, ProgramsState } from "./program/state.ts";
 import * as programs from "./program/programs.ts";
-import { emptyGamification, Gamification, metricsOf } from "./badges/progress.ts";
-import { awardBadge } from "./badges/awards.ts";
-import { timeZoneOf } from "./program/schedule.ts";
+import { emptyGamification, Gamification } from "./badges/progress.ts";
+import { awardBadge, badgesOf } from "./badges/awards.ts";
 import { insightsOf, observeInbound, refresh } from "./profiling/observe.ts";
 import { emptyProfiling, Profiling } from "./profiling/state.ts";
 
@@ -46,7 +45,9 @@ type UserState = z.infer<typeof UserState>;
  * UserActor, one per end user per creator (id `<creatorId>:<userId>`). It takes in what the
  * person sends on every channel (./inbound.ts) and holds the profile (goals, preferences, language, recent topics) that retrieval and prompts use; an
  * updated profile is also embedded in the creator's `profiles` collection through the vector
- * index (`index.profiles.put`, applied by its worker after the turn commits).
+ * index (`index.profiles.put`, applied by its worker after the turn commits). It runs the
+ * programs the person is enrolled in (./program), counts what badges are judged on and awards
+ * them (./badges), and learns their language, mood, rhythm and drop-off risk (./profiling).
  */
 export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
   return defineActor(userContract, {
@@ -120,11 +121,7 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       programNotFound: (ctx, m) => programs.notFound(ctx, m),
       getEnrollments: (ctx) => programs.enrollmentsOf(ctx),
       awardBadge: (ctx, m) => ({ awarded: awardBadge(ctx, m) }),
-      getBadges: (ctx) => ({
-        awarded: ctx.state.gamification.awarded,
-        achievements: ctx.state.gamification.achievements,
-        metrics: metricsOf(ctx.state.gamification, ctx.now(), timeZoneOf(ctx.state)),
-      }),
+      getBadges: (ctx) => badgesOf(ctx),
       flushInbound: (ctx) => flush(ctx),
       erase: (ctx) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
