@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { defineActor } from "../../runtime/mod.ts";
 import { parseTenantActorId, turnUuid } from "../ids.ts";
-import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/mod.ts";
+import { type IndexErase, indexSubject } from "../../knowledge/mod.ts";
 import { Profile, ProgramVersions, userContract } from "../contracts/user.ts";
 import { applyPreferencesUpdate, preferencesOf, StoredPreferences } from "./preferences.ts";
-import { applyProfileUpdate, emptyProfile, noteTopics, profileText } from "./profile.ts";
+import { applyProfileUpdate, emptyProfile, noteTopics } from "./profile.ts";
 import { ChannelState, emptyChannelState, flush, onInbound, rememberIdentity } from "./inbound.ts";
 import { emptyProgramsState, ProgramsState } from "./program/state.ts";
 import * as programs from "./program/programs.ts";
@@ -12,6 +12,7 @@ import { emptyGamification, Gamification } from "./badges/progress.ts";
 import { awardBadge, badgesOf } from "./badges/awards.ts";
 import { insightsOf, observeInbound, refresh } from "./profiling/observe.ts";
 import { emptyProfiling, Profiling } from "./profiling/state.ts";
+import { reindexProfile } from "./profiling/embedding.ts";
 
 export interface UserActorOptions {
   /** Messages from one person within this window get one answer (default 1.5 s). */
@@ -65,25 +66,10 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
     handlers: {
       getProfile: (ctx) => ctx.state.profile,
       updateProfile: (ctx, update) => {
-        const { creatorId } = parseTenantActorId(ctx.self.id);
         const s = ctx.state;
         s.profile = applyProfileUpdate(s.profile, update);
         s.updatedAt = ctx.now();
-        const text = profileText(s.profile);
-        if (text) {
-          const gen = s.indexGen ??= turnUuid(ctx, "index-gen");
-          s.indexVersion = (s.indexVersion ?? 0) + 1;
-          const put: IndexPut = {
-            creatorId,
-            documentId: ctx.self.id,
-            gen,
-            // One record per life of the user, replaced by each newer version.
-            id: `${ctx.self.id}:${gen}`,
-            version: s.indexVersion,
-            text,
-          };
-          ctx.emit(indexSubject("profiles", "put"), put);
-        }
+        reindexProfile(ctx);
         return s.profile;
       },
       noteTopics: (ctx, topics) => {
