@@ -30,6 +30,16 @@ interface S {
 }
 type Ctx = TurnContext<S>;
 
+/** The badges and achievements the person has, and their metrics now. */
+export function badgesOf(ctx: Ctx) {
+  const g = ctx.state.gamification;
+  return {
+    awarded: g.awarded,
+    achievements: g.achievements,
+    metrics: metricsOf(g, ctx.now(), timeZoneOf(ctx.state)),
+  };
+}
+
 /** Asks for the badges to be judged on the current metrics, or for one badge (a flow step). */
 export function requestBadgeCheck(ctx: Ctx, o: { award?: string } = {}): void {
   const { creatorId, localId: endUserId } = parseTenantActorId(ctx.self.id);

@@ -34,6 +34,8 @@ const MAX_SILENT_STEPS = 50;
 export interface ProgramHost {
   programRuns: ProgramsState;
   profile: Profile;
+  indexGen?: string;
+  indexVersion?: number;
   gamification: Gamification;
   channels: ChannelState;
   preferences?: StoredPreferences;

@@ -7,6 +7,7 @@ import { parseTenantActorId } from "../../ids.ts";
 import type { Inbound } from "../../contracts/inbound.ts";
 import type { FlowDefinition } from "../../contracts/program.ts";
 import { sendToUser } from "../outbound.ts";
+import { reindexProfile } from "../profiling/embedding.ts";
 import { readAnswer } from "./answers.ts";
 import {
   ask,
@@ -232,10 +233,17 @@ function answer(ctx: Ctx, e: Enrollment, text: string): boolean {
     return false;
   }
   e.answers[q.variable] = value;
+  const p = ctx.state.profile;
+  const said = String(value).slice(0, 300);
   ctx.state.profile = {
-    ...ctx.state.profile,
-    preferences: { ...ctx.state.profile.preferences, [q.variable]: String(value).slice(0, 300) },
+    ...p,
+    // A question about the person's goal adds it to their goals.
+    ...(/^goals?$/.test(q.variable)
+      ? { goals: [said, ...p.goals.filter((g) => g !== said)].slice(0, 20) }
+      : {}),
+    preferences: { ...p.preferences, [q.variable]: said },
   };
+  reindexProfile(ctx);
   ctx.state.gamification.questionsAnswered++;
   emitStep(ctx, e, q, "answered", { variable: q.variable, value });
   proceed(ctx, e);

@@ -75,6 +75,9 @@ Deno.test("UserActor programs - every step type runs in order: message, question
     (await t.client.ask(t.user, "getProfile")).preferences.worst_time,
     "Middle of the night",
   );
+  // And the profile's embedding follows it.
+  const put = await eventually(() => t.node.eventsOn("index.profiles.put").at(-1));
+  assert.match(put.text, /worst_time: Middle of the night/);
   const p = await eventually(async () => {
     t.clock.advance(PACE_MS);
     const p = await t.progress(programId);
