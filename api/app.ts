@@ -41,8 +41,10 @@ import { registerPrograms } from "./routes/programs.ts";
 import { registerBadges } from "./routes/badges.ts";
 import { registerChannels } from "./routes/channels.ts";
 import { registerEndUsers } from "./routes/end_users.ts";
+import { registerEnrollments } from "./routes/enrollments.ts";
 import { registerConversations, registerHandoffInbox } from "./routes/conversations.ts";
 import { registerDeliveries } from "./routes/deliveries.ts";
+import { registerProactive } from "./routes/proactive.ts";
 import { registerAuditLog } from "./routes/audit_log.ts";
 
 export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
@@ -218,9 +220,11 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerBadges(app);
   registerChannels(app);
   registerEndUsers(app);
+  registerEnrollments(app);
   registerConversations(app);
   registerHandoffInbox(app);
   registerDeliveries(app);
+  registerProactive(app);
   registerAuditLog(app);
   for (const extend of deps.extensions ?? []) extend(app);
   // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.

@@ -108,6 +108,12 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
          values ($1, $2, 1, 'k1', 'user', '{"text":"hi"}')`,
         [s.creatorId, u.endUserId],
       );
+      // What the proactive coach records of its attempts.
+      await c.query(
+        `insert into nudges (id, creator_id, end_user_id, trigger, status, at)
+         values (gen_random_uuid(), $1, $2, 'inactivity', 'skipped', now())`,
+        [s.creatorId, u.endUserId],
+      );
       // What ingestion writes (the queue is not running in this test).
       await c.query(
         `insert into knowledge_chunks (id, creator_id, knowledge_base_id, document_id, ordinal,

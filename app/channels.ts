@@ -14,10 +14,13 @@ import { KnownPeople, RECEIPT_DAYS } from "../channels/core/intake.ts";
 import { createChannelMetrics } from "../channels/core/metrics.ts";
 import { pacerActor } from "../channels/core/pacer.ts";
 import { startConversationRecords } from "../channels/core/records.ts";
+import { startCoachRecords } from "../channels/core/coach_records.ts";
+import { startCoachRequests } from "../channels/core/coach_requests.ts";
 import { startStatusWorker } from "../channels/core/statuses.ts";
 import { startTelegramPollers } from "../channels/telegram/poller.ts";
 import { TelegramSender } from "../channels/telegram/sender.ts";
 import { WhatsAppSender } from "../channels/whatsapp/sender.ts";
+import { guardSender, providerFailing } from "../channels/core/breaker.ts";
 import { createHooks } from "../api/hooks/mod.ts";
 import { channelConnector } from "../channels/connect.ts";
 import { type MobileParts, mobileParts } from "./mobile.ts";
@@ -51,7 +54,7 @@ export interface ChannelsHandle {
 export function channelsExtension(
   { handle = {} }: { handle?: ChannelsHandle } = {},
 ): NodeExtensionFactory {
-  return async ({ pool, nc, config, log }) => {
+  return async ({ pool, nc, config, log, breakers }) => {
     const box = new SecretBox(
       await loadOrCreateSecret({
         configured: config.SECRETS_KEY,
@@ -183,12 +186,20 @@ export function channelsExtension(
               ...common,
               system,
               connections,
-              senders: [telegram, whatsapp, ...mobile.senders],
+              // Deliveries go through the providers' breakers: an outage is a wait, not a failure.
+              senders: [
+                guardSender(telegram, breakers.get("telegram", { isFailure: providerFailing })),
+                guardSender(whatsapp, breakers.get("whatsapp", { isFailure: providerFailing })),
+                ...mobile.senders,
+              ],
               metrics,
             }),
           );
           workers.use(await startStatusWorker({ ...common, metrics }));
           workers.use(await startConversationRecords(common));
+          // Programs, badges and learned profiles: their read models and the actors' look-ups.
+          workers.use(await startCoachRecords(common));
+          workers.use(await startCoachRequests({ ...common, system }));
           workers.use(
             startTelegramPollers({
               pool,

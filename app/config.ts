@@ -46,6 +46,10 @@ export const Config = z.object({
   OPENAI_CHAT_MODEL: z.string().default("gpt-4o-mini"),
   OPENAI_EMBED_MODEL: z.string().default("text-embedding-3-small"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Sentry (or a Sentry-compatible ingest such as GlitchTip): errors and failed turns, scrubbed. */
+  SENTRY_DSN: z.string().url().optional(),
+  SENTRY_ENVIRONMENT: z.string().default("production"),
+  SENTRY_RELEASE: z.string().optional(),
   /** HS256 key for admin API access tokens; when absent one is generated under `DATA_DIR`. */
   JWT_SECRET: z.string().min(32, "at least 32 characters").optional(),
   /** Base64 of 32 bytes: AES-256-GCM key for channel secrets; generated under `DATA_DIR` if absent. */
@@ -73,6 +77,12 @@ export const Config = z.object({
     }
     return roles as Set<"http" | "actors" | "workers">;
   }),
+  /** Deadline of one call to an external provider (model server, Telegram, WhatsApp…). */
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Consecutive failures of a provider that open its circuit breaker. */
+  PROVIDER_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
+  /** How long an open breaker refuses calls before letting a trial through. */
+  PROVIDER_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).default(30_000),
   /** Telegram Bot API base URL (a loopback fake in tests). */
   TELEGRAM_API_URL: z.string().url().default("https://api.telegram.org"),
   /** WhatsApp Cloud API (Graph API) base URL and version. */

@@ -72,7 +72,8 @@ export const NOTICES = {
 
 type Ctx = TurnContext<{ channels: ChannelState }>;
 
-export function onInbound(ctx: Ctx, m: Inbound, o: InboundOptions): void {
+/** Remembers the identity the person wrote from, as the one they were last active on. */
+export function rememberIdentity(ctx: Ctx, m: Inbound): void {
   const s = ctx.state.channels;
   const now = ctx.now();
   s.identities[m.identityId] = {
@@ -81,6 +82,11 @@ export function onInbound(ctx: Ctx, m: Inbound, o: InboundOptions): void {
     lastInboundAt: now,
   };
   s.lastInboundAt = now;
+}
+
+export function onInbound(ctx: Ctx, m: Inbound, o: InboundOptions): void {
+  const s = ctx.state.channels;
+  rememberIdentity(ctx, m);
   const c = m.content;
   if (c.type === "command" && c.command === LINK_COMMAND) {
     return notice(ctx, m, c.args === "linked" ? NOTICES.linked : NOTICES.linkInvalid);

@@ -1,11 +1,20 @@
 import { z } from "zod";
 import { defineActor } from "../../runtime/mod.ts";
 import { parseTenantActorId, turnUuid } from "../ids.ts";
-import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/mod.ts";
+import { type IndexErase, indexSubject } from "../../knowledge/mod.ts";
 import { Profile, ProgramVersions, userContract } from "../contracts/user.ts";
 import { applyPreferencesUpdate, preferencesOf, StoredPreferences } from "./preferences.ts";
-import { applyProfileUpdate, emptyProfile, noteTopics, profileText } from "./profile.ts";
-import { ChannelState, emptyChannelState, flush, onInbound } from "./inbound.ts";
+import { applyProfileUpdate, emptyProfile, noteTopics } from "./profile.ts";
+import { ChannelState, emptyChannelState, flush, onInbound, rememberIdentity } from "./inbound.ts";
+import { emptyProgramsState, ProgramsState } from "./program/state.ts";
+import * as programs from "./program/programs.ts";
+import { emptyGamification, Gamification } from "./badges/progress.ts";
+import { awardBadge, badgesOf } from "./badges/awards.ts";
+import { insightsOf, observeInbound, refresh } from "./profiling/observe.ts";
+import { emptyProfiling, Profiling } from "./profiling/state.ts";
+import { emptyProactiveState, ProactiveState } from "./proactive/state.ts";
+import { noteActivity, onProactiveCheck, onProgramStepDue } from "./proactive/engine.ts";
+import { reindexProfile } from "./profiling/embedding.ts";
 
 export interface UserActorOptions {
   /** Messages from one person within this window get one answer (default 1.5 s). */
@@ -28,6 +37,12 @@ const UserState = z.object({
   channels: ChannelState.default(emptyChannelState),
   // Rows written before preferences existed have none: every default applies.
   preferences: StoredPreferences.default({}),
+  // Rows written before programs ran, badges were judged or profiles learned have none.
+  programRuns: ProgramsState.default(emptyProgramsState),
+  gamification: Gamification.default(emptyGamification),
+  profiling: Profiling.default(emptyProfiling),
+  // Rows written before the proactive engine have learned nothing yet.
+  proactive: ProactiveState.default(emptyProactiveState),
 });
 type UserState = z.infer<typeof UserState>;
 
@@ -35,7 +50,9 @@ type UserState = z.infer<typeof UserState>;
  * UserActor, one per end user per creator (id `<creatorId>:<userId>`). It takes in what the
  * person sends on every channel (./inbound.ts) and holds the profile (goals, preferences, language, recent topics) that retrieval and prompts use; an
  * updated profile is also embedded in the creator's `profiles` collection through the vector
- * index (`index.profiles.put`, applied by its worker after the turn commits).
+ * index (`index.profiles.put`, applied by its worker after the turn commits). It runs the
+ * programs the person is enrolled in (./program), counts what badges are judged on and awards
+ * them (./badges), and learns their language, mood, rhythm and drop-off risk (./profiling).
  */
 export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
   return defineActor(userContract, {
@@ -46,29 +63,18 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       programs: {},
       channels: emptyChannelState(),
       preferences: {},
+      programRuns: emptyProgramsState(),
+      gamification: emptyGamification(),
+      profiling: emptyProfiling(),
+      proactive: emptyProactiveState(),
     }),
     handlers: {
       getProfile: (ctx) => ctx.state.profile,
       updateProfile: (ctx, update) => {
-        const { creatorId } = parseTenantActorId(ctx.self.id);
         const s = ctx.state;
         s.profile = applyProfileUpdate(s.profile, update);
         s.updatedAt = ctx.now();
-        const text = profileText(s.profile);
-        if (text) {
-          const gen = s.indexGen ??= turnUuid(ctx, "index-gen");
-          s.indexVersion = (s.indexVersion ?? 0) + 1;
-          const put: IndexPut = {
-            creatorId,
-            documentId: ctx.self.id,
-            gen,
-            // One record per life of the user, replaced by each newer version.
-            id: `${ctx.self.id}:${gen}`,
-            version: s.indexVersion,
-            text,
-          };
-          ctx.emit(indexSubject("profiles", "put"), put);
-        }
+        reindexProfile(ctx);
         return s.profile;
       },
       noteTopics: (ctx, topics) => {
@@ -87,12 +93,35 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       getPrograms: (ctx) => ctx.state.programs ?? {},
       getPreferences: (ctx) => preferencesOf(ctx.state),
       updatePreferences: (ctx, update) => {
+        if (update.proactive === false && !ctx.state.channels.optedOut) {
+          ctx.state.proactive.open = [];
+        }
         applyPreferencesUpdate(ctx.state, update);
         ctx.state.updatedAt = ctx.now();
         return preferencesOf(ctx.state);
       },
-      inbound: (ctx, m) => onInbound(ctx, m, { debounceMs }),
+      getInsights: (ctx) => insightsOf(ctx.state, ctx.now()),
+      profileRefresh: (ctx) => refresh(ctx),
+      inbound: (ctx, m) => {
+        const wasOptedOut = ctx.state.channels.optedOut;
+        rememberIdentity(ctx, m);
+        // Counters, badges, achievements and the learned profile (./profiling, ./badges).
+        observeInbound(ctx, m);
+        if (!programs.onProgramInbound(ctx, m)) onInbound(ctx, m, { debounceMs });
+        // The proactive engine (./proactive): outcomes of open nudges, streak, next checks.
+        noteActivity(ctx, { wasOptedOut });
+      },
+      enroll: (ctx, m) => programs.enroll(ctx, m),
+      programControl: (ctx, m) => programs.control(ctx, m),
+      programTick: (ctx, m) => programs.tick(ctx, m),
+      programNotFound: (ctx, m) => programs.notFound(ctx, m),
+      getEnrollments: (ctx) => programs.enrollmentsOf(ctx),
+      awardBadge: (ctx, m) => ({ awarded: awardBadge(ctx, m) }),
+      getBadges: (ctx) => badgesOf(ctx),
       flushInbound: (ctx) => flush(ctx),
+      proactiveCheck: (ctx, m) => onProactiveCheck(ctx, m),
+      programStepDue: (ctx, m) => onProgramStepDue(ctx, m),
+      getProactive: (ctx) => ctx.state.proactive,
       erase: (ctx) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const erase: IndexErase = {

@@ -3,7 +3,7 @@
  * sends it on another (`/start <code>` through a Telegram deep link, or the code as a WhatsApp
  * message); the identity it arrives on then belongs to the same end user, so one UserActor sees
  * the whole person and their history follows them. Codes are eight characters of an alphabet
- * without look-alikes (31^8 ≈ 8.5e11), kept as hashes, live ten minutes, work once, and a person
+ * without look-alikes (8.5e11 less the ~9% without a digit), kept as hashes, live ten minutes, work once, and a person
  * may ask for a few per window only.
  */
 import type pg from "pg";
@@ -28,7 +28,16 @@ export class LinkCodeRateLimitedError extends Error {
   }
 }
 
-function randomCode(): string {
+/** A fresh code that linkCodeIn recognises. */
+export function randomCode(): string {
+  // A code must read as one (a digit and a letter, see linkCodeIn): draw again until it does.
+  for (;;) {
+    const code = randomChars();
+    if (linkCodeIn(code)) return code;
+  }
+}
+
+function randomChars(): string {
   // Rejection sampling keeps every character equally likely.
   let out = "";
   while (out.length < LINK_CODE_LENGTH) {
