@@ -13,6 +13,7 @@ import { startSummary } from "./app/start_summary.ts";
 import { jsonLogger } from "./runtime/mod.ts";
 import { knowledgeExtension } from "./app/knowledge.ts";
 import { channelsExtension } from "./app/channels.ts";
+import { businessExtension } from "./app/business.ts";
 
 async function main(args: string[]) {
   let config;
@@ -40,11 +41,16 @@ async function main(args: string[]) {
     await pool.end();
     return;
   }
+  const business = businessExtension();
   const node = await startNode({
     config,
     ...infra,
     log,
-    extensions: [knowledgeExtension({ chromaUrl: infra.chromaUrl }), channelsExtension()],
+    extensions: [
+      knowledgeExtension({ chromaUrl: infra.chromaUrl }),
+      business.factory,
+      channelsExtension({ gate: business.gate }),
+    ],
   });
   console.log(startSummary({
     nodeId: node.nodeId,

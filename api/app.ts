@@ -44,6 +44,9 @@ import { registerEndUsers } from "./routes/end_users.ts";
 import { registerConversations, registerHandoffInbox } from "./routes/conversations.ts";
 import { registerDeliveries } from "./routes/deliveries.ts";
 import { registerAuditLog } from "./routes/audit_log.ts";
+import { registerBilling } from "./routes/billing.ts";
+import { registerWebhooks } from "./routes/webhooks.ts";
+import type { Business } from "../business/mod.ts";
 
 export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
 export { requireRole };
@@ -91,6 +94,8 @@ export interface ApiDeps {
   extensions?: ApiExtension[];
   /** Checks and registers channel connections with their providers. */
   channels?: ChannelConnector;
+  /** Billing, plan limits, e-mail and outbound webhooks (business/). */
+  business?: Business;
 }
 
 /**
@@ -131,6 +136,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds ?? 30 * 24 * 3600,
     trustProxy: deps.trustProxy ?? false,
     channels: deps.channels,
+    business: deps.business,
     sessions: new SessionCache(
       deps.pool,
       deps.authEvents ?? localAuthEvents(),
@@ -216,6 +222,8 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerHandoffInbox(app);
   registerDeliveries(app);
   registerAuditLog(app);
+  registerBilling(app);
+  registerWebhooks(app);
   for (const extend of deps.extensions ?? []) extend(app);
   // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.
   app.all("*", (c) => {

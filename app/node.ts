@@ -24,7 +24,13 @@ import { securityHeaders } from "../api/middleware/security_headers.ts";
 /** What the node passes on to the admin API beyond what it builds itself. */
 export type ApiOptions = Pick<
   ApiDeps,
-  "ingestion" | "onDocumentDeleted" | "onEndUserDeleted" | "extensions" | "channels"
+  | "ingestion"
+  | "onDocumentDeleted"
+  | "onEndUserDeleted"
+  | "extensions"
+  | "channels"
+  | "mailer"
+  | "business"
 >;
 
 export interface Infra extends AsyncDisposable {
@@ -287,6 +293,7 @@ export async function startNode(
         onEndUserDeleted: each(apiParts.map((p) => p.onEndUserDeleted)),
         extensions: apiParts.flatMap((p) => p.extensions ?? []),
         channels: apiParts.find((p) => p.channels)?.channels,
+        business: apiParts.find((p) => p.business)?.business,
         jwtSecret: config.JWT_SECRET
           ? new TextEncoder().encode(config.JWT_SECRET)
           : await loadOrCreateSecret({ dataDir: config.DATA_DIR, name: "jwt_secret" }),
@@ -307,7 +314,7 @@ export async function startNode(
         hsts: config.HSTS,
         authEvents: natsAuthEvents(nc, `${config.NATS_PREFIX}.auth.sessions`),
         sessionCacheMs: config.SESSION_CACHE_MS,
-        mailer: dropFolderMailer(
+        mailer: apiParts.find((p) => p.mailer)?.mailer ?? dropFolderMailer(
           config.MAIL_DROP_DIR ?? `${config.DATA_DIR}/mail`,
           log.child({ component: "api" }),
         ),
