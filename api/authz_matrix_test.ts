@@ -28,6 +28,7 @@ const BODIES: Record<string, () => unknown> = {
   "PATCH /badges/{badgeId}": () => ({ name: "renamed" }),
   "PATCH /channels/{channelId}": () => ({ name: "renamed" }),
   "PATCH /members/{memberId}": () => ({ role: "viewer" }),
+  "PATCH /webhooks/endpoints/{endpointId}": () => ({ description: "renamed" }),
 };
 
 /** Query strings for operations with required query parameters. */
@@ -83,6 +84,18 @@ Deno.test("authorization matrix - every OpenAPI route gives 401 without token, 4
     apiKeyId: await post("/api-keys", { name: "k", role: "viewer" }),
     endUserId: user.endUserId,
     conversationId: user.conversationId,
+    ...await withSystem(t.db.pool, async (c) => {
+      const endpointId = crypto.randomUUID();
+      const { rows: [d] } = await c.query<{ id: string }>(
+        `with e as (insert into webhook_endpoints (id, creator_id, url, event_types, secret_iv,
+             secret_ciphertext) values ($2, $1, 'https://hooks.example/', '{badge.earned}',
+             '\\x00', '\\x00'))
+         insert into webhook_deliveries (creator_id, endpoint_id, message_id, event_id, event_type,
+           payload) values ($1, $2, 'msg_1', 'e1', 'badge.earned', '{}') returning id`,
+        [b.creatorId, endpointId],
+      );
+      return { endpointId, deliveryId: d!.id };
+    }),
   };
 
   const doc = await (await t.call("GET", "/openapi.json")).json();

@@ -25,13 +25,18 @@ alter table creator_billing force row level security;
 create policy tenant on creator_billing using (creator_id = app_creator_id())
   with check (creator_id = app_creator_id());
 
--- Stripe event ids already processed (each is applied once, in the same transaction).
+-- Stripe event ids already processed (each is applied once, in the same transaction); the
+-- webhook writes them as the system role, a tenant sees only its own.
 create table stripe_events (
   id text primary key,
   type text not null,
   creator_id uuid,
   processed_at timestamptz not null default now()
 );
+alter table stripe_events enable row level security;
+alter table stripe_events force row level security;
+create policy tenant on stripe_events using (creator_id = app_creator_id())
+  with check (creator_id = app_creator_id());
 
 -- Inbound messages per creator and calendar month (UTC), the "messages per month" limit.
 create table usage_monthly (
@@ -76,6 +81,10 @@ create table email_log (
   created_at timestamptz not null default now()
 );
 create index email_log_creator on email_log (creator_id, created_at);
+alter table email_log enable row level security;
+alter table email_log force row level security;
+create policy tenant on email_log using (creator_id = app_creator_id())
+  with check (creator_id = app_creator_id());
 
 -- Password resets of creator members: only the token's hash is kept.
 create table password_resets (
@@ -88,6 +97,10 @@ create table password_resets (
   foreign key (creator_id, member_id) references creator_members(creator_id, id) on delete cascade
 );
 create index password_resets_expiry on password_resets (expires_at);
+alter table password_resets enable row level security;
+alter table password_resets force row level security;
+create policy tenant on password_resets using (creator_id = app_creator_id())
+  with check (creator_id = app_creator_id());
 
 -- Outbound webhooks: an endpoint, its event types and its signing secret (sealed, db/secrets.ts).
 create table webhook_endpoints (

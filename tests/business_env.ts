@@ -113,6 +113,11 @@ export interface BusinessEnv extends AsyncDisposable {
   inbox: SmtpInbox;
   clock: ManualClock;
   handle: BusinessHandle;
+  /**
+   * Moves the manual clock a second past the wall clock: rows queued with Postgres' `now()` are
+   * due by then.
+   */
+  catchUp(): void;
   /** A dispatcher on the manual clock; the test drives it with `deliverDue()`. */
   dispatcher: WebhookDispatcher;
   url: string;
@@ -236,6 +241,7 @@ export async function businessEnv(env: Record<string, string> = {}): Promise<Bus
       clock,
       handle,
       dispatcher,
+      catchUp: () => clock.advance(Math.max(0, Date.now() + 1000 - clock.now())),
       url,
       call,
       signup,

@@ -25,7 +25,6 @@ import {
   uuidParam,
 } from "../lib/route.ts";
 import { audit, inTenant } from "../lib/tenant.ts";
-import { businessOf } from "./billing.ts";
 
 const tags = ["webhooks"];
 const EventType = z.enum(WEBHOOK_EVENT_TYPES);
@@ -101,7 +100,8 @@ const deliveryJson = (r: any) => ({
 });
 
 async function allowedTarget(c: Context<ApiEnv>, url: string): Promise<void> {
-  const { webhooks } = businessOf(c);
+  // Without the business services, private targets stay refused.
+  const webhooks = c.get("services").business?.webhooks ?? { allowPrivate: false };
   try {
     await checkTarget(url, webhooks);
   } catch (err) {
@@ -149,11 +149,11 @@ export function registerWebhooks(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const body = c.req.valid("json");
       await allowedTarget(c, body.url);
-      const b = businessOf(c);
       const creatorId = c.get("auth").creatorId;
       const id = crypto.randomUUID();
       const secret = newWebhookSecret();
-      const sealed = await sealSecret(b.box, creatorId, id, secret);
+      // The API's box: the same SECRETS_KEY as the dispatcher's.
+      const sealed = await sealSecret(c.get("services").secrets, creatorId, id, secret);
       const row = await inTenant(c, async (client) => {
         const { rows: [r] } = await client.query<EndpointRow>(
           `insert into webhook_endpoints (id, creator_id, url, description, event_types, secret_iv,
@@ -310,12 +310,17 @@ export function registerWebhooks(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const { endpointId } = c.req.valid("param");
       const q = c.req.valid("query");
-      const rows = await inTenant(c, async (client) =>
-        (await client.query(
+      const rows = await inTenant(c, async (client) => {
+        const known = await client.query("select 1 from webhook_endpoints where id = $1", [
+          endpointId,
+        ]);
+        if (!known.rowCount) throw new NotFoundError("Webhook endpoint", endpointId);
+        return (await client.query(
           `select * from webhook_deliveries where endpoint_id = $1 and ($2::text is null or status = $2)
            order by created_at desc, id desc limit $3`,
           [endpointId, q.status ?? null, q.limit],
-        )).rows);
+        )).rows;
+      });
       return c.json({ data: rows.map(deliveryJson) }, 200);
     },
   );
