@@ -16,6 +16,7 @@ import {
   type Mailer,
   sendGridProvider,
   smtpProvider,
+  startDigestWorker,
   startWebhookEventWorkers,
   WebhookDispatcher,
 } from "../business/mod.ts";
@@ -141,6 +142,9 @@ export function businessExtension(
               log: businessLog,
               mailer: business.mailer,
             }),
+          );
+          stack.use(
+            startDigestWorker({ pool, mailer: business.mailer, log: businessLog, clock }),
           );
           if (!startDispatcher) return stack.move();
           const dispatcher = new WebhookDispatcher({

@@ -22,6 +22,7 @@ export {
   PLANS,
 } from "./billing/plans.ts";
 export { Mailer, type SendResult } from "./email/mailer.ts";
+export { digestFigures, sendDueDigests, startDigestWorker } from "./email/digest.ts";
 export { type EmailProvider, EmailSendError, type OutgoingEmail } from "./email/provider.ts";
 export { smtpProvider } from "./email/smtp.ts";
 export { sendGridProvider } from "./email/sendgrid.ts";

@@ -51,7 +51,7 @@ const escapeHtml = (s: string) =>
     .replace(/'/g, "&#39;");
 
 function fill(template: string, vars: Record<string, string>, escape: boolean): string {
-  return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) => {
     const value = vars[key];
     if (value === undefined) throw new TemplateError(`Template variable ${key} is not given`);
     return escape ? escapeHtml(value) : value;
