@@ -46,11 +46,12 @@ const Overview = z.object({
 const Plan = z.object({ id: z.enum(PLAN_IDS), name: z.string(), limits: LimitsSchema })
   .openapi("Plan");
 const RedirectUrl = z.url().max(2000).refine((u) => /^https?:/.test(u), "must be http(s)");
-const unavailable = { 503: problemResponse("Billing is not configured on this node") };
+// A node without Stripe is a state of the deployment the caller can learn, not a server fault.
+const unavailable = { 409: problemResponse("Billing is not configured on this node") };
 
 export class BillingUnavailableError extends ApiError {
   constructor(detail: string) {
-    super(503, "Billing unavailable", detail);
+    super(409, "Billing not configured", detail);
     this.name = "BillingUnavailableError";
   }
 }
