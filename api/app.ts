@@ -46,6 +46,7 @@ import { registerDeliveries } from "./routes/deliveries.ts";
 import { registerAuditLog } from "./routes/audit_log.ts";
 import { registerBilling } from "./routes/billing.ts";
 import { registerWebhooks } from "./routes/webhooks.ts";
+import { registerOAuthClients } from "./routes/oauth_clients.ts";
 import type { Business } from "../business/mod.ts";
 
 export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
@@ -224,6 +225,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerAuditLog(app);
   registerBilling(app);
   registerWebhooks(app);
+  registerOAuthClients(app);
   for (const extend of deps.extensions ?? []) extend(app);
   // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.
   app.all("*", (c) => {

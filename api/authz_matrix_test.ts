@@ -94,7 +94,12 @@ Deno.test("authorization matrix - every OpenAPI route gives 401 without token, 4
            payload) values ($1, $2, 'msg_1', 'e1', 'badge.earned', '{}') returning id`,
         [b.creatorId, endpointId],
       );
-      return { endpointId, deliveryId: d!.id };
+      const { rows: [o] } = await c.query<{ id: string }>(
+        `insert into oauth_clients (creator_id, name, redirect_uris, secret_sha256)
+         values ($1, 'app', '{https://app.example/cb}', 'x') returning id`,
+        [b.creatorId],
+      );
+      return { endpointId, deliveryId: d!.id, clientId: o!.id };
     }),
   };
 

@@ -16,7 +16,7 @@ export interface AuthContext {
   role: Role;
   /** Member id for a JWT, API key id for a key. */
   subject: string;
-  kind: "jwt" | "api_key";
+  kind: "jwt" | "api_key" | "oauth";
 }
 
 /** Queues a stored document for extraction, chunking and embedding (the knowledge issue). */

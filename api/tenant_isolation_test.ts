@@ -95,6 +95,18 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
            payload) values ($1, $4, 'msg_1', 'e1', 'badge.earned', '{}')`,
         [s.creatorId, `cus_${s.creatorId}`, s.memberId, crypto.randomUUID()],
       );
+      // What the OAuth authorization server writes.
+      await c.query(
+        `with cl as (insert into oauth_clients (creator_id, name, redirect_uris, secret_sha256)
+                     values ($1, 'app', '{https://app.example/cb}', $2) returning id),
+           co as (insert into oauth_codes (code_sha256, client_id, creator_id, member_id,
+                    redirect_uri, scope, code_challenge, code_challenge_method, expires_at)
+                  select $2, id, $1, $3, 'https://app.example/cb', '{read}', 'x', 'S256', now()
+                  from cl)
+         insert into oauth_tokens (client_id, creator_id, member_id, access_sha256, scope,
+           access_expires_at) select id, $1, $3, $2, '{read}', now() from cl`,
+        [s.creatorId, `h_${s.creatorId}`, s.memberId],
+      );
     });
   }
 

@@ -23,6 +23,7 @@ import {
 import type { IntakeGate } from "../channels/core/intake.ts";
 import type { AccountMailer } from "../api/auth/notices.ts";
 import { stripeHook } from "../api/hooks/stripe.ts";
+import { oauthServer } from "../api/routes/oauth.ts";
 
 /** What tests and other extensions reach once the node runs. */
 export interface BusinessHandle {
@@ -129,6 +130,8 @@ export function businessExtension(
       api: { business, ...(email ? { mailer: emailAccountMailer(business.mailer) } : {}) },
       routes: (app) => {
         app.route("/hooks/stripe", stripeHook({ billing: business.billing, log: businessLog }));
+        // The OAuth authorization server: /oauth/* and its metadata under /.well-known/.
+        app.route("/", oauthServer({ pool, log: businessLog }));
       },
       start: async (system) => {
         const stack = new AsyncDisposableStack();

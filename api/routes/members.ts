@@ -28,7 +28,7 @@ const Me = z.object({
     subscription_tier: z.string(),
   }),
   role: RoleEnum,
-  kind: z.enum(["jwt", "api_key"]),
+  kind: z.enum(["jwt", "api_key", "oauth"]),
   subject: z.string(),
 }).openapi("Me");
 
