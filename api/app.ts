@@ -47,6 +47,7 @@ import { registerAuditLog } from "./routes/audit_log.ts";
 import { registerBilling } from "./routes/billing.ts";
 import { registerWebhooks } from "./routes/webhooks.ts";
 import { registerOAuthClients } from "./routes/oauth_clients.ts";
+import { registerGa4 } from "./routes/ga4.ts";
 import type { Business } from "../business/mod.ts";
 
 export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
@@ -226,6 +227,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerBilling(app);
   registerWebhooks(app);
   registerOAuthClients(app);
+  registerGa4(app);
   for (const extend of deps.extensions ?? []) extend(app);
   // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.
   app.all("*", (c) => {

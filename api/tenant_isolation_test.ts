@@ -95,6 +95,11 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
            payload) values ($1, $4, 'msg_1', 'e1', 'badge.earned', '{}')`,
         [s.creatorId, `cus_${s.creatorId}`, s.memberId, crypto.randomUUID()],
       );
+      await c.query(
+        `insert into ga4_settings (creator_id, measurement_id, secret_iv, secret_ciphertext)
+         values ($1, 'G-TEST', '\\x00', '\\x00')`,
+        [s.creatorId],
+      );
       // What the OAuth authorization server writes.
       await c.query(
         `with cl as (insert into oauth_clients (creator_id, name, redirect_uris, secret_sha256)

@@ -17,6 +17,7 @@ import {
   sendGridProvider,
   smtpProvider,
   startDigestWorker,
+  startGa4Worker,
   startWebhookEventWorkers,
   WebhookDispatcher,
 } from "../business/mod.ts";
@@ -149,6 +150,19 @@ export function businessExtension(
           stack.use(
             startDigestWorker({ pool, mailer: business.mailer, log: businessLog, clock }),
           );
+          if (config.GA4_ENABLED) {
+            stack.use(
+              await startGa4Worker({
+                nc,
+                pool,
+                prefix: config.NATS_PREFIX,
+                box: business.box,
+                deadLetters: system.deadLetters,
+                log: businessLog,
+                apiUrl: config.GA4_API_URL,
+              }),
+            );
+          }
           if (!startDispatcher) return stack.move();
           const dispatcher = new WebhookDispatcher({
             pool,

@@ -131,6 +131,9 @@ export const Config = z.object({
   SENDGRID_API_KEY: z.string().min(1).optional(),
   SENDGRID_API_URL: z.string().url().default("https://api.sendgrid.com"),
   EMAIL_FROM: z.string().min(3).default("Coachd <no-reply@localhost>"),
+  /** Send widget events to creators' GA4 properties (Measurement Protocol); off by default. */
+  GA4_ENABLED: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  GA4_API_URL: z.string().url().default("https://www.google-analytics.com"),
   /** Let webhook endpoints target private and loopback addresses (closed networks, tests). */
   WEBHOOKS_ALLOW_PRIVATE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
 }).superRefine((c, ctx) => {

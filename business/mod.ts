@@ -39,3 +39,4 @@ export { newWebhookSecret, openSecret, sealSecret } from "./webhooks/endpoints.t
 export { RETRY_DELAYS_MS, WebhookDispatcher } from "./webhooks/dispatcher.ts";
 export { startWebhookEventWorkers } from "./webhooks/event_worker.ts";
 export { checkTarget, isPrivateAddress, TargetRefusedError } from "./webhooks/ssrf.ts";
+export { ga4Context, ga4EventOf, sendGa4, startGa4Worker } from "./ga4/measurement.ts";
