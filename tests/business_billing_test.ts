@@ -251,10 +251,11 @@ Deno.test("limits - a create over the plan is a 402 naming the limit, audited an
 Deno.test("limits - the intake refuses messages over the monthly quota and new end users over the plan, and tells the creator", async () => {
   await using env = await businessEnv();
   const me = await env.signup();
+  const busy = await env.signup();
   const gate = env.handle.business!.limits;
   const deps = { pool: env.db.pool, system: env.node.system, gate };
-  const message = (externalUserId: string, id: string) => ({
-    creatorId: me.creatorId,
+  const message = (creatorId: string, externalUserId: string, id: string) => ({
+    creatorId,
     connectionId: crypto.randomUUID(),
     channel: "telegram" as const,
     externalUserId,
@@ -271,7 +272,7 @@ Deno.test("limits - the intake refuses messages over the monthly quota and new e
       );
     }
   });
-  const refused = await takeIn(deps, message("newcomer", "m1"));
+  const refused = await takeIn(deps, message(me.creatorId, "newcomer", "m1"));
   assert.deepEqual(refused, { status: "over_limit", limit: "end_users" });
   const count = await withSystem(
     env.db.pool,
@@ -283,13 +284,18 @@ Deno.test("limits - the intake refuses messages over the monthly quota and new e
   // The month's messages: 1,000 on free; this one is the 1,001st.
   await withSystem(env.db.pool, (c) =>
     c.query(
-      "update usage_monthly set messages = 1000 where creator_id = $1",
-      [me.creatorId],
+      `insert into usage_monthly (creator_id, month, messages)
+       values ($1, date_trunc('month', now() at time zone 'utc')::date, 1000)`,
+      [busy.creatorId],
     ));
-  const over = await takeIn(deps, message("u1", "m2"));
+  const over = await takeIn(deps, message(busy.creatorId, "u1", "m2"));
   assert.deepEqual(over, { status: "over_limit", limit: "messages_per_month" });
-  await env.inbox.waitFor(me.email, /(plan limit is reached: inbound messages this month)/);
-  const billing = await env.call("GET", "/v1/billing", { token: me.token });
+  await env.inbox.waitFor(busy.email, /(plan limit is reached: inbound messages this month)/);
+  await gate.settled();
+  const billing = await env.call("GET", "/v1/billing", { token: busy.token });
   assert.equal(billing.json.usage.messages_per_month, 1001);
-  assert.equal(billing.json.usage.end_users, 50);
+  assert.equal(
+    (await env.call("GET", "/v1/billing", { token: me.token })).json.usage.end_users,
+    50,
+  );
 });

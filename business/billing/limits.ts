@@ -15,6 +15,7 @@ import { enqueueWebhookEvent } from "../webhooks/enqueue.ts";
 import type { Billing } from "./billing.ts";
 import { LIMIT_LABELS, type LimitName, type PlanId, PLANS } from "./plans.ts";
 import { monthOf, usageOf } from "./usage.ts";
+import { MessageCounter } from "./message_counter.ts";
 
 export interface Verdict {
   allowed: boolean;
@@ -49,8 +50,15 @@ const CONSEQUENCE: Record<LimitName, string> = {
 export class PlanLimits {
   readonly #o: PlanLimitsOptions;
   readonly #plans = new Map<string, { plan: PlanId; until: number }>();
+  readonly #messages: MessageCounter;
   constructor(o: PlanLimitsOptions) {
     this.#o = o;
+    this.#messages = new MessageCounter(o.pool, o.log);
+  }
+
+  /** Resolves once every counted message is written (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.#messages.settled();
   }
 
   #now = () => new Date(this.#o.billing.clock.now());
@@ -123,17 +131,9 @@ export class PlanLimits {
 
   /** Counts one inbound message and says whether the month's quota still takes it. */
   async admitMessage(creatorId: string): Promise<boolean> {
-    const month = monthOf(this.#now());
-    const { rows: [u] } = await withSystem(this.#o.pool, (c) =>
-      c.query<{ messages: number }>(
-        `insert into usage_monthly (creator_id, month, messages) values ($1, $2, 1)
-         on conflict (creator_id, month) do update set messages = usage_monthly.messages + 1
-         returning messages`,
-        [creatorId, month],
-      ));
+    const used = await this.#messages.add(creatorId, monthOf(this.#now()));
     const plan = await this.#cachedPlan(creatorId);
     const limitValue = PLANS[plan].limits.messages_per_month;
-    const used = u!.messages;
     if (used <= limitValue) return true;
     await this.refused(creatorId, {
       allowed: false,
