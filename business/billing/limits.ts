@@ -51,6 +51,7 @@ export class PlanLimits {
   readonly #o: PlanLimitsOptions;
   readonly #plans = new Map<string, { plan: PlanId; until: number }>();
   readonly #messages: MessageCounter;
+  readonly #recorded = new Map<string, number>();
   constructor(o: PlanLimitsOptions) {
     this.#o = o;
     this.#messages = new MessageCounter(o.pool, o.log);
@@ -75,9 +76,20 @@ export class PlanLimits {
     return await withTenant(this.#o.pool, creatorId, (c) => this.checkIn(c, limit, adding));
   }
 
-  /** Records a refusal; the first of the month per limit tells the creator. */
-  async refused(creatorId: string, v: Verdict): Promise<void> {
+  /**
+   * Records a refusal; the first of the month per limit tells the creator. With `throttle` (the
+   * intake, where a creator over quota may refuse every message), a node records a limit at most
+   * once a minute.
+   */
+  async refused(creatorId: string, v: Verdict, { throttle = false } = {}): Promise<void> {
     const month = monthOf(this.#now());
+    const key = `${creatorId}:${v.limit}:${month}`;
+    if (throttle) {
+      const last = this.#recorded.get(key);
+      if (last !== undefined && Date.now() - last < 60_000) return;
+      this.#recorded.set(key, Date.now());
+      if (this.#recorded.size > 10_000) this.#recorded.delete(this.#recorded.keys().next().value!);
+    }
     const first = await withSystem(this.#o.pool, async (c) => {
       const { rows: [hit] } = await c.query<{ first: boolean }>(
         `insert into plan_limit_hits (creator_id, limit_name, month, plan, usage, limit_value)
@@ -142,7 +154,7 @@ export class PlanLimits {
       usage: used - 1,
       limitValue,
       adding: 1,
-    });
+    }, { throttle: true });
     return false;
   }
 
@@ -150,7 +162,7 @@ export class PlanLimits {
   async admitNewPerson(tx: pg.PoolClient, creatorId: string): Promise<boolean> {
     const v = await this.checkIn(tx, "end_users", 1);
     if (v.allowed) return true;
-    await this.refused(creatorId, v);
+    await this.refused(creatorId, v, { throttle: true });
     return false;
   }
 
