@@ -132,7 +132,7 @@ export function businessExtension(
       routes: (app) => {
         app.route("/hooks/stripe", stripeHook({ billing: business.billing, log: businessLog }));
         // The OAuth authorization server: /oauth/* and its metadata under /.well-known/.
-        app.route("/", oauthServer({ pool, log: businessLog }));
+        app.route("/", oauthServer({ pool, log: businessLog, trustProxy: config.TRUST_PROXY }));
       },
       start: async (system) => {
         const stack = new AsyncDisposableStack();

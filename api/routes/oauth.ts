@@ -102,10 +102,22 @@ function oauthRequest(c: Context, body: Record<string, string>) {
   });
 }
 
-export function oauthServer({ pool, log, accessTokenTtlSeconds = 3600 }: {
+/** The client's address, as the admin API reads it (X-Forwarded-For only behind a proxy). */
+function clientAddress(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  return (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname ??
+    "unknown";
+}
+
+export function oauthServer({ pool, log, accessTokenTtlSeconds = 3600, trustProxy = false }: {
   pool: pg.Pool;
   log: Logger;
   accessTokenTtlSeconds?: number;
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy?: boolean;
 }): Hono {
   const model = oauthModel(pool);
   const server = new OAuth2Server({
@@ -161,7 +173,7 @@ export function oauthServer({ pool, log, accessTokenTtlSeconds = 3600 }: {
       return c.redirect(back.toString(), 302);
     }
     const email = form.email ?? "";
-    const address = c.req.header("x-forwarded-for") ?? "direct";
+    const address = clientAddress(c, trustProxy);
     const wait = await loginWait(pool, email, address);
     if (wait > 0) {
       return c.body(
