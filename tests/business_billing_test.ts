@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { withSystem } from "../db/tenant.ts";
 import { takeIn } from "../channels/core/intake.ts";
 import { businessEnv } from "./business_env.ts";
+import { startFakeTelegram } from "./fakes/telegram.ts";
 
 const DAY = 86400_000;
 
@@ -298,4 +299,44 @@ Deno.test("limits - the intake refuses messages over the monthly quota and new e
     (await env.call("GET", "/v1/billing", { token: me.token })).json.usage.end_users,
     50,
   );
+});
+
+Deno.test("limits - a new person writing to a Telegram bot over the end-user limit is not taken in; the webhook is answered and the creator told", async () => {
+  await using tg = startFakeTelegram();
+  await using env = await businessEnv({ TELEGRAM_API_URL: tg.url });
+  const me = await env.signup();
+  const connected = await env.call("POST", "/v1/channels", {
+    token: me.token,
+    body: { kind: "telegram", name: "Coach bot", bot_token: tg.bot.token },
+  });
+  assert.equal(connected.status, 201, connected.text);
+  // A second channel is over the free plan.
+  const second = await env.call("POST", "/v1/channels", {
+    token: me.token,
+    body: { kind: "telegram", name: "Other bot", bot_token: tg.bot.token },
+  });
+  assert.equal(second.status, 402);
+  assert.equal(second.json.errors[0].field, "plan.limits.channels");
+  await withSystem(env.db.pool, async (c) => {
+    for (let i = 0; i < 50; i++) {
+      await c.query(
+        "insert into end_users (creator_id, channel, external_id) values ($1, 'telegram', $2)",
+        [me.creatorId, `t${i}`],
+      );
+    }
+  });
+  const ada = tg.addUser({ first_name: "Ada" });
+  const started = await tg.deliverUpdate(tg.bot.token, tg.bot.updates.start(ada));
+  assert.equal(started.via === "webhook" && started.status, 200);
+  await env.inbox.waitFor(me.email, /(plan limit is reached: end users)/);
+  const users = await env.call("GET", "/v1/billing", { token: me.token });
+  assert.equal(users.json.usage.end_users, 50);
+  const identities = await withSystem(
+    env.db.pool,
+    (c) =>
+      c.query("select count(*)::int n from channel_identities where creator_id = $1", [
+        me.creatorId,
+      ]),
+  );
+  assert.equal(identities.rows[0].n, 0);
 });
