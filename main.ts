@@ -14,6 +14,7 @@ import { jsonLogger } from "./runtime/mod.ts";
 import { startErrorReporting, tracedLogger } from "./app/errors/reporting.ts";
 import { knowledgeExtension } from "./app/knowledge.ts";
 import { channelsExtension } from "./app/channels.ts";
+import { businessExtension } from "./app/business.ts";
 
 async function main(args: string[]) {
   let config;
@@ -50,11 +51,16 @@ async function main(args: string[]) {
     await pool.end();
     return;
   }
+  const business = businessExtension();
   const node = await startNode({
     config,
     ...infra,
     log,
-    extensions: [knowledgeExtension({ chromaUrl: infra.chromaUrl }), channelsExtension()],
+    extensions: [
+      knowledgeExtension({ chromaUrl: infra.chromaUrl }),
+      business.factory,
+      channelsExtension({ gate: business.gate }),
+    ],
   });
   console.log(startSummary({
     nodeId: node.nodeId,

@@ -46,6 +46,11 @@ import { registerConversations, registerHandoffInbox } from "./routes/conversati
 import { registerDeliveries } from "./routes/deliveries.ts";
 import { registerProactive } from "./routes/proactive.ts";
 import { registerAuditLog } from "./routes/audit_log.ts";
+import { registerBilling } from "./routes/billing.ts";
+import { registerWebhooks } from "./routes/webhooks.ts";
+import { registerOAuthClients } from "./routes/oauth_clients.ts";
+import { registerGa4 } from "./routes/ga4.ts";
+import type { Business } from "../business/mod.ts";
 
 export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
 export { requireRole };
@@ -98,6 +103,8 @@ export interface ApiDeps {
   appRoutes?: ApiExtension[];
   /** Checks and registers channel connections with their providers. */
   channels?: ChannelConnector;
+  /** Billing, plan limits, e-mail and outbound webhooks (business/). */
+  business?: Business;
 }
 
 /**
@@ -138,6 +145,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds ?? 30 * 24 * 3600,
     trustProxy: deps.trustProxy ?? false,
     channels: deps.channels,
+    business: deps.business,
     sessions: new SessionCache(
       deps.pool,
       deps.authEvents ?? localAuthEvents(),
@@ -226,6 +234,10 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerDeliveries(app);
   registerProactive(app);
   registerAuditLog(app);
+  registerBilling(app);
+  registerWebhooks(app);
+  registerOAuthClients(app);
+  registerGa4(app);
   for (const extend of deps.extensions ?? []) extend(app);
   // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.
   app.all("*", (c) => {

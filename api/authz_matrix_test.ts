@@ -29,6 +29,7 @@ const BODIES: Record<string, () => unknown> = {
   "PATCH /channels/{channelId}": () => ({ name: "renamed" }),
   "PATCH /members/{memberId}": () => ({ role: "viewer" }),
   "POST /programs/{programId}/enrollments": () => ({ end_user_ids: [crypto.randomUUID()] }),
+  "PATCH /webhooks/endpoints/{endpointId}": () => ({ description: "renamed" }),
 };
 
 /** Query strings for operations with required query parameters. */
@@ -86,6 +87,23 @@ Deno.test("authorization matrix - every OpenAPI route gives 401 without token, 4
     conversationId: user.conversationId,
     // Not a resource: the program control a path names.
     action: "pause",
+    ...await withSystem(t.db.pool, async (c) => {
+      const endpointId = crypto.randomUUID();
+      const { rows: [d] } = await c.query<{ id: string }>(
+        `with e as (insert into webhook_endpoints (id, creator_id, url, event_types, secret_iv,
+             secret_ciphertext) values ($2, $1, 'https://hooks.example/', '{badge.earned}',
+             '\\x00', '\\x00'))
+         insert into webhook_deliveries (creator_id, endpoint_id, message_id, event_id, event_type,
+           payload) values ($1, $2, 'msg_1', 'e1', 'badge.earned', '{}') returning id`,
+        [b.creatorId, endpointId],
+      );
+      const { rows: [o] } = await c.query<{ id: string }>(
+        `insert into oauth_clients (creator_id, name, redirect_uris, secret_sha256)
+         values ($1, 'app', '{https://app.example/cb}', 'x') returning id`,
+        [b.creatorId],
+      );
+      return { endpointId, deliveryId: d!.id, clientId: o!.id };
+    }),
   };
 
   const doc = await (await t.call("GET", "/openapi.json")).json();

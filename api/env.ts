@@ -6,6 +6,7 @@ import type { AccountMailer } from "./auth/notices.ts";
 import type { SessionCache } from "./auth/sessions.ts";
 import type { SecretBox } from "../db/secrets.ts";
 import type { ChannelConnector } from "../channels/connect.ts";
+import type { Business } from "../business/mod.ts";
 
 export type { ChannelConnector };
 
@@ -15,7 +16,7 @@ export interface AuthContext {
   role: Role;
   /** Member id for a JWT, API key id for a key. */
   subject: string;
-  kind: "jwt" | "api_key";
+  kind: "jwt" | "api_key" | "oauth";
 }
 
 /** Queues a stored document for extraction, chunking and embedding (the knowledge issue). */
@@ -56,6 +57,8 @@ export interface ApiServices {
   loginThrottle: LoginThrottleOptions;
   /** Absent: connections are stored without contacting any provider (tests of the API alone). */
   channels?: ChannelConnector;
+  /** Billing, plan limits, e-mail and outbound webhooks; absent: no limits, billing answers 503. */
+  business?: Business;
 }
 
 /** The Hono environment of every admin route, extensions included. */

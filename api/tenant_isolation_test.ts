@@ -120,6 +120,41 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
            text, start_offset, end_offset) values ($1, $2, $3, $4, 0, 'hello', 0, 5)`,
         [`${doc.id}:0`, s.creatorId, kb.id, doc.id],
       );
+      // What billing, e-mail and outbound webhooks write.
+      await c.query(
+        `with b as (insert into creator_billing (creator_id, stripe_customer_id) values ($1, $2)),
+           e as (insert into stripe_events (id, type, creator_id) values ($2, 'x', $1)),
+           u as (insert into usage_monthly (creator_id, month, messages) values ($1, '2026-01-01', 1)),
+           h as (insert into plan_limit_hits (creator_id, limit_name, month, plan, usage, limit_value)
+                 values ($1, 'channels', '2026-01-01', 'free', 1, 1)),
+           m as (insert into email_log (creator_id, template, locale, recipient, provider, status)
+                 values ($1, 'weekly_digest', 'en', 'a@example.test', 'smtp', 'sent')),
+           r as (insert into password_resets (creator_id, member_id, token_sha256, expires_at)
+                 values ($1, $3, $2, now() + interval '1 hour')),
+           w as (insert into webhook_endpoints (id, creator_id, url, event_types, secret_iv,
+                   secret_ciphertext) values ($4, $1, 'https://hooks.example/', '{badge.earned}',
+                   '\\x00', '\\x00'))
+         insert into webhook_deliveries (creator_id, endpoint_id, message_id, event_id, event_type,
+           payload) values ($1, $4, 'msg_1', 'e1', 'badge.earned', '{}')`,
+        [s.creatorId, `cus_${s.creatorId}`, s.memberId, crypto.randomUUID()],
+      );
+      await c.query(
+        `insert into ga4_settings (creator_id, measurement_id, secret_iv, secret_ciphertext)
+         values ($1, 'G-TEST', '\\x00', '\\x00')`,
+        [s.creatorId],
+      );
+      // What the OAuth authorization server writes.
+      await c.query(
+        `with cl as (insert into oauth_clients (creator_id, name, redirect_uris, secret_sha256)
+                     values ($1, 'app', '{https://app.example/cb}', $2) returning id),
+           co as (insert into oauth_codes (code_sha256, client_id, creator_id, member_id,
+                    redirect_uri, scope, code_challenge, code_challenge_method, expires_at)
+                  select $2, id, $1, $3, 'https://app.example/cb', '{read}', 'x', 'S256', now()
+                  from cl)
+         insert into oauth_tokens (client_id, creator_id, member_id, access_sha256, scope,
+           access_expires_at) select id, $1, $3, $2, '{read}', now() from cl`,
+        [s.creatorId, `h_${s.creatorId}`, s.memberId],
+      );
     });
   }
 

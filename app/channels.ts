@@ -10,7 +10,7 @@ import { withSystem } from "../db/tenant.ts";
 import { loadOrCreateSecret, SecretBox } from "../db/secrets.ts";
 import { ConnectionDirectory } from "../channels/core/connections.ts";
 import { startDeliveryWorker } from "../channels/core/delivery_worker.ts";
-import { KnownPeople, RECEIPT_DAYS } from "../channels/core/intake.ts";
+import { type IntakeGate, KnownPeople, RECEIPT_DAYS } from "../channels/core/intake.ts";
 import { createChannelMetrics } from "../channels/core/metrics.ts";
 import { pacerActor } from "../channels/core/pacer.ts";
 import { startConversationRecords } from "../channels/core/records.ts";
@@ -52,7 +52,11 @@ export interface ChannelsHandle {
 }
 
 export function channelsExtension(
-  { handle = {} }: { handle?: ChannelsHandle } = {},
+  { handle = {}, gate }: {
+    handle?: ChannelsHandle;
+    /** Plan limits on what the channels take in (business/billing/limits.ts). */
+    gate?: IntakeGate;
+  } = {},
 ): NodeExtensionFactory {
   return async ({ pool, nc, config, log, breakers }) => {
     const box = new SecretBox(
@@ -112,6 +116,7 @@ export function channelsExtension(
             metrics,
             log: channelLog,
             known,
+            gate,
           }),
         );
         app.route(
@@ -209,6 +214,7 @@ export function channelsExtension(
               log: channelLog,
               connections,
               known,
+              gate,
               nc,
               prefix,
             }),

@@ -151,6 +151,44 @@ export const Config = z.object({
   WIDGET_MESSAGES_PER_KEY: z.coerce.number().int().min(1).default(3000),
   WIDGET_SESSIONS_PER_IP: z.coerce.number().int().min(1).default(60),
   WIDGET_RATE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** Stripe (docs/business.md): without a secret key billing answers 503 and plans stay free. */
+  STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  /** The signing secret of the `/hooks/stripe` endpoint (`whsec_...`). */
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** Stripe API base URL (a loopback fake in tests). */
+  STRIPE_API_URL: z.string().url().default("https://api.stripe.com"),
+  /** Stripe price ids of the paid plans. */
+  STRIPE_PRICE_PRO: z.string().min(1).optional(),
+  STRIPE_PRICE_BUSINESS: z.string().min(1).optional(),
+  /** Days a failed payment keeps the paid plan's limits. */
+  BILLING_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
+  /** Transactional e-mail: `none` (account notices go to MAIL_DROP_DIR), `smtp` or `sendgrid`. */
+  EMAIL_PROVIDER: z.enum(["none", "smtp", "sendgrid"]).default("none"),
+  /** `smtp://user:pass@host:587` or `smtps://...:465`. */
+  SMTP_URL: z.string().url().optional(),
+  SENDGRID_API_KEY: z.string().min(1).optional(),
+  SENDGRID_API_URL: z.string().url().default("https://api.sendgrid.com"),
+  EMAIL_FROM: z.string().min(3).default("Coachd <no-reply@localhost>"),
+  /** Send widget events to creators' GA4 properties (Measurement Protocol); off by default. */
+  GA4_ENABLED: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  GA4_API_URL: z.string().url().default("https://www.google-analytics.com"),
+  /** Let webhook endpoints target private and loopback addresses (closed networks, tests). */
+  WEBHOOKS_ALLOW_PRIVATE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+}).superRefine((c, ctx) => {
+  if (c.EMAIL_PROVIDER === "smtp" && !c.SMTP_URL) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["SMTP_URL"],
+      message: "required with EMAIL_PROVIDER=smtp",
+    });
+  }
+  if (c.EMAIL_PROVIDER === "sendgrid" && !c.SENDGRID_API_KEY) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["SENDGRID_API_KEY"],
+      message: "required with EMAIL_PROVIDER=sendgrid",
+    });
+  }
 });
 export type Config = z.infer<typeof Config>;
 

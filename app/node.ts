@@ -27,7 +27,14 @@ import { securityHeaders } from "../api/middleware/security_headers.ts";
 /** What the node passes on to the admin API beyond what it builds itself. */
 export type ApiOptions = Pick<
   ApiDeps,
-  "ingestion" | "onDocumentDeleted" | "onEndUserDeleted" | "extensions" | "channels" | "appRoutes"
+  | "ingestion"
+  | "onDocumentDeleted"
+  | "onEndUserDeleted"
+  | "extensions"
+  | "channels"
+  | "appRoutes"
+  | "mailer"
+  | "business"
 >;
 
 export interface Infra extends AsyncDisposable {
@@ -307,6 +314,7 @@ export async function startNode(
         extensions: apiParts.flatMap((p) => p.extensions ?? []),
         appRoutes: apiParts.flatMap((p) => p.appRoutes ?? []),
         channels: apiParts.find((p) => p.channels)?.channels,
+        business: apiParts.find((p) => p.business)?.business,
         jwtSecret: config.JWT_SECRET
           ? new TextEncoder().encode(config.JWT_SECRET)
           : await loadOrCreateSecret({ dataDir: config.DATA_DIR, name: "jwt_secret" }),
@@ -327,7 +335,7 @@ export async function startNode(
         hsts: config.HSTS,
         authEvents: natsAuthEvents(nc, `${config.NATS_PREFIX}.auth.sessions`),
         sessionCacheMs: config.SESSION_CACHE_MS,
-        mailer: dropFolderMailer(
+        mailer: apiParts.find((p) => p.mailer)?.mailer ?? dropFolderMailer(
           config.MAIL_DROP_DIR ?? `${config.DATA_DIR}/mail`,
           log.child({ component: "api" }),
         ),

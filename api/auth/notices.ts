@@ -22,6 +22,23 @@ export type AccountNotice =
     /** Someone signed up with an address that already has an account. */
     kind: "signup_existing_account";
     email: string;
+  }
+  | {
+    /** A member asked to choose a new password; the token is for `/auth/password/reset`. */
+    kind: "password_reset";
+    email: string;
+    token: string;
+    expiresAt: string;
+    name: string;
+    team: string;
+  }
+  | {
+    /** A member was added to a team. */
+    kind: "member_invitation";
+    email: string;
+    name: string;
+    team: string;
+    role: string;
   };
 
 /** Delivers notices (an e-mail sender, one day). */

@@ -8,7 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { ActorSystem, Logger } from "../../runtime/mod.ts";
 import type { ConnectionDirectory } from "../../channels/core/connections.ts";
 import type { ChannelMetrics } from "../../channels/core/metrics.ts";
-import type { KnownPeople } from "../../channels/core/intake.ts";
+import type { IntakeGate, KnownPeople } from "../../channels/core/intake.ts";
 import type { TelegramSender } from "../../channels/telegram/sender.ts";
 import type { WhatsAppSender } from "../../channels/whatsapp/sender.ts";
 import { errorHandler } from "../errors.ts";
@@ -26,6 +26,7 @@ export interface HooksDeps {
   metrics: ChannelMetrics;
   log: Logger;
   known?: KnownPeople;
+  gate?: IntakeGate;
 }
 
 export function createHooks(d: HooksDeps): Hono {

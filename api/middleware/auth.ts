@@ -4,6 +4,7 @@ import { type Role, sha256Hex } from "../auth/credentials.ts";
 import type { ApiEnv, AuthContext } from "../env.ts";
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from "../errors.ts";
 import { clientIp, hit } from "./rate_limit.ts";
+import { ACCESS_TOKEN_PREFIX, oauthCredentials } from "../routes/oauth_model.ts";
 
 /** API keys start with this, so the middleware tells them from JWTs without trying both. */
 export const API_KEY_PREFIX = "ck_";
@@ -35,6 +36,7 @@ async function credentialsOf(
   token: string,
 ): Promise<AuthContext | null> {
   if (token.startsWith(API_KEY_PREFIX)) return await lookupApiKey(services.pool, token);
+  if (token.startsWith(ACCESS_TOKEN_PREFIX)) return await oauthCredentials(services.pool, token);
   const claims = await services.tokens.verify(token);
   if (!claims) return null;
   const member = await services.sessions.member(claims.sessionId, claims.memberId);

@@ -66,7 +66,12 @@ export function registerAppMessages(
       responses: {
         ...errorResponses,
         202: jsonResponse(
-          z.object({ status: z.enum(["accepted", "duplicate"]), message_id: z.string() }),
+          z.object({
+            status: z.enum(["accepted", "duplicate", "over_limit"]).openapi({
+              description: "over_limit: the creator's plan takes no more messages this month",
+            }),
+            message_id: z.string(),
+          }),
           "Taken in",
         ),
       },

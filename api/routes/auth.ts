@@ -123,6 +123,37 @@ const logout = createRoute({
   responses: { 204: { description: "Ended (or already unknown)" }, ...publicResponses },
 });
 
+const forgotPassword = createRoute({
+  method: "post",
+  path: "/auth/password/forgot",
+  tags: ["auth"],
+  summary: "Ask for a password reset; a code goes to the e-mail address",
+  description: "The answer is the same whether or not the address has an account.",
+  security: [],
+  request: { body: jsonBody(z.strictObject({ email: Email })) },
+  responses: {
+    202: jsonResponse(
+      z.object({ status: z.literal("reset_sent"), detail: z.string() }),
+      "Accepted; see the e-mail",
+    ),
+    ...publicResponses,
+  },
+});
+
+const resetPassword = createRoute({
+  method: "post",
+  path: "/auth/password/reset",
+  tags: ["auth"],
+  summary: "Choose a new password with the code from the reset e-mail; ends every session",
+  security: [],
+  request: {
+    body: jsonBody(z.strictObject({ token: z.string().min(1).max(200), password: Password })),
+  },
+  responses: { 204: { description: "The password is changed" }, ...publicResponses },
+});
+
+const RESET_TTL_MINUTES = 60;
+
 interface Member {
   id: string;
   creator_id: string;
@@ -282,6 +313,82 @@ export function registerAuth(app: OpenAPIHono<ApiEnv>) {
     }
     await loginSucceeded(s.pool, tokens.email, clientIp(c));
     return c.json(tokens.tokens, 201);
+  });
+
+  app.openapi(forgotPassword, async (c) => {
+    const { email } = c.req.valid("json");
+    const s = c.get("services");
+    const notices = await withSystem(s.pool, async (client) => {
+      await client.query("delete from password_resets where expires_at < now()");
+      const { rows: members } = await client.query<
+        { id: string; creator_id: string; name: string; email: string; team: string }
+      >(
+        `select m.id, m.creator_id, m.name, m.email, cr.name team from creator_members m
+           join creators cr on cr.id = m.creator_id
+          where lower(m.email) = lower($1) order by m.created_at limit 10`,
+        [email],
+      );
+      const out: AccountNotice[] = [];
+      // One code per team the address belongs to: each resets that team's password.
+      for (const m of members) {
+        const token = randomToken("pr_");
+        const { rows: [r] } = await client.query<{ expires_at: Date }>(
+          `insert into password_resets (creator_id, member_id, token_sha256, expires_at)
+           values ($1, $2, $3, now() + make_interval(mins => $4)) returning expires_at`,
+          [m.creator_id, m.id, await sha256Hex(token), RESET_TTL_MINUTES],
+        );
+        const notice: AccountNotice = {
+          kind: "password_reset",
+          email: m.email,
+          token,
+          expiresAt: r!.expires_at.toISOString(),
+          name: m.name,
+          team: m.team,
+        };
+        await recordNotice(client, notice, c.get("requestId"));
+        out.push(notice);
+      }
+      return out;
+    });
+    for (const notice of notices) {
+      await s.mailer.send(notice).catch((err) =>
+        s.log.error("account notice not sent", { kind: notice.kind, error: String(err) })
+      );
+    }
+    return c.json({
+      status: "reset_sent" as const,
+      detail: "If this address has an account, a reset code is on its way to it",
+    }, 202);
+  });
+
+  app.openapi(resetPassword, async (c) => {
+    const body = c.req.valid("json");
+    const s = c.get("services");
+    const passwordHash = await hashPassword(body.password);
+    const done = await withSystem(s.pool, async (client) => {
+      const { rows: [r] } = await client.query<{ member_id: string; creator_id: string }>(
+        `delete from password_resets where token_sha256 = $1 and expires_at > now()
+         returning member_id, creator_id`,
+        [await sha256Hex(body.token)],
+      );
+      if (!r) return null;
+      const { rows: [m] } = await client.query<{ email: string }>(
+        "update creator_members set password_hash = $2 where id = $1 returning email",
+        [r.member_id, passwordHash],
+      );
+      await client.query("delete from password_resets where member_id = $1", [r.member_id]);
+      await client.query(
+        `insert into audit_log (creator_id, actor_kind, actor_subject, action, resource_type,
+           resource_id, request_id) values ($1, 'anonymous', $2, 'auth.password_reset', 'member', $2, $3)`,
+        [r.creator_id, r.member_id, c.get("requestId")],
+      );
+      const sessionIds = await endSessions(client, { memberId: r.member_id });
+      return { email: m?.email ?? "", memberId: r.member_id, sessionIds };
+    });
+    if (!done) throw new ApiError(401, "Unauthorized", "The reset code is invalid or expired");
+    await s.sessions.ended({ kind: "members", memberIds: [done.memberId] });
+    await loginSucceeded(s.pool, done.email, clientIp(c));
+    return c.body(null, 204);
   });
 
   app.openapi(login, async (c) => {

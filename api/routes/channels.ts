@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { randomToken } from "../auth/credentials.ts";
+import { enforceLimit } from "./billing_limits.ts";
 import type { ApiEnv, ChannelConnector } from "../env.ts";
 import { ApiError, ValidationError } from "../errors.ts";
 import type { Context } from "hono";
@@ -199,7 +200,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
       description: "Connected",
       body: ChannelInput,
       schema: CreatedChannel,
-      prepare: (_c, body) => prepareConnection(body),
+      prepare: async (c, body) => (await enforceLimit(c, "channels"), prepareConnection(body)),
       run: async (client, c, { body, given, generated, config, publicKey }) => {
         const { secrets } = c.get("services");
         const creatorId = c.get("auth").creatorId;

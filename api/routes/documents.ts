@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { enforceLimit } from "./billing_limits.ts";
 import type { ApiEnv } from "../env.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
 import { tenantTable } from "../lib/crud.ts";
@@ -148,11 +149,11 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
       form: UploadForm,
       status: 202,
       responses: uploadResponses,
-      prepare: async (c, form) => ({
-        upload: await readUpload(c, form.file),
-        title: form.title,
-        metadata: parseMetadata(form.metadata),
-      }),
+      prepare: async (c, form) => {
+        const upload = await readUpload(c, form.file);
+        await enforceLimit(c, "document_bytes", upload.bytes.length);
+        return { upload, title: form.title, metadata: parseMetadata(form.metadata) };
+      },
       values: ({ upload, title, metadata }, knowledgeBaseId) => ({
         knowledge_base_id: knowledgeBaseId,
         title: title ?? upload.filename,
@@ -209,6 +210,11 @@ export function registerDocuments(app: OpenAPIHono<ApiEnv>) {
     async (c) => {
       const { documentId } = c.req.valid("param");
       const upload = await readUpload(c, c.req.valid("form").file);
+      await enforceLimit(c, "document_bytes", upload.bytes.length, async (client) =>
+        Number(
+          (await client.query("select size_bytes from documents where id = $1", [documentId]))
+            .rows[0]?.size_bytes ?? 0,
+        ));
       const row = await inTenant(c, async (client) => {
         const { rows: [d] } = await client.query<Row>(
           `update documents set content = $2, size_bytes = $3, content_sha256 = $4,

@@ -1,4 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { enforceLimit } from "./billing_limits.ts";
 import type { ApiEnv } from "../env.ts";
 import { tenantTable } from "../lib/crud.ts";
 import { iso } from "../lib/pagination.ts";
@@ -85,6 +86,7 @@ export function registerKnowledgeBases(app: OpenAPIHono<ApiEnv>) {
       roles: WRITERS,
       summary: "Create a knowledge base",
       body: KnowledgeBaseInput,
+      prepare: async (c, body) => (await enforceLimit(c, "knowledge_bases"), body),
       values: (body) => ({
         name: body.name,
         description: body.description ?? "",

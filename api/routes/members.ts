@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { hashPassword } from "../auth/credentials.ts";
+import { enforceLimit } from "./billing_limits.ts";
 import type { ApiEnv } from "../env.ts";
 import { ConflictError, ForbiddenError } from "../errors.ts";
 import { tenantTable } from "../lib/crud.ts";
@@ -27,7 +28,7 @@ const Me = z.object({
     subscription_tier: z.string(),
   }),
   role: RoleEnum,
-  kind: z.enum(["jwt", "api_key"]),
+  kind: z.enum(["jwt", "api_key", "oauth"]),
   subject: z.string(),
 }).openapi("Me");
 
@@ -95,7 +96,10 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
       summary: "Add a team member with an initial password",
       body: MemberInput,
       location: false,
-      prepare: async (_c, body) => ({ ...body, passwordHash: await hashPassword(body.password) }),
+      prepare: async (c, body) => {
+        await enforceLimit(c, "members");
+        return { ...body, passwordHash: await hashPassword(body.password) };
+      },
       run: async (client, c, body) => {
         // E-mails are unique within a team only (migration 0110), so a conflict names a member
         // of this creator and says nothing about other tenants.
@@ -111,6 +115,25 @@ export function registerMembers(app: OpenAPIHono<ApiEnv>) {
           ]);
         }
         await audit(client, c, "member.create", { type: "member", id: m.id }, { role: m.role });
+        return m;
+      },
+      afterCommit: async (c, m) => {
+        const s = c.get("services");
+        const team = await inTenant(
+          c,
+          async (client) =>
+            (await client.query<{ name: string }>("select name from creators")).rows[0]?.name ?? "",
+        );
+        // The member exists either way; a notice that cannot be sent is logged, not an error.
+        await s.mailer.send({
+          kind: "member_invitation",
+          email: m.email,
+          name: m.name,
+          team,
+          role: m.role,
+        }).catch((err) =>
+          s.log.error("account notice not sent", { kind: "member_invitation", error: String(err) })
+        );
         return m;
       },
     },

@@ -18,7 +18,17 @@ import { linkCodeOf, type LinkOutcome, redeemLinkCode } from "../linking/codes.t
 
 export type IntakeResult =
   | { status: "accepted"; endUserId: string; identityId: string; newPerson: boolean }
-  | { status: "duplicate" };
+  | { status: "duplicate" }
+  /** The creator's plan takes no more (the creator is told by the gate). */
+  | { status: "over_limit"; limit: "messages_per_month" | "end_users" };
+
+/** The creator's plan limits, asked before a message is taken in (business/billing/limits.ts). */
+export interface IntakeGate {
+  /** Counts one inbound message; false when the month's quota is used up. */
+  admitMessage(creatorId: string): Promise<boolean>;
+  /** Whether one more end user fits, asked inside the intake's transaction. */
+  admitNewPerson(tx: pg.PoolClient, creatorId: string): Promise<boolean>;
+}
 
 /** Days a provider message id is remembered; providers stop retrying long before. */
 export const RECEIPT_DAYS = 7;
@@ -53,9 +63,13 @@ export interface IntakeDeps {
   pool: pg.Pool;
   system: ActorSystem;
   known?: KnownPeople;
+  gate?: IntakeGate;
 }
 
 export async function takeIn(deps: IntakeDeps, m: NormalizedInbound): Promise<IntakeResult> {
+  if (deps.gate && !(await deps.gate.admitMessage(m.creatorId))) {
+    return { status: "over_limit", limit: "messages_per_month" };
+  }
   const known = deps.known?.get(m);
   const code = linkCodeOf(m);
   if (known && !consentOf(m.content) && !isStart(m) && !code) {
@@ -72,7 +86,10 @@ export async function takeIn(deps: IntakeDeps, m: NormalizedInbound): Promise<In
     if (receipt.rowCount === 0) return { result: { status: "duplicate" } as const, row: null };
     // A link code moves this identity to the person who asked for it, before it is looked up.
     const link = code ? await redeemLinkCode(tx, m, code) : undefined;
-    const person = await findOrCreatePerson(tx, m);
+    const person = await findOrCreatePerson(tx, m, deps.gate);
+    if (!person) {
+      return { result: { status: "over_limit", limit: "end_users" } as const, row: null };
+    }
     const consent = consentOf(m.content);
     if (consent) {
       await tx.query(
@@ -172,7 +189,8 @@ async function takeInKnown(
 async function findOrCreatePerson(
   tx: pg.PoolClient,
   m: NormalizedInbound,
-): Promise<{ endUserId: string; identityId: string; newPerson: boolean }> {
+  gate?: IntakeGate,
+): Promise<{ endUserId: string; identityId: string; newPerson: boolean } | undefined> {
   const started = m.content.type === "command" && m.content.command === "start";
   // Rows are locked end user first, then identity, as the first-contact insert below does, so
   // a first contact racing a follow-up cannot deadlock. The uncorrelated `exists` runs `u` once
@@ -192,6 +210,7 @@ async function findOrCreatePerson(
   );
   const hit = known.rows[0];
   if (hit) return { endUserId: hit.end_user_id, identityId: hit.id, newPerson: false };
+  if (gate && !(await gate.admitNewPerson(tx, m.creatorId))) return undefined;
   // First contact. Two first messages racing meet on the unique keys and get the same rows.
   const created = await tx.query<{ id: string; end_user_id: string; fresh: boolean }>(
     `with u as (

@@ -6,7 +6,7 @@ import type pg from "pg";
 import type { Update } from "grammy/types";
 import type { ActorSystem, Logger } from "../../runtime/mod.ts";
 import type { Connection } from "../core/connections.ts";
-import { type IntakeResult, type KnownPeople, takeIn } from "../core/intake.ts";
+import { type IntakeGate, type IntakeResult, type KnownPeople, takeIn } from "../core/intake.ts";
 import type { ChannelMetrics } from "../core/metrics.ts";
 import { setReachable } from "../core/reachability.ts";
 import { normalizeUpdate } from "./normalize.ts";
@@ -17,6 +17,8 @@ export interface TelegramDeps {
   system: ActorSystem;
   /** People this node has seen (the intake's fast path). */
   known?: KnownPeople;
+  /** Plan limits on inbound messages and new end users. */
+  gate?: IntakeGate;
   sender: TelegramSender;
   metrics: ChannelMetrics;
   log: Logger;
