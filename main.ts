@@ -13,6 +13,8 @@ import { startSummary } from "./app/start_summary.ts";
 import { jsonLogger } from "./runtime/mod.ts";
 import { knowledgeExtension } from "./app/knowledge.ts";
 import { channelsExtension } from "./app/channels.ts";
+import { analyticsExtension } from "./app/analytics.ts";
+import { rebuildAnalytics } from "./app/analytics_rebuild.ts";
 
 async function main(args: string[]) {
   let config;
@@ -25,7 +27,11 @@ async function main(args: string[]) {
   }
   const log = jsonLogger(config.LOG_LEVEL, { app: "coachd" });
   // `migrate` needs Postgres only (embedded when DATABASE_URL is not set).
-  const parts = args[0] === "migrate" ? ["Postgres" as const] : undefined;
+  const parts = args[0] === "migrate"
+    ? ["Postgres" as const]
+    : args[0] === "analytics-rebuild"
+    ? ["Postgres" as const, "NATS" as const]
+    : undefined;
   await using infra = await startInfra(config, log, { parts });
   if (args[0] === "migrate") {
     // The owner migrates, then gives the node's roles the passwords of their URLs.
@@ -40,11 +46,24 @@ async function main(args: string[]) {
     await pool.end();
     return;
   }
+  if (args[0] === "analytics-rebuild") {
+    const from = args.includes("--from=tables") ? "tables" : "stream";
+    const r = await rebuildAnalytics({ config, ...infra, log, from });
+    console.log(
+      `analytics rebuilt from the ${from}: ${r.fromTables} record(s) from tables, ` +
+        `stream position ${r.position}, ${r.applied} event(s) applied`,
+    );
+    return;
+  }
   const node = await startNode({
     config,
     ...infra,
     log,
-    extensions: [knowledgeExtension({ chromaUrl: infra.chromaUrl }), channelsExtension()],
+    extensions: [
+      knowledgeExtension({ chromaUrl: infra.chromaUrl }),
+      channelsExtension(),
+      analyticsExtension(),
+    ],
   });
   console.log(startSummary({
     nodeId: node.nodeId,

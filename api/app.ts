@@ -44,6 +44,8 @@ import { registerEndUsers } from "./routes/end_users.ts";
 import { registerConversations, registerHandoffInbox } from "./routes/conversations.ts";
 import { registerDeliveries } from "./routes/deliveries.ts";
 import { registerAuditLog } from "./routes/audit_log.ts";
+import { registerAnalytics } from "./routes/analytics.ts";
+import { Analytics } from "../analytics/mod.ts";
 
 export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
 export { requireRole };
@@ -117,12 +119,17 @@ export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
  */
 export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const log = deps.log ?? jsonLogger("info", { app: "coachd-api" });
+  const analytics = new Analytics({ pool: deps.pool, secretsKey: deps.secretsKey });
   const services: ApiServices = {
     pool: deps.pool,
     actors: deps.actors,
     ingestion: deps.ingestion,
     onDocumentDeleted: deps.onDocumentDeleted,
-    onEndUserDeleted: deps.onEndUserDeleted,
+    // An erased end user's analytics rows go with them.
+    onEndUserDeleted: async (creatorId, endUserId) => {
+      await analytics.erasePerson(creatorId, endUserId);
+      await deps.onEndUserDeleted?.(creatorId, endUserId);
+    },
     tokens: new AccessTokens(deps.jwtSecret, deps.accessTokenTtlSeconds ?? 900),
     secrets: new SecretBox(deps.secretsKey),
     log,
@@ -216,6 +223,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerHandoffInbox(app);
   registerDeliveries(app);
   registerAuditLog(app);
+  registerAnalytics(app, analytics);
   for (const extend of deps.extensions ?? []) extend(app);
   // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.
   app.all("*", (c) => {
