@@ -45,6 +45,7 @@ import { registerConversations, registerHandoffInbox } from "./routes/conversati
 import { registerDeliveries } from "./routes/deliveries.ts";
 import { registerAuditLog } from "./routes/audit_log.ts";
 import { registerAnalytics } from "./routes/analytics.ts";
+import { registerGraphql } from "./graphql/yoga.ts";
 import { Analytics } from "../analytics/mod.ts";
 
 export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
@@ -224,6 +225,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerDeliveries(app);
   registerAuditLog(app);
   registerAnalytics(app, analytics);
+  registerGraphql(app, analytics);
   for (const extend of deps.extensions ?? []) extend(app);
   // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.
   app.all("*", (c) => {
