@@ -46,6 +46,7 @@ import { registerDeliveries } from "./routes/deliveries.ts";
 import { registerAuditLog } from "./routes/audit_log.ts";
 import { registerAnalytics } from "./routes/analytics.ts";
 import { registerGraphql } from "./graphql/yoga.ts";
+import { registerGraphiql } from "./graphql/graphiql.ts";
 import { Analytics } from "../analytics/mod.ts";
 
 export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
@@ -208,6 +209,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   // against its address there, one with them against its key only.
   app.use("/auth/*", rateLimit("ip"));
   registerAuth(app);
+  registerGraphiql(app);
   app.use("*", authenticate);
   app.use("*", rateLimit("principal"));
   app.use("*", limitBody);

@@ -130,4 +130,27 @@ Deno.test("graphql - tenant's figures as REST has them, limits, persisted operat
     });
     assert.match(unknown.body.errors[0].message, /PersistedQueryNotFound/);
   });
+
+  await tt.step(
+    "GraphiQL is served locally: no CDN, its files from the pinned package",
+    async () => {
+      const page = await t.call("GET", "/graphiql");
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      assert.ok(!/https?:\/\//.test(html), "the page loads nothing from elsewhere");
+      const srcs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      assert.ok(srcs.length >= 3);
+      for (const src of srcs) {
+        const res = await t.call("GET", src.replace(/^\/v1/, ""));
+        assert.equal(res.status, 200, src);
+        assert.ok((await res.arrayBuffer()).byteLength > 0, src);
+      }
+      const worker = await t.call(
+        "GET",
+        "/graphiql/assets/monacoeditorwork/graphql.worker..bundle.js",
+      );
+      assert.equal(worker.status, 200);
+      await worker.body?.cancel();
+    },
+  );
 });
