@@ -11,8 +11,14 @@ import type { SecretBox } from "../../db/secrets.ts";
 
 const context = (creatorId: string) => `analytics-key:${creatorId}`;
 
+/** Pseudonyms kept in memory: the same people write again and again. */
+const PID_CACHE_SIZE = 100_000;
+
 export class Pseudonyms {
   readonly #keys = new Map<string, Promise<Buffer>>();
+  readonly #pids = new Map<string, string>();
+  /** Creators the projection saw in the database (cleared when a batch fails). */
+  readonly knownCreators = new Set<string>();
 
   constructor(readonly pool: pg.Pool, readonly box: SecretBox) {}
 
@@ -55,6 +61,17 @@ export class Pseudonyms {
     const stored = await read();
     if (!stored) throw new Error(`Cannot store the analytics key of creator ${creatorId}`);
     return stored;
+  }
+
+  /** `pid(key, endUserId)`, remembered for the most recent people. */
+  pidOf(key: Buffer, creatorId: string, endUserId: string): string {
+    const k = `${creatorId}:${endUserId}`;
+    let p = this.#pids.get(k);
+    if (p === undefined) {
+      if (this.#pids.size >= PID_CACHE_SIZE) this.#pids.clear();
+      this.#pids.set(k, p = pid(key, endUserId));
+    }
+    return p;
   }
 
   /** The pseudonymous id of `endUserId` (32 hex characters). */

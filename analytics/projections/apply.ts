@@ -35,6 +35,10 @@ export interface StreamEvent {
 
 export interface KeySource {
   key(creatorId: string): Promise<Buffer>;
+  /** The pseudonym of an end user under a key (may be cached). */
+  pidOf?(key: Buffer, creatorId: string, endUserId: string): string;
+  /** Creators known to exist (a cache the projection clears when a batch fails). */
+  knownCreators?: Set<string>;
 }
 
 export interface BatchOutcome {
@@ -102,12 +106,16 @@ export async function applyBatch(
   }
   if (parsed.length === 0) return outcome;
   // A creator deleted since (their rows went with them) is passed over, not a stuck batch.
-  const { rows: live } = await client.query<{ id: string }>(
-    "select id from creators where id = any($1::uuid[])",
-    [[...creators]],
-  );
-  const known = new Set(live.map((r) => r.id));
-  for (const c of creators) if (!known.has(c)) creators.delete(c);
+  const known = keys.knownCreators ?? new Set<string>();
+  const unsure = [...creators].filter((c) => !known.has(c));
+  if (unsure.length) {
+    const { rows: live } = await client.query<{ id: string }>(
+      "select id from creators where id = any($1::uuid[])",
+      [unsure],
+    );
+    for (const r of live) known.add(r.id);
+    for (const c of unsure) if (!known.has(c)) creators.delete(c);
+  }
 
   const keyOf = new Map<string, Buffer>();
   for (const c of creators) keyOf.set(c, await keys.key(c));
@@ -156,7 +164,9 @@ export async function applyBatch(
     if (c && !creators.has(c)) continue;
     if (!c && e.subject !== "webhook.received") continue;
     const key = c ? keyOf.get(c)! : undefined;
-    const p = key && typeof body.endUserId === "string" ? pid(key, body.endUserId) : undefined;
+    const p = key && typeof body.endUserId === "string"
+      ? (keys.pidOf?.(key, c!, body.endUserId) ?? pid(key, body.endUserId))
+      : undefined;
     if (c && p && erased.has(`${c}:${p}`)) continue;
     outcome.applied++;
     switch (e.subject) {
