@@ -47,6 +47,7 @@ import { registerAuditLog } from "./routes/audit_log.ts";
 import { registerAnalytics } from "./routes/analytics.ts";
 import { registerGraphql } from "./graphql/yoga.ts";
 import { registerGraphiql } from "./graphql/graphiql.ts";
+import { registerAnalyticsPage } from "./routes/analytics_page.ts";
 import { Analytics } from "../analytics/mod.ts";
 
 export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
@@ -210,6 +211,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.use("/auth/*", rateLimit("ip"));
   registerAuth(app);
   registerGraphiql(app);
+  registerAnalyticsPage(app);
   app.use("*", authenticate);
   app.use("*", rateLimit("principal"));
   app.use("*", limitBody);
