@@ -9,6 +9,7 @@ import type { Clock, Logger } from "../runtime/mod.ts";
 import { SecretBox } from "../db/secrets.ts";
 import { withTenant } from "../db/tenant.ts";
 import { Pseudonyms } from "./privacy/pseudonyms.ts";
+import type { AnalyticsMetrics } from "./metrics.ts";
 import { erasePerson, exportPerson, type PersonExport } from "./privacy/erasure.ts";
 import { type Projection, startProjection } from "./projections/runner.ts";
 import {
@@ -47,6 +48,7 @@ export {
 export { replayFromTables, resetProjection } from "./projections/rebuild.ts";
 export type { PersonExport } from "./privacy/erasure.ts";
 export { Pseudonyms } from "./privacy/pseudonyms.ts";
+export { type AnalyticsMetrics, createAnalyticsMetrics } from "./metrics.ts";
 
 export interface AnalyticsOptions {
   pool: pg.Pool;
@@ -83,6 +85,7 @@ export class Analytics {
       batchSize?: number;
       lockRetryMs?: number;
       resetCheckMs?: number;
+      metrics?: AnalyticsMetrics;
     },
   ): Projection {
     return startProjection({ ...o, pool: this.pool, keys: this.pseudonyms });

@@ -4,7 +4,7 @@
  */
 import type { NodeExtensionFactory } from "./node.ts";
 import { loadOrCreateSecret } from "../db/secrets.ts";
-import { Analytics } from "../analytics/mod.ts";
+import { Analytics, createAnalyticsMetrics } from "../analytics/mod.ts";
 
 export function analyticsExtension(): NodeExtensionFactory {
   return async ({ pool, nc, config, log }) => {
@@ -16,13 +16,16 @@ export function analyticsExtension(): NodeExtensionFactory {
         name: "secrets_key",
       }),
     });
+    const metrics = createAnalyticsMetrics({ node: config.NODE_ID ?? "node" });
     return {
+      metrics: metrics.registry,
       start: () =>
         Promise.resolve(
           analytics.project({
             nc,
             prefix: config.NATS_PREFIX,
             log: log.child({ component: "analytics" }),
+            metrics,
           }),
         ),
     };

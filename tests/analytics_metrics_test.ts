@@ -14,7 +14,13 @@ import {
 } from "./analytics_activity.ts";
 import { jsonLogger } from "../runtime/mod.ts";
 import { withTenant } from "../db/tenant.ts";
-import { Analytics, REPORTS, resetProjection, waitForCheckpoint } from "../analytics/mod.ts";
+import {
+  Analytics,
+  createAnalyticsMetrics,
+  REPORTS,
+  resetProjection,
+  waitForCheckpoint,
+} from "../analytics/mod.ts";
 import { commitBatch } from "../analytics/projections/runner.ts";
 
 const quiet = jsonLogger("error");
@@ -63,10 +69,25 @@ Deno.test("analytics - reports match hand-computed figures, per tenant, replayab
   }
   // A body the catalog rejects is passed over, not a stuck projection.
   await publishEvent(pub, "badge.awarded", { creatorId: a.creatorId, badgeId: "nope" });
-  const projection = analytics.project({ ...pub, log: quiet, batchSize: 50, resetCheckMs: 100 });
+  const metrics = createAnalyticsMetrics({ node: "test" });
+  const projection = analytics.project({
+    ...pub,
+    log: quiet,
+    batchSize: 50,
+    resetCheckMs: 100,
+    metrics,
+  });
   try {
     await projection.caughtUp();
     assert.equal(projection.stats.rejected, 1);
+    const counted = async (event: string) =>
+      (await metrics.business.get()).values.find((v) => v.labels.event === event)?.value;
+    assert.equal(await counted("nudge.sent"), 6);
+    assert.equal(await counted("program.completed"), 5);
+    const rejected = (await metrics.events.get()).values.find((v) =>
+      v.labels.outcome === "rejected"
+    );
+    assert.equal(rejected?.value, 1);
 
     const get = async (path: string, query: string, token = a.token) => {
       const res = await t.call("GET", `/analytics/${path}?${query}`, { token });

@@ -43,6 +43,8 @@ export interface KeySource {
 
 export interface BatchOutcome {
   applied: number;
+  /** Applied events by name. */
+  byName: Record<string, number>;
   duplicates: number;
   rejected: Array<{ id: string; subject: string; reason: string }>;
 }
@@ -73,7 +75,7 @@ export async function applyBatch(
   keys: KeySource,
   events: StreamEvent[],
 ): Promise<BatchOutcome> {
-  const outcome: BatchOutcome = { applied: 0, duplicates: 0, rejected: [] };
+  const outcome: BatchOutcome = { applied: 0, byName: {}, duplicates: 0, rejected: [] };
   if (events.length === 0) return outcome;
   const { rows: fresh } = await client.query<{ event_id: string }>(
     `insert into analytics_applied (event_id) select unnest($1::text[])
@@ -169,6 +171,7 @@ export async function applyBatch(
       : undefined;
     if (c && p && erased.has(`${c}:${p}`)) continue;
     outcome.applied++;
+    outcome.byName[e.subject] = (outcome.byName[e.subject] ?? 0) + 1;
     switch (e.subject) {
       case "user.registered": {
         const b = body as z.infer<typeof UserRegistered>;

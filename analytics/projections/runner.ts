@@ -10,6 +10,7 @@ import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io
 import { type Clock, type Logger, realClock, streamNames } from "../../runtime/mod.ts";
 import { withSystem } from "../../db/tenant.ts";
 import { applyBatch, type KeySource, type StreamEvent } from "./apply.ts";
+import type { AnalyticsMetrics } from "../metrics.ts";
 
 export const PROJECTION = "analytics";
 const MSG_ID = "Nats-Msg-Id";
@@ -27,6 +28,7 @@ export interface ProjectionOptions {
   lockRetryMs?: number;
   /** How often an idle projection checks whether a rebuild reset its position (default 2 s). */
   resetCheckMs?: number;
+  metrics?: AnalyticsMetrics;
 }
 
 export interface ProjectionStats {
@@ -155,6 +157,10 @@ export function startProjection(o: ProjectionOptions): Projection {
     const check = () => {
       watch = clock.setTimeout(async () => {
         const at = await checkpointOf(o.pool).catch(() => stats.position);
+        if (o.metrics) {
+          const last = await lastProjectedSeq(o.nc, o.prefix).catch(() => stats.position);
+          o.metrics.lag.set(Math.max(0, last - stats.position));
+        }
         if (at < stats.position) {
           reset = at;
           messages.stop();
@@ -169,7 +175,17 @@ export function startProjection(o: ProjectionOptions): Projection {
         if (batch.length < batchSize && m.info.pending > 0) continue;
         const t0 = performance.now();
         const done = await commitBatch(o.pool, o.keys, batch, { expectFrom: stats.position });
-        stats.commitMs += performance.now() - t0;
+        const took = performance.now() - t0;
+        stats.commitMs += took;
+        const mx = o.metrics;
+        if (mx) {
+          mx.batchSeconds.observe(took / 1000);
+          mx.events.inc({ outcome: "applied" }, done.applied);
+          mx.events.inc({ outcome: "duplicate" }, done.duplicates);
+          mx.events.inc({ outcome: "rejected" }, done.rejected.length);
+          for (const [event, n] of Object.entries(done.byName)) mx.business.inc({ event }, n);
+          mx.position.set(done.position);
+        }
         batch = [];
         stats.batches++;
         stats.applied += done.applied;
