@@ -9,6 +9,7 @@ import { connect } from "@nats-io/transport-node";
 import type { Config } from "./config.ts";
 import { natsConnectOptions } from "./nats_connect.ts";
 import type { Logger } from "../runtime/mod.ts";
+import { migrate } from "../db/migrate.ts";
 import { loadOrCreateSecret } from "../db/secrets.ts";
 import {
   Analytics,
@@ -19,14 +20,22 @@ import {
 } from "../analytics/mod.ts";
 
 export async function rebuildAnalytics(
-  { config, databaseUrl, natsUrl, log, from }: {
+  { config, databaseUrl, adminDatabaseUrl, natsUrl, log, from }: {
     config: Config;
     databaseUrl: string;
+    /** Migrates first (the read models' tables may be new); absent: databaseUrl migrates. */
+    adminDatabaseUrl?: string;
     natsUrl: string;
     log: Logger;
     from: "stream" | "tables";
   },
 ): Promise<{ fromTables: number; position: number; applied: number }> {
+  const admin = new pg.Pool({ connectionString: adminDatabaseUrl ?? databaseUrl, max: 1 });
+  try {
+    await migrate(admin);
+  } finally {
+    await admin.end();
+  }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   const nc = await connect(
     await natsConnectOptions(natsUrl, {
