@@ -11,6 +11,7 @@ import { provisionLoginRoles } from "./db/roles.ts";
 import { startInfra, startNode } from "./app/node.ts";
 import { startSummary } from "./app/start_summary.ts";
 import { jsonLogger } from "./runtime/mod.ts";
+import { startErrorReporting, tracedLogger } from "./app/errors/reporting.ts";
 import { knowledgeExtension } from "./app/knowledge.ts";
 import { channelsExtension } from "./app/channels.ts";
 import { analyticsExtension } from "./app/analytics.ts";
@@ -25,7 +26,16 @@ async function main(args: string[]) {
     console.error(err.message);
     Deno.exit(2);
   }
-  const log = jsonLogger(config.LOG_LEVEL, { app: "coachd" });
+  // Error tracking when SENTRY_DSN is set; trace ids on every log line either way.
+  await using reporting = config.SENTRY_DSN
+    ? startErrorReporting({
+      dsn: config.SENTRY_DSN,
+      environment: config.SENTRY_ENVIRONMENT,
+      release: config.SENTRY_RELEASE,
+      node: config.NODE_ID,
+    })
+    : undefined;
+  const log = tracedLogger(jsonLogger(config.LOG_LEVEL, { app: "coachd" }), reporting);
   // `migrate` needs Postgres only (embedded when DATABASE_URL is not set).
   const parts = args[0] === "migrate"
     ? ["Postgres" as const]

@@ -21,6 +21,7 @@ import { conversationActor } from "./conversation/conversation_actor.ts";
 import { answererActor } from "./conversation/answerer_actor.ts";
 import { userActor } from "./user/user_actor.ts";
 import { creatorActor } from "./creator/creator_actor.ts";
+import { proactiveBudgetActor } from "./user/proactive/budget_actor.ts";
 
 export { conversationActor, type ConversationDeps } from "./conversation/conversation_actor.ts";
 export { answererActor, type AnswererDeps } from "./conversation/answerer_actor.ts";
@@ -30,8 +31,11 @@ export { parseTenantActorId, stableUuid, tenantActorId, turnUuid } from "./ids.t
 export { ANSWER_FORMATS, answerFormat, Channel, ConversationChannel } from "./contracts/channel.ts";
 export { Erase, NoData, Ok } from "./contracts/common.ts";
 export {
+  Enroll,
   Profile,
   ProfileUpdate,
+  ProgramControlAction,
+  ProgramProgress,
   ProgramVersions,
   userAddress,
   userContract,
@@ -68,6 +72,16 @@ export {
   QuickReply,
 } from "./contracts/delivery.ts";
 export { Inbound, InboundContent, NormalizedInbound } from "./contracts/inbound.ts";
+export { awardedBadges, FlowDefinition, FlowStep } from "./contracts/program.ts";
+export {
+  type Criteria,
+  CriteriaSyntaxError,
+  evaluateCriteria,
+  type Metric,
+  parseCriteria,
+} from "./user/badges/criteria.ts";
+export { ENROLL_REQUESTED } from "./user/program/programs.ts";
+export { BADGE_EVENTS } from "./user/badges/awards.ts";
 export {
   answererAddress,
   answererContract,
@@ -86,5 +100,6 @@ export function coachingActors(
     answererActor({ brain: knowledge, recallMemories: knowledge.chat ? 2 : 0 }),
     userActor({ debounceMs }),
     creatorActor,
+    proactiveBudgetActor,
   ];
 }

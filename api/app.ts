@@ -41,8 +41,10 @@ import { registerPrograms } from "./routes/programs.ts";
 import { registerBadges } from "./routes/badges.ts";
 import { registerChannels } from "./routes/channels.ts";
 import { registerEndUsers } from "./routes/end_users.ts";
+import { registerEnrollments } from "./routes/enrollments.ts";
 import { registerConversations, registerHandoffInbox } from "./routes/conversations.ts";
 import { registerDeliveries } from "./routes/deliveries.ts";
+import { registerProactive } from "./routes/proactive.ts";
 import { registerAuditLog } from "./routes/audit_log.ts";
 import { registerAnalytics } from "./routes/analytics.ts";
 import { registerGraphql } from "./graphql/yoga.ts";
@@ -94,6 +96,11 @@ export interface ApiDeps {
   /** Check every JSON response against its route's schema (tests turn this on). */
   validateResponses?: boolean;
   extensions?: ApiExtension[];
+  /**
+   * Routes with an authentication of their own (the end users' app API), registered before the
+   * creators' credentials are required.
+   */
+  appRoutes?: ApiExtension[];
   /** Checks and registers channel connections with their providers. */
   channels?: ChannelConnector;
 }
@@ -212,6 +219,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerAuth(app);
   registerGraphiql(app);
   registerAnalyticsPage(app);
+  for (const extend of deps.appRoutes ?? []) extend(app);
   app.use("*", authenticate);
   app.use("*", rateLimit("principal"));
   app.use("*", limitBody);
@@ -224,9 +232,11 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerBadges(app);
   registerChannels(app);
   registerEndUsers(app);
+  registerEnrollments(app);
   registerConversations(app);
   registerHandoffInbox(app);
   registerDeliveries(app);
+  registerProactive(app);
   registerAuditLog(app);
   registerAnalytics(app, analytics);
   registerGraphql(app, analytics);

@@ -28,6 +28,7 @@ const BODIES: Record<string, () => unknown> = {
   "PATCH /badges/{badgeId}": () => ({ name: "renamed" }),
   "PATCH /channels/{channelId}": () => ({ name: "renamed" }),
   "PATCH /members/{memberId}": () => ({ role: "viewer" }),
+  "POST /programs/{programId}/enrollments": () => ({ end_user_ids: [crypto.randomUUID()] }),
 };
 
 /** Query strings for operations with required query parameters. */
@@ -83,6 +84,8 @@ Deno.test("authorization matrix - every OpenAPI route gives 401 without token, 4
     apiKeyId: await post("/api-keys", { name: "k", role: "viewer" }),
     endUserId: user.endUserId,
     conversationId: user.conversationId,
+    // Not a resource: the program control a path names.
+    action: "pause",
   };
 
   const doc = await (await t.call("GET", "/openapi.json")).json();

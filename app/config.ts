@@ -46,6 +46,10 @@ export const Config = z.object({
   OPENAI_CHAT_MODEL: z.string().default("gpt-4o-mini"),
   OPENAI_EMBED_MODEL: z.string().default("text-embedding-3-small"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Sentry (or a Sentry-compatible ingest such as GlitchTip): errors and failed turns, scrubbed. */
+  SENTRY_DSN: z.string().url().optional(),
+  SENTRY_ENVIRONMENT: z.string().default("production"),
+  SENTRY_RELEASE: z.string().optional(),
   /** HS256 key for admin API access tokens; when absent one is generated under `DATA_DIR`. */
   JWT_SECRET: z.string().min(32, "at least 32 characters").optional(),
   /** Base64 of 32 bytes: AES-256-GCM key for channel secrets; generated under `DATA_DIR` if absent. */
@@ -73,6 +77,12 @@ export const Config = z.object({
     }
     return roles as Set<"http" | "actors" | "workers">;
   }),
+  /** Deadline of one call to an external provider (model server, Telegram, WhatsApp…). */
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Consecutive failures of a provider that open its circuit breaker. */
+  PROVIDER_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
+  /** How long an open breaker refuses calls before letting a trial through. */
+  PROVIDER_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).default(30_000),
   /** Telegram Bot API base URL (a loopback fake in tests). */
   TELEGRAM_API_URL: z.string().url().default("https://api.telegram.org"),
   /** WhatsApp Cloud API (Graph API) base URL and version. */
@@ -113,6 +123,34 @@ export const Config = z.object({
   SESSION_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Where account notices (sign-up confirmations) go while there is no e-mail sender. */
   MAIL_DROP_DIR: z.string().optional(),
+  /** Lifetime of an end user's app access token (refreshed with the refresh token). */
+  APP_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
+  APP_REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600).default(90 * 86_400),
+  /** FCM HTTP v1: the service account key file's JSON (unset: no Android push). */
+  FCM_SERVICE_ACCOUNT: z.string().min(2).optional(),
+  FCM_API_URL: z.string().url().default("https://fcm.googleapis.com"),
+  /** Overrides the service account's token_uri (OAuth2 token endpoint). */
+  FCM_TOKEN_URL: z.string().url().optional(),
+  /** APNs: the .p8 key (PEM), its key id, the team id and the app's bundle id (unset: no iOS push). */
+  APNS_KEY: z.string().min(1).optional(),
+  APNS_KEY_ID: z.string().min(1).optional(),
+  APNS_TEAM_ID: z.string().min(1).optional(),
+  APNS_TOPIC: z.string().min(1).optional(),
+  /** https://api.push.apple.com, or https://api.sandbox.push.apple.com for development builds. */
+  APNS_API_URL: z.string().url().default("https://api.push.apple.com"),
+  /** A PEM file of extra CAs to trust for APNS_API_URL (a test server). */
+  APNS_CA_FILE: z.string().min(1).optional(),
+  /** Web Push VAPID keys (`npx web-push generate-vapid-keys`) and contact (unset: no Web Push). */
+  VAPID_PUBLIC_KEY: z.string().min(1).optional(),
+  VAPID_PRIVATE_KEY: z.string().min(1).optional(),
+  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)/, "mailto: or https://").optional(),
+  /** Ms between the streamed pieces of an answer on a widget socket (0: whole messages). */
+  WIDGET_STREAM_CHUNK_MS: z.coerce.number().int().min(0).max(1000).default(30),
+  /** Widget messages per visitor, per key, and new sessions per address, per window. */
+  WIDGET_MESSAGES_PER_VISITOR: z.coerce.number().int().min(1).default(30),
+  WIDGET_MESSAGES_PER_KEY: z.coerce.number().int().min(1).default(3000),
+  WIDGET_SESSIONS_PER_IP: z.coerce.number().int().min(1).default(60),
+  WIDGET_RATE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -3,12 +3,15 @@ import { Hono } from "hono";
 import { Registry } from "prom-client";
 import type { ActorSystem } from "../runtime/mod.ts";
 import type pg from "pg";
+import type { ProviderBreakers } from "../knowledge/mod.ts";
 
 /** Health and readiness routes every node serves (and `/metrics`, unless it has its own port). */
 export function opsRoutes(
-  { system, pool, metrics = true, metricsToken, registries = [] }: {
+  { system, pool, breakers, metrics = true, metricsToken, registries = [] }: {
     system: ActorSystem;
     pool: pg.Pool;
+    /** External providers' breakers: reported, never a reason to be unready. */
+    breakers?: ProviderBreakers;
     /** Serve `/metrics` here; false when it has a listener of its own (`METRICS_PORT`). */
     metrics?: boolean;
     metricsToken?: string;
@@ -28,10 +31,13 @@ export function opsRoutes(
     }
     checks.actors = system.ready ? "ok" : "not ready";
     const ok = Object.values(checks).every((v) => v === "ok");
+    // A provider being down is not this node's fault: turns commit and deliveries wait, so the
+    // node stays ready and says which breakers are open.
     return c.json({
       status: ok ? "ready" : "not ready",
       checks,
       partitions: system.ownedPartitions.length,
+      ...(breakers ? { providers: breakers.describe(), open_breakers: breakers.open() } : {}),
     }, ok ? 200 : 503);
   });
   if (metrics) app.route("/", metricsRoutes({ system, token: metricsToken, registries }));

@@ -31,7 +31,7 @@ export interface KnowledgeHandle {
 export function knowledgeExtension(
   { chromaUrl, handle = {} }: { chromaUrl: string; handle?: KnowledgeHandle },
 ): NodeExtensionFactory {
-  return async ({ pool, nc, config, log }) => {
+  return async ({ pool, nc, config, log, breakers }) => {
     const knowledge = await createKnowledge({
       pool,
       chroma: chromaClient(chromaUrl),
@@ -47,6 +47,7 @@ export function knowledgeExtension(
         }
         : undefined,
       log,
+      breakers,
     });
     log.info("knowledge models", {
       embedder: knowledge.embedder.id,

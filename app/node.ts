@@ -1,4 +1,5 @@
 import pg from "pg";
+import { startNudgeRecords } from "../channels/core/nudge_records.ts";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Hono } from "hono";
 import type { Registry } from "prom-client";
@@ -13,7 +14,9 @@ import { startLocalChroma } from "./infra/chroma.ts";
 import { ensurePrivateDir, loadOrCreatePassword } from "./infra/private_files.ts";
 import { natsConnectOptions } from "./nats_connect.ts";
 import { metricsRoutes, opsRoutes } from "./http.ts";
+import { registerBreakerMetrics } from "./breaker_metrics.ts";
 import { tracing } from "./tracing.ts";
+import { ProviderBreakers } from "../knowledge/mod.ts";
 import { ActorSystem, type AnyActorDefinition, type Logger } from "../runtime/mod.ts";
 import { type ApiDeps, createApi, queuedOnlyIngestion } from "../api/app.ts";
 import { loadOrCreateSecret } from "../db/secrets.ts";
@@ -24,7 +27,7 @@ import { securityHeaders } from "../api/middleware/security_headers.ts";
 /** What the node passes on to the admin API beyond what it builds itself. */
 export type ApiOptions = Pick<
   ApiDeps,
-  "ingestion" | "onDocumentDeleted" | "onEndUserDeleted" | "extensions" | "channels"
+  "ingestion" | "onDocumentDeleted" | "onEndUserDeleted" | "extensions" | "channels" | "appRoutes"
 >;
 
 export interface Infra extends AsyncDisposable {
@@ -165,7 +168,14 @@ export interface NodeExtension {
 }
 
 export type NodeExtensionFactory = (
-  env: { pool: pg.Pool; nc: NatsConnection; config: Config; log: Logger },
+  env: {
+    pool: pg.Pool;
+    nc: NatsConnection;
+    config: Config;
+    log: Logger;
+    /** The node's circuit breakers, one per external provider (shown by `/readyz`). */
+    breakers: ProviderBreakers;
+  },
 ) => Promise<NodeExtension>;
 
 export interface NodeHandle extends AsyncDisposable {
@@ -247,7 +257,14 @@ export async function startNode(
   });
   const nodeId = config.NODE_ID ?? Deno.hostname().replace(/[^A-Za-z0-9_-]/g, "-");
   const extended: NodeExtension[] = [];
-  for (const factory of extensions) extended.push(await factory({ pool, nc, config, log }));
+  const breakers = new ProviderBreakers({
+    timeoutMs: config.PROVIDER_TIMEOUT_MS,
+    failures: config.PROVIDER_BREAKER_FAILURES,
+    halfOpenAfterMs: config.PROVIDER_BREAKER_HALF_OPEN_MS,
+  });
+  for (const factory of extensions) {
+    extended.push(await factory({ pool, nc, config, log, breakers }));
+  }
   const apiParts = [api, ...extended.map((e) => e.api ?? {})];
   const system = await ActorSystem.start({
     pool,
@@ -260,6 +277,7 @@ export async function startNode(
     host: config.NODE_ROLES.has("actors"),
     log,
   });
+  registerBreakerMetrics(breakers, system.metrics.registry);
   const app = new Hono();
   app.use(tracing());
   app.use(securityHeaders({ hsts: config.HSTS }));
@@ -270,6 +288,7 @@ export async function startNode(
     opsRoutes({
       system,
       pool,
+      breakers,
       metrics: !ownMetricsPort,
       metricsToken: config.METRICS_TOKEN,
       registries,
@@ -286,6 +305,7 @@ export async function startNode(
         onDocumentDeleted: each(apiParts.map((p) => p.onDocumentDeleted)),
         onEndUserDeleted: each(apiParts.map((p) => p.onEndUserDeleted)),
         extensions: apiParts.flatMap((p) => p.extensions ?? []),
+        appRoutes: apiParts.flatMap((p) => p.appRoutes ?? []),
         channels: apiParts.find((p) => p.channels)?.channels,
         jwtSecret: config.JWT_SECRET
           ? new TextEncoder().encode(config.JWT_SECRET)
@@ -321,6 +341,15 @@ export async function startNode(
   const workers = new AsyncDisposableStack();
   if (config.NODE_ROLES.has("workers")) {
     for (const e of extended) if (e.start) workers.use(await e.start(system));
+    workers.use(
+      await startNudgeRecords({
+        nc,
+        pool,
+        prefix: config.NATS_PREFIX,
+        deadLetters: system.deadLetters,
+        log,
+      }),
+    );
   }
   const server = Deno.serve({
     port: config.PORT,
@@ -339,7 +368,10 @@ export async function startNode(
   if (ownMetricsPort) {
     const metricsApp = new Hono();
     metricsApp.use(securityHeaders());
-    metricsApp.route("/", metricsRoutes({ system, token: config.METRICS_TOKEN, registries }));
+    metricsApp.route(
+      "/",
+      metricsRoutes({ system, token: config.METRICS_TOKEN, registries }),
+    );
     metricsServer = Deno.serve({
       port: config.METRICS_PORT,
       hostname: config.HOST,

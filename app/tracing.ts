@@ -30,6 +30,8 @@ export function tracing(): MiddlewareHandler {
     try {
       await context.with(trace.setSpan(parent, span), next);
       span.setAttribute("http.response.status_code", c.res.status);
+      // Errors the app's onError turned into a response are still this span's exception.
+      if (c.error) span.recordException(c.error);
       if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     } finally {
       span.end();

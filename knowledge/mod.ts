@@ -32,7 +32,13 @@ export {
   startIngestionWorker,
   workNames,
 } from "./ingest/ingest_queue.ts";
-export { ingestDocument, type IngestOutcome, removeDocument } from "./ingest/ingest.ts";
+export {
+  embeddingText,
+  ingestDocument,
+  type IngestOutcome,
+  removeDocument,
+} from "./ingest/ingest.ts";
+export { chunkId } from "./store/chunk_rows.ts";
 export {
   applyIndexEvent,
   IndexErase,
@@ -67,6 +73,15 @@ export {
   ModelError,
 } from "./models/models.ts";
 export { OllamaChatModel, OllamaEmbedder } from "./models/ollama.ts";
+export {
+  type BreakerOptions,
+  type BreakerState,
+  ProviderBreaker,
+  ProviderBreakers,
+  ProviderTimeoutError,
+  ProviderUnavailableError,
+} from "./models/breaker.ts";
+export { guardChatModel, guardEmbedder } from "./models/guarded.ts";
 export { OpenAIChatModel, OpenAIEmbedder, type OpenAIOptions } from "./models/openai.ts";
 export { ChatModelResponder, ExtractiveResponder, type Responder } from "./answer/responder.ts";
 export { SifEmbedder } from "./language/sif_embedder.ts";

@@ -5,6 +5,8 @@ import type { Logger } from "../runtime/mod.ts";
 import type { BrainDeps } from "./answer/brain.ts";
 import type { ChatModel, Embedder } from "./models/models.ts";
 import { OllamaChatModel, OllamaEmbedder } from "./models/ollama.ts";
+import type { ProviderBreakers } from "./models/breaker.ts";
+import { guardChatModel, guardEmbedder } from "./models/guarded.ts";
 import { OpenAIChatModel, OpenAIEmbedder } from "./models/openai.ts";
 import { ChatModelJudge } from "./answer/llm_judge.ts";
 import { ChatModelResponder, ExtractiveResponder, type Responder } from "./answer/responder.ts";
@@ -45,6 +47,8 @@ export interface KnowledgeOptions {
   /** Overrides the default threshold. */
   minRelevance?: number;
   log?: Logger;
+  /** The node's provider breakers: a served model's calls go through its own. */
+  breakers?: ProviderBreakers;
 }
 
 /**
@@ -73,7 +77,10 @@ export async function createKnowledge(o: KnowledgeOptions): Promise<Knowledge> {
     }
     : undefined;
   if (served) {
-    const { embedder, chat } = served;
+    const name = o.openai ? "openai" : "ollama";
+    const breaker = o.breakers?.get(name);
+    const embedder = breaker ? guardEmbedder(served.embedder, breaker) : served.embedder;
+    const chat = breaker ? guardChatModel(served.chat, breaker) : served.chat;
     return {
       pool: o.pool,
       embedder,

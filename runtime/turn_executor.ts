@@ -1,4 +1,11 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  context,
+  isSpanContextValid,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
 import type { ActorAddress, AnyHandlers } from "./actor.ts";
 import type { Activation, Item } from "./activations.ts";
 import { type ActorClient, type AskOptions, tracer } from "./client.ts";
@@ -120,7 +127,19 @@ export class TurnExecutor {
         } catch (err) {
           const terminal = err instanceof TerminalError;
           if (terminal || item.deliveryCount + attempt > d.maxDeliver) {
+            span.recordException(err as Error);
             span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
+            // One line per turn given up, with its trace. A handler's deliberate refusal
+            // (TerminalError) is a warning; a turn that kept failing is an error.
+            const sc = span.spanContext();
+            (terminal ? d.log.warn : d.log.error)("turn failed", {
+              actor: act.key,
+              handler: kind,
+              terminal,
+              ...(isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : {}),
+              error_name: (err as Error)?.name ?? "Error",
+              error: String(err),
+            });
             const reason = terminal
               ? `${(err as Error).name}: ${(err as Error).message}`
               : `handler failed ${attempt} times, last: ${String(err)}`;

@@ -4,6 +4,8 @@ import { tenantActorId } from "../ids.ts";
 import { Erase, NoData } from "./common.ts";
 import { Inbound } from "./inbound.ts";
 import { Channel } from "./channel.ts";
+import { NudgeTrigger } from "../user/proactive/events.ts";
+import { FlowDefinition } from "./program.ts";
 
 /** What the coach knows about an end user; retrieval and prompts read it. */
 export const Profile = z.object({
@@ -75,7 +77,57 @@ export const PreferencesUpdate = z.object({
 }).strict();
 export type PreferencesUpdate = z.infer<typeof PreferencesUpdate>;
 
+/** A proactive check falling due (what the proactive engine's reminders deliver). */
+export const ProactiveCheck = z.object({
+  trigger: NudgeTrigger,
+  milestone: z.number().int().optional(),
+  programId: z.string().max(200).optional(),
+  stepId: z.string().max(200).optional(),
+  text: z.string().min(1).max(4000).optional(),
+});
+export type ProactiveCheck = z.infer<typeof ProactiveCheck>;
+
+/** A program's step is due (told by the program engine): sent as a nudge, under every guard. */
+export const ProgramStepDue = z.object({
+  programId: z.string().max(200),
+  stepId: z.string().max(200),
+  text: z.string().min(1).max(4000),
+});
+export type ProgramStepDue = z.infer<typeof ProgramStepDue>;
+
 export const DEFAULT_QUIET_HOURS = { start: "21:00", end: "08:00" } as const;
+
+const ProgramId = z.string().uuid();
+
+/** A person's progress in one program, as the actor reports it. */
+export const ProgramProgress = z.object({
+  programId: ProgramId,
+  name: z.string(),
+  version: z.number().int(),
+  status: z.enum(["active", "paused", "completed", "unenrolled"]),
+  currentStep: z.string().nullable(),
+  answers: z.record(z.string(), z.union([z.string(), z.number()])),
+  checkpoints: z.array(z.string()),
+  rev: z.number().int(),
+  startedAt: z.number(),
+  updatedAt: z.number(),
+  completedAt: z.number().nullable(),
+});
+export type ProgramProgress = z.infer<typeof ProgramProgress>;
+
+/** Enrols the person in a published version of a program (its flow comes with it). */
+export const Enroll = z.object({
+  programId: ProgramId,
+  version: z.number().int().min(1),
+  name: z.string().max(200),
+  flow: FlowDefinition,
+  by: z.enum(["user", "creator", "trigger"]),
+  /** Start over when already in it (otherwise an enrolment in progress stays as it is). */
+  restart: z.boolean().optional(),
+});
+export type Enroll = z.infer<typeof Enroll>;
+
+export const ProgramControlAction = z.enum(["pause", "resume", "skip", "restart", "unenroll"]);
 
 /**
  * The messages of the UserActor, one per end user per creator (id `<creatorId>:<endUserId>`).
@@ -97,10 +149,51 @@ export const userContract = defineContract("user", {
   updatePreferences: { input: PreferencesUpdate, reply: Preferences },
   /** Forget the profile, its embedding and every reminder. */
   erase: { input: Erase },
+  enroll: {
+    input: Enroll,
+    reply: z.object({ status: z.enum(["enrolled", "already_enrolled"]) }),
+  },
+  /** Pause, resume, skip, restart or unenrol (by default the program last active). */
+  programControl: {
+    input: z.object({ programId: ProgramId.optional(), action: ProgramControlAction }),
+    reply: z.object({ status: z.string(), programId: ProgramId.optional() }),
+  },
+  /** A program's durable reminder: its current wait is over. */
+  programTick: { input: z.object({ programId: ProgramId, seq: z.number().int() }) },
+  /** The person asked to start a program the catalog does not have (published). */
+  programNotFound: { input: z.object({ query: z.string().max(200) }) },
+  getEnrollments: { input: NoData, reply: z.array(ProgramProgress) },
+  /** A badge whose criteria the person meets (or a flow awards): awarded once. */
+  awardBadge: {
+    input: z.object({
+      badgeId: z.string().uuid(),
+      name: z.string().max(200),
+      message: z.string().max(2000).nullable().optional(),
+    }),
+    reply: z.object({ awarded: z.boolean() }),
+  },
+  getBadges: {
+    input: NoData,
+    reply: z.object({
+      awarded: z.array(z.string()),
+      achievements: z.array(z.string()),
+      metrics: z.record(z.string(), z.number()),
+    }),
+  },
+  /** The learned profile: language, mood, active hours, drop-off risk and its reasons. */
+  getInsights: { input: NoData, reply: z.record(z.string(), z.unknown()) },
+  /** The daily reminder that reports the learned profile while the person is away. */
+  profileRefresh: { input: NoData },
   /** A message the person sent on a channel (told by the channels' intake). */
   inbound: { input: Inbound },
   /** The burst debounce is over: the messages gathered go to the conversation as one. */
   flushInbound: { input: NoData },
+  /** A reminder of the proactive engine fell due. */
+  proactiveCheck: { input: ProactiveCheck },
+  /** A program step is due: it goes out as a nudge once the guards allow. */
+  programStepDue: { input: ProgramStepDue },
+  /** What the proactive engine learned and sent (rhythm, streak, recent nudges). */
+  getProactive: { input: NoData, reply: z.record(z.string(), z.unknown()) },
 });
 
 /** Any message of the UserActor, `{ kind, data }`. */

@@ -48,6 +48,12 @@ export interface InboundOptions {
   debounceMs: number;
 }
 
+/**
+ * The command the intake puts in place of a link code it redeemed (args `linked`) or could not
+ * (`invalid`); no provider can send it, a hyphen being outside every channel's command syntax.
+ */
+export const LINK_COMMAND = "link-code";
+
 /** A burst is answered at the latest this many windows after its first message. */
 const MAX_WINDOWS = 3;
 
@@ -59,11 +65,15 @@ export const NOTICES = {
   stopped: "You won't get reminders from me anymore. Send START whenever you want them back.",
   restarted: "Welcome back! Reminders are on again.",
   textOnly: "I can read text only for now. Could you type your question?",
+  linked: "Done! This chat is now linked with your other one: same coach, same history.",
+  linkInvalid:
+    "That link code is unknown, used or expired. Ask for a new one in the app and send it within 10 minutes.",
 } as const;
 
 type Ctx = TurnContext<{ channels: ChannelState }>;
 
-export function onInbound(ctx: Ctx, m: Inbound, o: InboundOptions): void {
+/** Remembers the identity the person wrote from, as the one they were last active on. */
+export function rememberIdentity(ctx: Ctx, m: Inbound): void {
   const s = ctx.state.channels;
   const now = ctx.now();
   s.identities[m.identityId] = {
@@ -72,7 +82,15 @@ export function onInbound(ctx: Ctx, m: Inbound, o: InboundOptions): void {
     lastInboundAt: now,
   };
   s.lastInboundAt = now;
+}
+
+export function onInbound(ctx: Ctx, m: Inbound, o: InboundOptions): void {
+  const s = ctx.state.channels;
+  rememberIdentity(ctx, m);
   const c = m.content;
+  if (c.type === "command" && c.command === LINK_COMMAND) {
+    return notice(ctx, m, c.args === "linked" ? NOTICES.linked : NOTICES.linkInvalid);
+  }
   const word = c.type === "command"
     ? c.command
     : c.type === "text" && /^\s*(stop|start|unsubscribe)\s*$/i.test(c.text)

@@ -5,7 +5,16 @@ import { type IndexErase, type IndexPut, indexSubject } from "../../knowledge/mo
 import { Profile, ProgramVersions, userContract } from "../contracts/user.ts";
 import { applyPreferencesUpdate, preferencesOf, StoredPreferences } from "./preferences.ts";
 import { applyProfileUpdate, emptyProfile, noteTopics, profileText } from "./profile.ts";
-import { ChannelState, emptyChannelState, flush, onInbound } from "./inbound.ts";
+import { ChannelState, emptyChannelState, flush, onInbound, rememberIdentity } from "./inbound.ts";
+import { emptyProgramsState, ProgramsState } from "./program/state.ts";
+import * as programs from "./program/programs.ts";
+import { emptyGamification, Gamification, metricsOf } from "./badges/progress.ts";
+import { awardBadge } from "./badges/awards.ts";
+import { timeZoneOf } from "./program/schedule.ts";
+import { insightsOf, observeInbound, refresh } from "./profiling/observe.ts";
+import { emptyProfiling, Profiling } from "./profiling/state.ts";
+import { emptyProactiveState, ProactiveState } from "./proactive/state.ts";
+import { noteActivity, onProactiveCheck, onProgramStepDue } from "./proactive/engine.ts";
 
 export interface UserActorOptions {
   /** Messages from one person within this window get one answer (default 1.5 s). */
@@ -28,6 +37,12 @@ const UserState = z.object({
   channels: ChannelState.default(emptyChannelState),
   // Rows written before preferences existed have none: every default applies.
   preferences: StoredPreferences.default({}),
+  // Rows written before programs ran, badges were judged or profiles learned have none.
+  programRuns: ProgramsState.default(emptyProgramsState),
+  gamification: Gamification.default(emptyGamification),
+  profiling: Profiling.default(emptyProfiling),
+  // Rows written before the proactive engine have learned nothing yet.
+  proactive: ProactiveState.default(emptyProactiveState),
 });
 type UserState = z.infer<typeof UserState>;
 
@@ -46,6 +61,10 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       programs: {},
       channels: emptyChannelState(),
       preferences: {},
+      programRuns: emptyProgramsState(),
+      gamification: emptyGamification(),
+      profiling: emptyProfiling(),
+      proactive: emptyProactiveState(),
     }),
     handlers: {
       getProfile: (ctx) => ctx.state.profile,
@@ -87,12 +106,39 @@ export function userActor({ debounceMs = 1500 }: UserActorOptions = {}) {
       getPrograms: (ctx) => ctx.state.programs ?? {},
       getPreferences: (ctx) => preferencesOf(ctx.state),
       updatePreferences: (ctx, update) => {
+        if (update.proactive === false && !ctx.state.channels.optedOut) {
+          ctx.state.proactive.open = [];
+        }
         applyPreferencesUpdate(ctx.state, update);
         ctx.state.updatedAt = ctx.now();
         return preferencesOf(ctx.state);
       },
-      inbound: (ctx, m) => onInbound(ctx, m, { debounceMs }),
+      getInsights: (ctx) => insightsOf(ctx.state, ctx.now()),
+      profileRefresh: (ctx) => refresh(ctx),
+      inbound: (ctx, m) => {
+        const wasOptedOut = ctx.state.channels.optedOut;
+        rememberIdentity(ctx, m);
+        // Counters, badges, achievements and the learned profile (./profiling, ./badges).
+        observeInbound(ctx, m);
+        if (!programs.onProgramInbound(ctx, m)) onInbound(ctx, m, { debounceMs });
+        // The proactive engine (./proactive): outcomes of open nudges, streak, next checks.
+        noteActivity(ctx, { wasOptedOut });
+      },
+      enroll: (ctx, m) => programs.enroll(ctx, m),
+      programControl: (ctx, m) => programs.control(ctx, m),
+      programTick: (ctx, m) => programs.tick(ctx, m),
+      programNotFound: (ctx, m) => programs.notFound(ctx, m),
+      getEnrollments: (ctx) => programs.enrollmentsOf(ctx),
+      awardBadge: (ctx, m) => ({ awarded: awardBadge(ctx, m) }),
+      getBadges: (ctx) => ({
+        awarded: ctx.state.gamification.awarded,
+        achievements: ctx.state.gamification.achievements,
+        metrics: metricsOf(ctx.state.gamification, ctx.now(), timeZoneOf(ctx.state)),
+      }),
       flushInbound: (ctx) => flush(ctx),
+      proactiveCheck: (ctx, m) => onProactiveCheck(ctx, m),
+      programStepDue: (ctx, m) => onProgramStepDue(ctx, m),
+      getProactive: (ctx) => ctx.state.proactive,
       erase: (ctx) => {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const erase: IndexErase = {

@@ -5,7 +5,7 @@
  * is written in the change's own transaction (`tellActor`) with a deterministic message id, so a
  * retried API call is deduplicated:
  *
- * - `userAddress`: `programPublished`, `programUnpublished`, `erase`
+ * - `userAddress`: `programPublished`, `programUnpublished`, `enroll`, `programControl`, `erase`
  * - `conversationAddress`: `erase`
  * - `creatorAddress`: `channelConnected`, `channelDisconnected`
  */

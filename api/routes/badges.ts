@@ -20,6 +20,8 @@ const Badge = z.object({
   name: z.string(),
   description: z.string(),
   icon_url: z.string().nullable(),
+  /** What the coach says when it awards the badge. */
+  message: z.string().nullable(),
   criteria: z.string(),
   criteria_ast: z.unknown(),
   created_at: z.string(),
@@ -30,6 +32,9 @@ const BadgeInput = z.strictObject({
   name: z.string().min(1).max(200),
   description: z.string().max(2000).optional(),
   icon_url: z.url().max(2000).nullable().optional(),
+  message: z.string().min(1).max(2000).nullable().optional().openapi({
+    description: "What the coach says when it awards the badge, in your words",
+  }),
   criteria: CriteriaText,
 });
 
@@ -38,12 +43,14 @@ interface Row {
   name: string;
   description: string;
   icon_url: string | null;
+  message: string | null;
   criteria: string;
   criteria_ast: Criteria;
   created_at: Date;
   updated_at: Date;
 }
-const COLUMNS = "id, name, description, icon_url, criteria, criteria_ast, created_at, updated_at";
+const COLUMNS =
+  "id, name, description, icon_url, message, criteria, criteria_ast, created_at, updated_at";
 const toJson = (r: Row) => ({
   ...r,
   created_at: iso(r.created_at)!,
@@ -54,7 +61,7 @@ const badges = tenantTable({
   type: "badge",
   name: "Badge",
   columns: COLUMNS,
-  updatable: ["name", "description", "icon_url", "criteria", "criteria_ast"],
+  updatable: ["name", "description", "icon_url", "message", "criteria", "criteria_ast"],
   toJson,
 });
 
@@ -75,6 +82,7 @@ export function registerBadges(app: OpenAPIHono<ApiEnv>) {
         name: body.name,
         description: body.description ?? "",
         icon_url: body.icon_url ?? null,
+        message: body.message ?? null,
         criteria: body.criteria,
         criteria_ast: JSON.stringify(parseCriteria(body.criteria)),
       }),

@@ -9,13 +9,13 @@ import { Channel as DeliveryChannel } from "../../actors/mod.ts";
 import { creatorAddress } from "../lib/actors.ts";
 import { channelContext, readChannelSecrets } from "../../channels/core/connection_secrets.ts";
 import { tenantTable } from "../lib/crud.ts";
+import { WidgetLook } from "../../channels/widget/settings.ts";
 import { iso } from "../lib/pagination.ts";
 import { resourceRoutes } from "../lib/resource.ts";
 import { ADMINS, ALL_ROLES } from "../lib/route.ts";
 import { audit, tellActor } from "../lib/tenant.ts";
 
-// The mobile app has no connection settings yet: creators connect the other channels.
-const Kind = DeliveryChannel.exclude(["mobile_app"]);
+const Kind = DeliveryChannel;
 const ChannelStatus = z.enum(["active", "disabled"]);
 const Secret = z.string().min(8).max(1000);
 const Origin = z.url().max(300).regex(/^https?:\/\/[^/]+$/, "an origin: scheme://host[:port]");
@@ -55,6 +55,13 @@ const ChannelInput = z.discriminatedUnion("kind", [
     kind: z.literal("web_widget"),
     name: z.string().min(1).max(200),
     allowed_origins: z.array(Origin).min(1).max(50),
+    /** Title, colours, greeting, quick replies and theme of the widget (docs/widget.md). */
+    look: WidgetLook.optional(),
+  }),
+  // The creator's own app: its public key lets devices register (docs/mobile.md).
+  z.strictObject({
+    kind: z.literal("mobile_app"),
+    name: z.string().min(1).max(200),
   }),
 ]).openapi("ChannelInput");
 
@@ -62,6 +69,7 @@ const SECRET_FIELDS: Record<z.infer<typeof Kind>, string[]> = {
   telegram: ["bot_token"],
   whatsapp: ["access_token", "app_secret"],
   web_widget: [],
+  mobile_app: [],
 };
 
 const Channel = z.object({
@@ -119,6 +127,7 @@ const PatchInput = z.strictObject({
   status: ChannelStatus.optional(),
   allowed_origins: z.array(Origin).min(1).max(50).optional(),
   templates: Templates.optional(),
+  look: WidgetLook.optional(),
 });
 
 /** What a new connection stores: given secrets apart, generated ones added, hints in config. */
@@ -131,6 +140,8 @@ function prepareConnection(body: z.infer<typeof ChannelInput>) {
     ? { webhook_secret: randomToken("", 24) }
     : body.kind === "web_widget"
     ? { identity_secret: randomToken("wis_", 24) }
+    : body.kind === "mobile_app"
+    ? {}
     : { verify_token: randomToken("", 24) };
   const config: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) {
@@ -139,7 +150,11 @@ function prepareConnection(body: z.infer<typeof ChannelInput>) {
   config.secret_hints = Object.fromEntries(
     Object.entries(given).map(([k, v]) => [k, hint(v)]),
   );
-  const publicKey = body.kind === "web_widget" ? randomToken("wk_", 18) : null;
+  const publicKey = body.kind === "web_widget"
+    ? randomToken("wk_", 18)
+    : body.kind === "mobile_app"
+    ? randomToken("ak_", 18)
+    : null;
   return { body, given, generated, config, publicKey };
 }
 
@@ -218,6 +233,11 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
             { field: "body.allowed_origins", message: `not valid for a ${cur.kind} channel` },
           ]);
         }
+        if (patch.look && cur.kind !== "web_widget") {
+          throw new ValidationError("Only web widgets have a look", [
+            { field: "body.look", message: `not valid for a ${cur.kind} channel` },
+          ]);
+        }
         if (patch.templates && cur.kind !== "whatsapp") {
           throw new ValidationError("Only WhatsApp numbers have message templates", [
             { field: "body.templates", message: `not valid for a ${cur.kind} channel` },
@@ -227,6 +247,7 @@ export function registerChannels(app: OpenAPIHono<ApiEnv>) {
           ...cur.config,
           ...(patch.allowed_origins ? { allowed_origins: patch.allowed_origins } : {}),
           ...(patch.templates ? { templates: patch.templates } : {}),
+          ...(patch.look ? { look: patch.look } : {}),
         };
         const ch = await channels.update(client, c, {
           id: channelId,

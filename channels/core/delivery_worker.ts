@@ -181,6 +181,8 @@ async function deliver(d: Deps, req: DeliveryRequest, id: string): Promise<void>
         const code = err.details.code !== undefined ? ` (${err.details.code})` : "";
         return await finish(d, req, id, "failed", `${err.message}${code}`, conn.kind);
       }
+      // An open breaker tried nothing: the delivery waits for the provider, however long.
+      if (err.details.notAttempted) attempts--;
       if (attempts >= d.maxAttempts) {
         return await finish(
           d,

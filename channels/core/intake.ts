@@ -13,6 +13,8 @@ import {
   type NormalizedInbound,
   userAddress,
 } from "../../actors/mod.ts";
+import { LINK_COMMAND } from "../../actors/user/inbound.ts";
+import { linkCodeOf, type LinkOutcome, redeemLinkCode } from "../linking/codes.ts";
 
 export type IntakeResult =
   | { status: "accepted"; endUserId: string; identityId: string; newPerson: boolean }
@@ -55,7 +57,8 @@ export interface IntakeDeps {
 
 export async function takeIn(deps: IntakeDeps, m: NormalizedInbound): Promise<IntakeResult> {
   const known = deps.known?.get(m);
-  if (known && !consentOf(m.content) && !isStart(m)) {
+  const code = linkCodeOf(m);
+  if (known && !consentOf(m.content) && !isStart(m) && !code) {
     const fast = await takeInKnown(deps, m, known);
     if (fast) return fast;
     deps.known?.forget(m);
@@ -67,6 +70,8 @@ export async function takeIn(deps: IntakeDeps, m: NormalizedInbound): Promise<In
       [m.connectionId, m.externalMessageId],
     );
     if (receipt.rowCount === 0) return { result: { status: "duplicate" } as const, row: null };
+    // A link code moves this identity to the person who asked for it, before it is looked up.
+    const link = code ? await redeemLinkCode(tx, m, code) : undefined;
     const person = await findOrCreatePerson(tx, m);
     const consent = consentOf(m.content);
     if (consent) {
@@ -79,7 +84,7 @@ export async function takeIn(deps: IntakeDeps, m: NormalizedInbound): Promise<In
       tx,
       userAddress(m.creatorId, person.endUserId),
       "inbound",
-      inboundOf(m, person),
+      inboundOf(link ? linkAnswered(m, link) : m, person),
       { msgId: msgIdOf(m) },
     );
     return { result: { status: "accepted", ...person } as const, row: outbox };
@@ -92,6 +97,11 @@ export async function takeIn(deps: IntakeDeps, m: NormalizedInbound): Promise<In
   return result;
 }
 
+/** The UserActor hears how a link code went instead of the code itself. */
+const linkAnswered = (m: NormalizedInbound, link: LinkOutcome): NormalizedInbound => ({
+  ...m,
+  content: { type: "command", command: LINK_COMMAND, args: link.linked ? "linked" : "invalid" },
+});
 const msgIdOf = (m: NormalizedInbound) => `in:${m.connectionId}:${m.externalMessageId}`;
 const isStart = (m: NormalizedInbound) =>
   m.content.type === "command" && m.content.command === "start";

@@ -57,6 +57,8 @@ export class ProviderError extends Error {
       retryAfterMs?: number;
       /** A rate limit of the whole connection (pause every chat), not just this chat. */
       connectionWide?: boolean;
+      /** Refused before reaching the provider (its breaker is open): not an attempt. */
+      notAttempted?: boolean;
     } = {},
   ) {
     super(message);
