@@ -78,17 +78,32 @@ async function projectionThroughput() {
         ...(kind % 2 ? { replyTo: `m${i - 1}`, metadata: { refused: kind === 3 } } : {}),
       }]
       : kind === 7
-      ? ["nudge.sent", { creatorId, endUserId, nudgeId: `n${i}`, trigger: "inactivity", at }]
+      ? ["nudge.sent", {
+        creatorId,
+        endUserId,
+        nudgeId: crypto.randomUUID(),
+        trigger: "inactivity",
+        channel: "telegram",
+        identityId: endUserId,
+        kind: "text",
+        deliveryId: crypto.randomUUID(),
+        localHour: 9,
+        usualHour: 9,
+        at,
+      }]
       : kind === 8
       ? ["program.step", {
         creatorId,
         endUserId,
         programId: creatorId,
-        stepId: "s",
-        stepIndex: i % 5,
+        version: 1,
+        seq: i % 5,
+        stepId: `s${i % 5}`,
+        stepType: "message",
+        outcome: "sent",
         at,
       }]
-      : ["user.progress", { creatorId, endUserId, streakDays: i % 20, at }];
+      : ["badge.check", { creatorId, endUserId, metrics: { streak_days: i % 20 }, awarded: [] }];
     inFlight.push(
       js.publish(`${nats.prefix}.evt.${subject}`, JSON.stringify(body), { msgID: `e${i}` }),
     );

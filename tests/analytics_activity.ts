@@ -68,7 +68,7 @@ export async function insertEndUsers(pool: pg.Pool, creatorId: string, n: number
  *   step 1 two hours after that and complete one hour later.
  * - Nudges "inactivity" at 11-03 09:00Z to t0..t5: t0..t2 write at 12:00Z, t3 the next day at
  *   10:00Z (too late), t4 opts out, t5's outcome says replied. Skipped "streak_at_risk" for
- *   quiet_hours for t0..t5, "inactivity" for frequency_cap for w0.
+ *   quiet_hours for t0..t5, "inactivity" for cap_daily for w0.
  * - Badges: one badge to t0..t5, another to w0. Streaks: t0..t5 at 3 days, w0 at 10.
  */
 export async function generateActivity(
@@ -151,29 +151,39 @@ export async function generateActivity(
   }
   const enrolled = t("2026-11-02T10:00:00Z");
   for (const [i, u] of telegram.entries()) {
-    const base = { creatorId, endUserId: u, programId };
-    await publishEvent(p, "program.enrolled", { ...base, at: enrolled });
+    // As actors/user/program/engine.ts emits them.
+    const base = { creatorId, endUserId: u, programId, version: 1 };
+    const step = { stepType: "message", outcome: "sent" };
+    await publishEvent(p, "program.status", { ...base, seq: 0, change: "enrolled", at: enrolled });
     const s0 = enrolled + hours(i + 1);
-    await publishEvent(p, "program.step", { ...base, stepId: "intro", stepIndex: 0, at: s0 });
+    await publishEvent(p, "program.step", { ...base, ...step, seq: 1, stepId: "intro", at: s0 });
     if (i < 5) {
       await publishEvent(p, "program.step", {
         ...base,
+        ...step,
+        seq: 2,
         stepId: "practice",
-        stepIndex: 1,
         at: s0 + hours(2),
       });
-      await publishEvent(p, "program.completed", { ...base, at: s0 + hours(3) });
+      await publishEvent(p, "program.completed", { ...base, seq: 3, at: s0 + hours(3) });
     }
   }
   const nudgeAt = t("2026-11-03T09:00:00Z");
   for (const [i, u] of telegram.entries()) {
-    const nudgeId = `n-${i}`;
+    const nudgeId = crypto.randomUUID();
+    // As actors/user/proactive/engine.ts emits them.
     await publishEvent(p, "nudge.sent", {
       creatorId,
       endUserId: u,
       nudgeId,
       trigger: "inactivity",
+      step: 0,
       channel: "telegram",
+      identityId: crypto.randomUUID(),
+      kind: "text",
+      deliveryId: crypto.randomUUID(),
+      localHour: 10,
+      usualHour: 10,
       at: nudgeAt,
     });
     if (i < 3) {
@@ -203,18 +213,25 @@ export async function generateActivity(
     await publishEvent(p, "nudge.skipped", {
       creatorId,
       endUserId: u,
+      nudgeId: crypto.randomUUID(),
       trigger: "streak_at_risk",
       reason: "quiet_hours",
       at: nudgeAt + hours(12),
     });
     await publishEvent(p, "badge.awarded", { creatorId, endUserId: u, badgeId, at: nudgeAt });
-    await publishEvent(p, "user.progress", { creatorId, endUserId: u, streakDays: 3, at: nudgeAt });
+    await publishEvent(p, "badge.check", {
+      creatorId,
+      endUserId: u,
+      metrics: { messages_sent: 4, streak_days: 3 },
+      awarded: [badgeId],
+    });
   }
   await publishEvent(p, "nudge.skipped", {
     creatorId,
     endUserId: whatsapp[0],
+    nudgeId: crypto.randomUUID(),
     trigger: "inactivity",
-    reason: "frequency_cap",
+    reason: "cap_daily",
     at: nudgeAt,
   });
   await publishEvent(p, "badge.awarded", {
@@ -223,11 +240,11 @@ export async function generateActivity(
     badgeId: otherBadgeId,
     at: nudgeAt,
   });
-  await publishEvent(p, "user.progress", {
+  await publishEvent(p, "badge.check", {
     creatorId,
     endUserId: whatsapp[0],
-    streakDays: 10,
-    at: nudgeAt,
+    metrics: { streak_days: 10 },
+    awarded: [],
   });
   return { telegram, whatsapp, programId, badgeId, otherBadgeId, texts };
 }

@@ -22,6 +22,11 @@ Deno.test("EVENTS - every subject emitted today is in the catalog, keyed by its 
       indexSubject("memories", "erase"),
       indexSubject("profiles", "put"),
       indexSubject("profiles", "erase"),
+      "program.status",
+      "badge.check",
+      "achievement.reached",
+      "user.insights",
+      "program.enroll_requested",
     ]
   ) assert.ok(s in EVENTS, s);
   for (const [key, def] of Object.entries(EVENTS)) {
@@ -49,21 +54,29 @@ Deno.test("EVENTS - schemas accept a well-formed body and name the field of a ba
   const ok = EVENTS["nudge.sent"].schema.safeParse({
     creatorId: crypto.randomUUID(),
     endUserId: crypto.randomUUID(),
-    nudgeId: "n1",
+    nudgeId: crypto.randomUUID(),
     trigger: "inactivity",
+    channel: "telegram",
+    identityId: crypto.randomUUID(),
+    kind: "text",
+    deliveryId: crypto.randomUUID(),
+    localHour: 9,
+    usualHour: 9,
     at: 1,
   });
-  assert.ok(ok.success);
+  assert.ok(ok.success, JSON.stringify(ok.error?.issues));
   const bad = EVENTS["program.step"].schema.safeParse({
     creatorId: crypto.randomUUID(),
     endUserId: crypto.randomUUID(),
     programId: crypto.randomUUID(),
+    version: 1,
+    seq: 1,
     stepId: "s",
-    stepIndex: -1,
+    stepType: "message",
     at: 1,
   });
   assert.ok(!bad.success);
-  assert.deepEqual(bad.error.issues.map((i) => i.path.join(".")), ["stepIndex"]);
+  assert.deepEqual(bad.error.issues.map((i) => i.path.join(".")), ["outcome"]);
 });
 
 Deno.test("topicOf() keeps one content word of a question", () => {

@@ -167,7 +167,7 @@ Deno.test("analytics - reports match hand-computed figures, per tenant, replayab
         {
           program_id: p,
           stage: "step",
-          step_index: 0,
+          step_index: 1,
           step_id: "intro",
           users: 6,
           drop_off: 0,
@@ -177,7 +177,7 @@ Deno.test("analytics - reports match hand-computed figures, per tenant, replayab
         {
           program_id: p,
           stage: "step",
-          step_index: 1,
+          step_index: 2,
           step_id: "practice",
           users: 5,
           drop_off: 1,
@@ -218,8 +218,8 @@ Deno.test("analytics - reports match hand-computed figures, per tenant, replayab
     await tt.step("nudges skipped by reason", async () => {
       const rows = await get("nudges/skipped", "from=2026-11-01&to=2026-11-08");
       assert.deepEqual(rows.map((r) => [r.reason, r.trigger, r.users, r.skipped]), [
-        ["frequency_cap", "all", null, null],
-        ["frequency_cap", "inactivity", null, null],
+        ["cap_daily", "all", null, null],
+        ["cap_daily", "inactivity", null, null],
         ["quiet_hours", "all", 6, 6],
         ["quiet_hours", "streak_at_risk", 6, 6],
       ]);

@@ -19,6 +19,18 @@ import {
 } from "../../actors/mod.ts";
 import { IndexErase, IndexPut, indexSubject } from "../../knowledge/mod.ts";
 import { ProviderStatus, STATUS_SUBJECT } from "../../channels/core/statuses.ts";
+import {
+  NUDGE_EVENTS,
+  NudgeOutcome,
+  NudgeSent,
+  NudgeSkipped,
+} from "../../actors/user/proactive/events.ts";
+import { BADGE_EVENTS } from "../../actors/user/badges/awards.ts";
+import { PROGRAM_EVENTS } from "../../actors/user/program/engine.ts";
+import { ENROLL_REQUESTED } from "../../actors/user/program/programs.ts";
+import { INSIGHTS_SUBJECT } from "../../actors/user/profiling/observe.ts";
+
+export { NudgeOutcome, NudgeSent, NudgeSkipped };
 
 export const EVENT_FAMILIES = ["user", "system", "business", "integration"] as const;
 export type EventFamily = typeof EVENT_FAMILIES[number];
@@ -46,66 +58,63 @@ export const UserRegistered = z.object({
   channel: ConversationChannel,
   at,
 });
-export const UserProgress = z.object({
-  ...tenant,
-  /** Days in a row with activity, today included. */
-  streakDays: z.number().int().min(0),
-  longestStreakDays: z.number().int().min(0).optional(),
-  at,
-});
-export const ProgramEnrolled = z.object({
-  ...tenant,
+/** What every program event carries (actors/user/program/engine.ts). */
+const ProgramBase = {
+  creatorId: z.uuid(),
+  endUserId: z.string().min(1).max(200),
   programId: z.uuid(),
+  /** The published version the person follows. */
+  version: z.number().int(),
+  /** Steps run so far in this enrolment: orders the funnel's steps. */
+  seq: z.number().int(),
   at,
-});
+};
 export const ProgramStep = z.object({
-  ...tenant,
-  programId: z.uuid(),
-  /** The step's id in the program's flow. */
+  ...ProgramBase,
   stepId: z.string().min(1).max(200),
-  /** 0-based position of the step in the flow: the funnel's order. */
-  stepIndex: z.number().int().min(0),
-  at,
+  stepType: z.string().max(40),
+  /** sent, waiting, answered, timed_out, skipped, branched, reached, awarded, deferred... */
+  outcome: z.string().max(40),
 });
-export const ProgramCompleted = z.object({
-  ...tenant,
-  programId: z.uuid(),
-  at,
+export const ProgramStatus = z.object({
+  ...ProgramBase,
+  change: z.string().max(40).describe("enrolled, restarted, paused, resumed, unenrolled"),
 });
+export const ProgramCompleted = z.object(ProgramBase);
 export const BadgeAwarded = z.object({
-  ...tenant,
+  creatorId: z.uuid(),
+  endUserId: z.string().min(1).max(200),
   badgeId: z.uuid(),
-  /** The streak that earned it, when a streak did. */
-  streakDays: z.number().int().min(0).optional(),
   at,
 });
-export const NudgeTrigger = z.string().min(1).max(60).describe(
-  "inactivity, streak_at_risk, program_step_due, milestone...",
-);
-export const NudgeSent = z.object({
-  ...tenant,
-  /** Stable id of the nudge; `nudge.outcome` names it. */
-  nudgeId: z.string().min(1).max(200),
-  trigger: NudgeTrigger,
-  channel: ConversationChannel.optional(),
-  /** The delivery that carries it. */
-  deliveryId: z.uuid().optional(),
+/** The actor asks for its badges to be judged on its current metrics (no time: the stream's). */
+export const BadgeCheck = z.object({
+  creatorId: z.uuid(),
+  endUserId: z.string().min(1).max(200),
+  metrics: z.record(z.string(), z.number()).describe(
+    "messages_sent, sessions, days_active, streak_days, ...",
+  ),
+  awarded: z.array(z.string()),
+  award: z.string().optional(),
+});
+export const AchievementReached = z.object({
+  creatorId: z.uuid(),
+  endUserId: z.string().min(1).max(200),
+  key: z.string().max(200),
+  kind: z.string().max(60),
+  title: z.string().max(300),
   at,
 });
-export const NudgeSkipped = z.object({
-  ...tenant,
-  nudgeId: z.string().min(1).max(200).optional(),
-  trigger: NudgeTrigger,
-  /** quiet_hours, frequency_cap, opted_out, window_closed, live_conversation... */
-  reason: z.string().min(1).max(60),
+export const UserInsights = z.object({
+  creatorId: z.uuid(),
+  endUserId: z.string().min(1).max(200),
   at,
+  insights: z.record(z.string(), z.unknown()),
 });
-export const NudgeOutcome = z.object({
-  ...tenant,
-  nudgeId: z.string().min(1).max(200),
-  outcome: z.enum(["replied", "opted_out", "ignored"]),
-  at,
-});
+export const EnrollRequested = z.object({
+  creatorId: z.uuid().optional(),
+  programId: z.string().max(200).optional(),
+}).describe("A person asked to start a program (the API enrols them)");
 export const SubscriptionChanged = z.object({
   creatorId: z.uuid(),
   plan: z.string().min(1).max(100),
@@ -174,32 +183,64 @@ export const EVENTS = {
     projected: true,
     schema: StatusChanged,
   }),
-  "user.progress": def({
-    name: "user.progress",
+  [INSIGHTS_SUBJECT]: def({
+    name: INSIGHTS_SUBJECT,
     version: 1,
     family: "user",
     category: "progress",
-    description: "An end user's streak changed.",
+    description: "What the coach learned of a person (language, mood, active hours, risk).",
+    source: "UserActor",
+    projected: false,
+    schema: UserInsights,
+  }),
+  [BADGE_EVENTS.check]: def({
+    name: BADGE_EVENTS.check,
+    version: 1,
+    family: "user",
+    category: "progress",
+    description: "The person's metrics, to judge badges on. Analytics keeps the streak " +
+      "(`metrics.streak_days`, as of the event's time in the stream).",
     source: "UserActor",
     projected: true,
-    schema: UserProgress,
+    schema: BadgeCheck,
   }),
-  "program.enrolled": def({
-    name: "program.enrolled",
+  [BADGE_EVENTS.achievement]: def({
+    name: BADGE_EVENTS.achievement,
+    version: 1,
+    family: "business",
+    category: "badge earned",
+    description: "An achievement (first week, a comeback) reached, announced once.",
+    source: "UserActor",
+    projected: false,
+    schema: AchievementReached,
+  }),
+  [PROGRAM_EVENTS.status]: def({
+    name: PROGRAM_EVENTS.status,
     version: 1,
     family: "business",
     category: "program completion",
-    description: "An end user started a program (the funnel's first stage).",
+    description: "An enrolment changed: enrolled or restarted (the funnel's first stage), " +
+      "paused, resumed, unenrolled.",
     source: "UserActor",
     projected: true,
-    schema: ProgramEnrolled,
+    schema: ProgramStatus,
+  }),
+  [ENROLL_REQUESTED]: def({
+    name: ENROLL_REQUESTED,
+    version: 1,
+    family: "business",
+    category: "program completion",
+    description: "A person wrote `start <program>`: a worker enrols them.",
+    source: "UserActor",
+    projected: false,
+    schema: EnrollRequested,
   }),
   "program.step": def({
     name: "program.step",
     version: 1,
     family: "business",
     category: "program completion",
-    description: "An end user completed one step of a program.",
+    description: "A step of a program ran for a person (its outcome says how).",
     source: "UserActor",
     projected: true,
     schema: ProgramStep,
@@ -224,8 +265,8 @@ export const EVENTS = {
     projected: true,
     schema: BadgeAwarded,
   }),
-  "nudge.sent": def({
-    name: "nudge.sent",
+  [NUDGE_EVENTS.sent]: def({
+    name: NUDGE_EVENTS.sent,
     version: 1,
     family: "business",
     category: "proactive coaching",
@@ -234,8 +275,8 @@ export const EVENTS = {
     projected: true,
     schema: NudgeSent,
   }),
-  "nudge.skipped": def({
-    name: "nudge.skipped",
+  [NUDGE_EVENTS.skipped]: def({
+    name: NUDGE_EVENTS.skipped,
     version: 1,
     family: "business",
     category: "proactive coaching",
@@ -244,12 +285,12 @@ export const EVENTS = {
     projected: true,
     schema: NudgeSkipped,
   }),
-  "nudge.outcome": def({
-    name: "nudge.outcome",
+  [NUDGE_EVENTS.outcome]: def({
+    name: NUDGE_EVENTS.outcome,
     version: 1,
     family: "business",
     category: "proactive coaching",
-    description: "What followed a nudge: a reply, an opt-out, or nothing within 24 h.",
+    description: "What followed a nudge: a reply or an opt-out.",
     source: "UserActor",
     projected: true,
     schema: NudgeOutcome,

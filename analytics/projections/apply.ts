@@ -9,14 +9,14 @@ import type { Buffer } from "node:buffer";
 import { eventDefinition } from "../events/catalog.ts";
 import type {
   BadgeAwarded,
+  BadgeCheck,
   NudgeOutcome,
   NudgeSent,
   NudgeSkipped,
   ProgramCompleted,
-  ProgramEnrolled,
+  ProgramStatus,
   ProgramStep,
   SubscriptionChanged,
-  UserProgress,
   UserRegistered,
   WebhookReceived,
 } from "../events/catalog.ts";
@@ -31,6 +31,8 @@ export interface StreamEvent {
   seq: number;
   subject: string;
   body: unknown;
+  /** When the stream stored it, epoch ms (for events that carry no time of their own). */
+  storedAt?: number;
 }
 
 export interface KeySource {
@@ -213,25 +215,42 @@ export async function applyBatch(
         });
         break;
       }
-      case "user.progress": {
-        const b = body as z.infer<typeof UserProgress>;
+      case "badge.check": {
+        const b = body as z.infer<typeof BadgeCheck>;
+        const streak = b.metrics.streak_days;
+        if (streak === undefined) break;
+        const when = e.storedAt ?? Date.now();
         const k = `${c}:${p}`;
         const was = streaks.get(k);
-        const longest = Math.max(b.longestStreakDays ?? 0, b.streakDays, was?.l ?? 0);
-        if (!was || b.at >= was.at) {
-          streaks.set(k, { c: c!, p: p!, s: b.streakDays, l: longest, at: b.at });
+        const longest = Math.max(streak, was?.l ?? 0);
+        if (!was || when >= was.at) {
+          streaks.set(k, { c: c!, p: p!, s: streak, l: longest, at: when });
         } else was.l = longest;
         break;
       }
-      case "program.enrolled":
-      case "program.completed": {
-        const b = body as z.infer<typeof ProgramEnrolled> | z.infer<typeof ProgramCompleted>;
+      case "program.status": {
+        const b = body as z.infer<typeof ProgramStatus>;
+        if (b.change !== "enrolled" && b.change !== "restarted") break;
         programs.push({
           id: e.id,
           c,
           p,
           program: b.programId,
-          kind: e.subject === "program.enrolled" ? "enrolled" : "completed",
+          kind: "enrolled",
+          step_index: b.seq,
+          at: ms(b.at),
+        });
+        break;
+      }
+      case "program.completed": {
+        const b = body as z.infer<typeof ProgramCompleted>;
+        programs.push({
+          id: e.id,
+          c,
+          p,
+          program: b.programId,
+          kind: "completed",
+          step_index: b.seq,
           at: ms(b.at),
         });
         break;
@@ -245,7 +264,7 @@ export async function applyBatch(
           program: b.programId,
           kind: "step",
           step_id: b.stepId,
-          step_index: b.stepIndex,
+          step_index: b.seq,
           at: ms(b.at),
         });
         break;

@@ -113,6 +113,7 @@ function toEvent(m: JsMsg, prefix: string): StreamEvent {
     seq: m.seq,
     subject: m.subject.slice(`${prefix}.evt.`.length),
     body,
+    storedAt: Math.floor(m.info.timestampNanos / 1e6),
   };
 }
 

@@ -109,7 +109,7 @@ export const programs: Report = {
   columns: [
     col("program_id", "string", "Program", true),
     col("stage", "string", "`enrolled`, `step` or `completed`", true),
-    col("step_index", "int", "0-based step position (steps only)", true),
+    col("step_index", "int", "The step's place: the lowest run sequence it was reached at", true),
     col("step_id", "string", "The step's id in the flow", true),
     col("users", "int", "People who reached the stage"),
     col("drop_off", "int", "People at the stage before who did not reach this one"),
@@ -122,27 +122,32 @@ export const programs: Report = {
          select pid, program_id, kind, step_id, step_index, at from analytics_program_events
           where creator_id = $1 and at >= ${FROM} and at < ${TO}
             and ($5::uuid is null or program_id = $5::uuid)
-       ), stages as (
-         select program_id, pid, 'enrolled' as stage, -1 as ord, null::text as step_id,
-                min(at) as at
+       ), person as (
+         select program_id, pid, 'enrolled' as stage, null::text as step_id, min(at) as at
            from e group by program_id, pid
          union all
-         select program_id, pid, 'step', step_index, min(step_id), min(at)
-           from e where kind = 'step' group by program_id, pid, step_index
+         select program_id, pid, 'step', step_id, min(at)
+           from e where kind = 'step' group by program_id, pid, step_id
          union all
-         select program_id, pid, 'completed', 1000000, null, min(at)
+         select program_id, pid, 'completed', null, min(at)
            from e where kind = 'completed' group by program_id, pid
+       ), steps as (
+         -- A step's place: the lowest run sequence at which anyone reached it.
+         select program_id, step_id, min(step_index) as ord
+           from e where kind = 'step' group by program_id, step_id
        ), timed as (
-         select *, extract(epoch from at - lag(at) over (partition by program_id, pid order by ord))
-                  as secs
-           from stages
+         select p.*, case p.stage when 'enrolled' then -1 when 'completed' then 2147483647
+                     else s.ord end as ord,
+                extract(epoch from p.at - lag(p.at) over (partition by p.program_id, p.pid
+                                                          order by p.at)) as secs
+           from person p left join steps s using (program_id, step_id)
        )
        select program_id::text as program_id, stage,
-              case when stage = 'step' then ord end as step_index, min(step_id) as step_id,
+              case when stage = 'step' then ord end as step_index, step_id,
               count(*) as users,
               lag(count(*)) over (partition by program_id order by ord) - count(*) as drop_off,
               percentile_cont(0.5) within group (order by secs) as median_seconds
-         from timed group by program_id, stage, ord
+         from timed group by program_id, stage, ord, step_id
         order by program_id, ord`,
       [...rangeParams(q), q.programId ?? null],
     ),
@@ -377,7 +382,8 @@ export const streaks: Report = {
   path: "streaks",
   field: "streaks",
   title: "Streak distribution",
-  description: "People by their current streak (days in a row), as last reported before `to`.",
+  description: "People by their current streak (days in a row) as last reported; the range " +
+    "does not apply.",
   columns: [
     col("streak", "string", "Bucket of days: 0, 1, 2-3, 4-7, 8-14, 15-30, 31+", true),
     col("min_days", "int", "Lower bound of the bucket", true),
@@ -396,7 +402,8 @@ export const streaks: Report = {
                      when streak_days >= 2 then 2 when streak_days = 1 then 1 else 0 end
                   as min_days
            from analytics_streaks
-          where creator_id = $1 and at < ${TO} and $2::date is not null
+          where creator_id = $1 and $2::date is not null and $3::date is not null
+            and $4::text is not null
        ) s group by streak, min_days order by min_days`,
       rangeParams(q),
     ),
