@@ -5,6 +5,7 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createYoga } from "graphql-yoga";
+import type { GraphQLSchema } from "graphql";
 import { usePersistedOperations } from "@graphql-yoga/plugin-persisted-operations";
 import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";
@@ -20,9 +21,12 @@ export const MAX_DEPTH = 6;
 /** Highest cost accepted (graphql-armor's measure: 2 per object, 1 per scalar, ×1.5 a level). */
 export const MAX_COST = 1000;
 
+// The schema is plain data built from the report definitions: built once per process.
+let schema: GraphQLSchema | undefined;
+
 export function registerGraphql(app: OpenAPIHono<ApiEnv>, analytics: Analytics) {
   const yoga = createYoga<GraphqlContext>({
-    schema: buildSchema(),
+    schema: schema ??= buildSchema(),
     graphqlEndpoint: "/v1/graphql",
     graphiql: false,
     landingPage: false,
