@@ -15,6 +15,8 @@ import { startErrorReporting, tracedLogger } from "./app/errors/reporting.ts";
 import { knowledgeExtension } from "./app/knowledge.ts";
 import { channelsExtension } from "./app/channels.ts";
 import { businessExtension } from "./app/business.ts";
+import { analyticsExtension } from "./app/analytics.ts";
+import { rebuildAnalytics } from "./app/analytics_rebuild.ts";
 
 async function main(args: string[]) {
   let config;
@@ -36,7 +38,11 @@ async function main(args: string[]) {
     : undefined;
   const log = tracedLogger(jsonLogger(config.LOG_LEVEL, { app: "coachd" }), reporting);
   // `migrate` needs Postgres only (embedded when DATABASE_URL is not set).
-  const parts = args[0] === "migrate" ? ["Postgres" as const] : undefined;
+  const parts = args[0] === "migrate"
+    ? ["Postgres" as const]
+    : args[0] === "analytics-rebuild"
+    ? ["Postgres" as const, "NATS" as const]
+    : undefined;
   await using infra = await startInfra(config, log, { parts });
   if (args[0] === "migrate") {
     // The owner migrates, then gives the node's roles the passwords of their URLs.
@@ -51,6 +57,15 @@ async function main(args: string[]) {
     await pool.end();
     return;
   }
+  if (args[0] === "analytics-rebuild") {
+    const from = args.includes("--from=tables") ? "tables" : "stream";
+    const r = await rebuildAnalytics({ config, ...infra, log, from });
+    console.log(
+      `analytics rebuilt from the ${from}: ${r.fromTables} record(s) from tables, ` +
+        `stream position ${r.position}, ${r.applied} event(s) applied`,
+    );
+    return;
+  }
   const business = businessExtension();
   const node = await startNode({
     config,
@@ -60,6 +75,7 @@ async function main(args: string[]) {
       knowledgeExtension({ chromaUrl: infra.chromaUrl }),
       business.factory,
       channelsExtension({ gate: business.gate }),
+      analyticsExtension(),
     ],
   });
   console.log(startSummary({

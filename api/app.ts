@@ -51,6 +51,11 @@ import { registerWebhooks } from "./routes/webhooks.ts";
 import { registerOAuthClients } from "./routes/oauth_clients.ts";
 import { registerGa4 } from "./routes/ga4.ts";
 import type { Business } from "../business/mod.ts";
+import { registerAnalytics } from "./routes/analytics.ts";
+import { registerGraphql } from "./graphql/yoga.ts";
+import { registerGraphiql } from "./graphql/graphiql.ts";
+import { registerAnalyticsPage } from "./routes/analytics_page.ts";
+import { Analytics } from "../analytics/mod.ts";
 
 export type { ActorMessenger, ApiEnv, AuthContext, ChannelConnector, Ingestion, RateLimitOptions };
 export { requireRole };
@@ -131,12 +136,17 @@ export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
  */
 export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const log = deps.log ?? jsonLogger("info", { app: "coachd-api" });
+  const analytics = new Analytics({ pool: deps.pool, secretsKey: deps.secretsKey });
   const services: ApiServices = {
     pool: deps.pool,
     actors: deps.actors,
     ingestion: deps.ingestion,
     onDocumentDeleted: deps.onDocumentDeleted,
-    onEndUserDeleted: deps.onEndUserDeleted,
+    // An erased end user's analytics rows go with them.
+    onEndUserDeleted: async (creatorId, endUserId) => {
+      await analytics.erasePerson(creatorId, endUserId);
+      await deps.onEndUserDeleted?.(creatorId, endUserId);
+    },
     tokens: new AccessTokens(deps.jwtSecret, deps.accessTokenTtlSeconds ?? 900),
     secrets: new SecretBox(deps.secretsKey),
     log,
@@ -215,6 +225,8 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   // against its address there, one with them against its key only.
   app.use("/auth/*", rateLimit("ip"));
   registerAuth(app);
+  registerGraphiql(app);
+  registerAnalyticsPage(app);
   for (const extend of deps.appRoutes ?? []) extend(app);
   app.use("*", authenticate);
   app.use("*", rateLimit("principal"));
@@ -238,6 +250,8 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   registerWebhooks(app);
   registerOAuthClients(app);
   registerGa4(app);
+  registerAnalytics(app, analytics);
+  registerGraphql(app, analytics);
   for (const extend of deps.extensions ?? []) extend(app);
   // Last: anything unmatched under /v1 is a problem document too, not the root's plain 404.
   app.all("*", (c) => {

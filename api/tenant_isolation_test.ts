@@ -114,6 +114,59 @@ Deno.test("tenant isolation - every creator_id table has RLS and A's setting nev
          values (gen_random_uuid(), $1, $2, 'inactivity', 'skipped', now())`,
         [s.creatorId, u.endUserId],
       );
+      // What the analytics projection writes (pseudonymous ids, no text).
+      const pid = `p-${s.creatorId}`;
+      for (
+        const [table, cols, values] of [
+          ["analytics_keys", "iv, sealed", "'\\x00', '\\x00'"],
+          ["analytics_erased", "pid", `'${pid}x'`],
+          [
+            "analytics_people",
+            "pid, first_seen_at, last_seen_at, first_channel",
+            `'${pid}', now(), now(), 'telegram'`,
+          ],
+          [
+            "analytics_messages",
+            "event_id, pid, channel, role, at",
+            `gen_random_uuid()::text, '${pid}', 'telegram', 'user', now()`,
+          ],
+          [
+            "analytics_handoffs",
+            "event_id, pid, channel, status, at",
+            `gen_random_uuid()::text, '${pid}', 'telegram', 'handoff', now()`,
+          ],
+          [
+            "analytics_program_events",
+            "event_id, pid, program_id, kind, at",
+            `gen_random_uuid()::text, '${pid}', gen_random_uuid(), 'enrolled', now()`,
+          ],
+          [
+            "analytics_nudges",
+            "nudge_id, pid, trigger, status, at",
+            `'n1', '${pid}', 'inactivity', 'sent', now()`,
+          ],
+          [
+            "analytics_badges",
+            "event_id, pid, badge_id, at",
+            `gen_random_uuid()::text, '${pid}', gen_random_uuid(), now()`,
+          ],
+          ["analytics_streaks", "pid, streak_days, longest_days, at", `'${pid}', 1, 1, now()`],
+          [
+            "analytics_subscriptions",
+            "event_id, plan, status, at",
+            "gen_random_uuid()::text, 'pro', 'active', now()",
+          ],
+          [
+            "analytics_webhooks",
+            "event_id, provider, kind, verified, at",
+            "gen_random_uuid()::text, 'stripe', 'invoice.paid', true, now()",
+          ],
+        ]
+      ) {
+        await c.query(`insert into ${table} (creator_id, ${cols}) values ($1, ${values})`, [
+          s.creatorId,
+        ]);
+      }
       // What ingestion writes (the queue is not running in this test).
       await c.query(
         `insert into knowledge_chunks (id, creator_id, knowledge_base_id, document_id, ordinal,

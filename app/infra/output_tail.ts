@@ -23,7 +23,10 @@ export function keepTail(
   };
   const done = (async () => {
     let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    // (Typed by hand: with Node's stream types in the program, TextDecoderStream's writable side
+    // is typed as taking any BufferSource, which `pipeThrough` on a byte stream refuses.)
+    const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+    for await (const chunk of stream.pipeThrough(decoder)) {
       const parts = (rest + chunk).split("\n");
       rest = parts.pop() ?? "";
       parts.forEach(push);
