@@ -51,6 +51,9 @@ export const ReportParams = z.object({
   }),
   program_id: z.uuid().optional().openapi({ description: "Program funnel: one program only" }),
 }).superRefine((q, ctx) => {
+  // Runs even when a field failed above: a bad date is already reported, so compare nothing.
+  const valid = (d: string | undefined) => d === undefined || Day.safeParse(d).success;
+  if (!valid(q.to) || !valid(q.from)) return;
   const to = q.to ?? today();
   const from = q.from ?? daysBefore(to, 29);
   if (from > to) {
