@@ -3,6 +3,7 @@
  * scrape job for every job the rules name, Grafana provisioned with the shipped dashboards and
  * datasources, Jaeger receiving the node's OTLP traces; none of them starts without the flag.
  */
+import { LAYERS } from "./layers.ts";
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 
@@ -71,7 +72,7 @@ Deno.test("docker compose --profile observability - Prometheus, Grafana and Jaeg
   assert.ok(dashboards.length >= 1);
   // Every coachd_* metric a dashboard plots is one the code exports.
   const exported = new Set<string>();
-  for (const dir of ["runtime", "channels", "app"]) {
+  for (const dir of LAYERS) {
     for (const f of walk(new URL(`../${dir}`, import.meta.url).pathname)) {
       for (const m of Deno.readTextFileSync(f).matchAll(/name: "(coachd_[a-z_]+)"/g)) {
         exported.add(m[1]!);

@@ -7,6 +7,7 @@
  * the part of its API the manifests use. The alert rules are checked for structure and for the
  * metrics they name.
  */
+import { LAYERS } from "./layers.ts";
 import { kubectl } from "./kubectl.ts";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -252,7 +253,7 @@ function coachdMetrics(expr: string): string[] {
 /** Every metric name registered with prom-client in the product code. */
 async function exportedMetrics(): Promise<Set<string>> {
   const names = new Set<string>();
-  for (const dir of ["runtime", "channels", "knowledge", "app", "api", "actors"]) {
+  for (const dir of LAYERS) {
     for await (const file of walk(`${ROOT}/${dir}`)) {
       const text = await Deno.readTextFile(file);
       for (const m of text.matchAll(/name: "(coachd_[a-z_]+)"/g)) names.add(m[1]!);
