@@ -27,7 +27,8 @@ export const IncomingMessage = z.object({
 });
 export type IncomingMessage = z.infer<typeof IncomingMessage>;
 
-export const HandoffReason = z.enum(["asked", "low_confidence", "failed_qa"]);
+/** Why a conversation went to the human creator; `unavailable`: the model server was down. */
+export const HandoffReason = z.enum(["asked", "low_confidence", "failed_qa", "unavailable"]);
 export type HandoffReason = z.infer<typeof HandoffReason>;
 
 /** The conversation waits for the human creator since `at`. */

@@ -1,7 +1,12 @@
 import { z } from "zod";
 import { defineActor, type TurnContext } from "../../runtime/mod.ts";
 import { parseTenantActorId } from "../ids.ts";
-import { type BrainDeps, runTurn } from "../../knowledge/mod.ts";
+import {
+  type BrainDeps,
+  ProviderTimeoutError,
+  ProviderUnavailableError,
+  runTurn,
+} from "../../knowledge/mod.ts";
 import { answerFormat } from "../contracts/channel.ts";
 import { answererContract, type AnswerRequest, AnswerResult } from "../contracts/answerer.ts";
 import { Profile } from "../contracts/user.ts";
@@ -50,18 +55,30 @@ export function answererActor(deps: AnswererDeps) {
         const { creatorId } = parseTenantActorId(ctx.self.id);
         const profile = await loadProfile(ctx, creatorId, req.userId, deps.profileTimeoutMs);
         const earlier = await recall(deps, ctx, creatorId, req);
-        const turn = await runTurn(deps.brain, {
-          creatorId,
-          message: req.message,
-          history: req.history,
-          summary: earlier.length
-            ? [req.summary, "Earlier in this conversation:", ...earlier].filter(Boolean).join("\n")
-            : req.summary,
-          profile,
-          format: answerFormat(req.channel),
-          knowledgeBaseIds: req.knowledgeBaseIds,
-          refusalsInRow: req.refusalsInRow,
-        });
+        let turn;
+        try {
+          turn = await runTurn(deps.brain, {
+            creatorId,
+            message: req.message,
+            history: req.history,
+            summary: earlier.length
+              ? [req.summary, "Earlier in this conversation:", ...earlier].filter(Boolean).join(
+                "\n",
+              )
+              : req.summary,
+            profile,
+            format: answerFormat(req.channel),
+            knowledgeBaseIds: req.knowledgeBaseIds,
+            refusalsInRow: req.refusalsInRow,
+          });
+        } catch (err) {
+          if (!providerDown(err)) throw err;
+          // The turn still commits: the person is told, and the question waits for the creator.
+          ctx.log.warn("model server unavailable, handing the question to the creator", {
+            error: String(err),
+          });
+          return keep(ctx, req.requestId, UNAVAILABLE);
+        }
         const result: AnswerResult = {
           answer: turn.answer,
           refused: turn.refused,
@@ -74,13 +91,35 @@ export function answererActor(deps: AnswererDeps) {
             problems: turn.qa.problems,
           },
         };
-        ctx.state.results = [...ctx.state.results, { requestId: req.requestId, result }]
-          .slice(-KEPT_RESULTS);
-        return result;
+        return keep(ctx, req.requestId, result);
       },
       erase: (ctx) => ctx.erase(),
     },
   });
+}
+
+/** The answer while the model server is down: the creator takes the question. */
+const UNAVAILABLE: AnswerResult = {
+  answer:
+    "I can't reach my coaching material right now, so I'm passing your question to your coach, who will reply here.",
+  refused: true,
+  handoff: { reason: "unavailable" },
+  citations: [],
+  qa: { ok: true, grounding: 0, refused: true, problems: [] },
+};
+
+/** A served model (or its breaker) failing, as against a bug, which must still fail the turn. */
+function providerDown(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ProviderUnavailableError || e instanceof ProviderTimeoutError) return true;
+  }
+  return false;
+}
+
+/** Records the result under its request id (a repeat gets it again) and returns it. */
+function keep(ctx: TurnContext<AnswererState>, requestId: string, result: AnswerResult) {
+  ctx.state.results = [...ctx.state.results, { requestId, result }].slice(-KEPT_RESULTS);
+  return result;
 }
 
 async function loadProfile(

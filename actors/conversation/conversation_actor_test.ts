@@ -8,7 +8,7 @@ import {
 import { eventually, sleep, type TestNats, testNats } from "../../tests/harness.ts";
 import { seedCoach, type TestKnowledge, testKnowledge } from "../../tests/knowledge_env.ts";
 import { startActorNode } from "../../tests/actor_node.ts";
-import type { Responder } from "../../knowledge/mod.ts";
+import { ProviderUnavailableError, type Responder } from "../../knowledge/mod.ts";
 import {
   answererActor,
   type AnswererDeps,
@@ -273,6 +273,68 @@ Deno.test("ConversationActor - a retried turn gets the answer its answerer recor
   assert.equal(node.eventsOn("delivery.requested").length, 1);
   assert.equal(node.eventsOn("delivery.requested")[0].text, state.turns[1]!.text);
   assert.equal(await node.system.deadLetters.count(), 0);
+});
+
+Deno.test("ConversationActor - with the model server down the turn still commits: the person is told and the creator takes the question", async () => {
+  await using env = await testKnowledge();
+  await using nats = await testNats();
+  const k = env.knowledge;
+  const coach = await seedCoach(k, { Sleep: SLEEP });
+  let calls = 0;
+  const down: Responder = {
+    id: "down",
+    // deno-lint-ignore require-yield -- fails before its first piece, as an open breaker does
+    async *answer() {
+      calls++;
+      throw new ProviderUnavailableError("ollama", 30_000);
+    },
+  };
+  await using node = await startNode(env, nats, coachActors({ brain: { ...k, responder: down } }));
+  const address = conversationAddress(coach.creatorId, crypto.randomUUID());
+  const reply = await node.system.client.ask(address, "message", {
+    userId: crypto.randomUUID(),
+    channel: "telegram",
+    text: "How long should naps be?",
+    identityId: crypto.randomUUID(),
+  }, { timeoutMs: 20_000 });
+  assert.equal(calls, 1);
+  assert.equal(reply.type, "answer");
+  assert.match(reply.type === "answer" ? reply.answer : "", /passing your question to your coach/);
+  const state = await node.system.client.ask(address, "get");
+  assert.equal(state.handoff?.reason, "unavailable");
+  await eventually(() => node.eventsOn("delivery.requested").length === 1, { what: "the notice" });
+  assert.equal(await node.system.deadLetters.count(), 0);
+});
+
+Deno.test("ConversationActor - an error that is not a provider outage still fails the turn", async () => {
+  await using env = await testKnowledge();
+  await using nats = await testNats();
+  const k = env.knowledge;
+  const coach = await seedCoach(k, { Sleep: SLEEP });
+  const broken: Responder = {
+    id: "broken",
+    // deno-lint-ignore require-yield -- fails before its first piece
+    async *answer() {
+      throw new TypeError("a bug, not an outage");
+    },
+  };
+  await using node = await startNode(
+    env,
+    nats,
+    coachActors({ brain: { ...k, responder: broken } }, 2000),
+  );
+  const address = conversationAddress(coach.creatorId, crypto.randomUUID());
+  await assert.rejects(
+    node.system.client.ask(address, "message", {
+      userId: crypto.randomUUID(),
+      channel: "telegram",
+      text: "How long should naps be?",
+      identityId: crypto.randomUUID(),
+    }, { timeoutMs: 1500 }),
+  );
+  const state = await node.system.client.ask(address, "get");
+  assert.equal(state.handoff, null);
+  assert.equal(node.eventsOn("delivery.requested").length, 0);
 });
 
 Deno.test("ConversationActor - a message delivered again under its id gets the first reply and changes nothing", async () => {
