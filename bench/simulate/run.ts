@@ -308,7 +308,7 @@ async function settle(world: World, clock: ManualClock, records = false) {
     const pending = (await count(
       `select count(*)::int n from rt_reminders
           where partition = any($2::int[]) and due_at <= to_timestamp($1 / 1000.0)`,
-      [now, partitions],
+      [clock.now(), partitions],
     )) ||
       (await consumers(names.mailbox)) ||
       (await count("select (exists (select 1 from rt_outbox))::int n")) ||
