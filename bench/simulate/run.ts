@@ -319,11 +319,12 @@ async function settle(world: World, clock: ManualClock, records = false) {
       (records ? await consumers(names.events) : 0);
     if (!pending) return rounds;
     // A turn that failed (a deadlock between two commits, say) retries after a backoff on the
-    // clock: when nothing moves for a while, let a second pass. Decisions sit at step boundaries,
+    // clock, and a reminder missed by the scheduler's heap waits for its next load (every half
+    // reminder window on the clock): when nothing moves for a while, let a few seconds pass. Decisions sit at step boundaries,
     // so seconds added here never carry a message across a quiet-hour, day or window boundary.
     if (pending === last) {
-      if (++still >= 100) {
-        clock.advance(1000);
+      if (++still >= 50) {
+        clock.advance(5000);
         still = 0;
       }
     } else {
