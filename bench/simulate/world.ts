@@ -102,7 +102,8 @@ export async function startWorld(
         idleMs: 365 * 24 * 3600_000,
         maxResident: people.length * 3 + 100,
         leaseMs: 365 * 24 * 3600_000,
-        reminderWindowMs: 3600_000,
+        // Loaded at every step (and every 30 s of clock while a settle waits).
+        reminderWindowMs: 60_000,
         adminService: false,
       }),
     );
