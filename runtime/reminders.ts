@@ -208,6 +208,10 @@ export class ReminderScheduler {
         ? r.due + Math.max(1, Math.ceil((now - r.due + 1) / r.period)) * r.period
         : null
     );
+    // Should this fail (a deadlock with a turn's commit, say), the fired reminders go back on the
+    // heap and fire again after the pause: the same message id, so the mailbox takes them once.
+    // Left off the heap they would stay due in the table and, being still current, never fire
+    // again on this node (a periodic one would stop).
     await this.#pool.query(
       `with x as (select * from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[])
                    as x(t, i, n, due, next))
@@ -224,7 +228,10 @@ export class ReminderScheduler {
         done.map((r) => r.due),
         nextDue,
       ],
-    );
+    ).catch((err) => {
+      for (const r of done) if (this.#current.get(keyOf(r)) === r) this.#heap.push(r);
+      throw err;
+    });
     done.forEach((r, i) => {
       const key = keyOf(r);
       if (this.#current.get(key) !== r) return;

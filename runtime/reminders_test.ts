@@ -56,3 +56,38 @@ Deno.test("reminders follow the runtime clock: a day-ahead reminder fires when a
   const seen = (await sys.ref(counter, "sim").ask("get", null)).seen;
   assert.equal(Number(seen[0]!.split(":")[2]), start + day);
 });
+
+Deno.test("a failed clean-up after firing (a deadlock, say) fires again: the one-shot comes once, the periodic keeps beating", async () => {
+  await using db = await testDb();
+  await using nats = await testNats();
+  // The first clean-up of fired reminders fails, as a deadlock with a turn's commit would.
+  const query = db.pool.query.bind(db.pool) as (...a: unknown[]) => Promise<unknown>;
+  let failed = 0;
+  (db.pool as unknown as { query: (...a: unknown[]) => Promise<unknown> }).query = (...a) => {
+    const sql = typeof a[0] === "string" ? a[0] : "";
+    if (failed === 0 && sql.includes("delete from rt_reminders r using x")) {
+      failed++;
+      return Promise.reject(new Error("deadlock detected"));
+    }
+    return query(...a);
+  };
+  await using sys = await startTestSystem(db, nats, { reminderWindowMs: 1000 });
+  await sys.ref(counter, "once").ask("remindMe", { name: "once", after: 200 });
+  await sys.ref(counter, "beat").ask("remindMe", { name: "beat", after: 200, every: 250 });
+  await eventually(async () => (await sys.ref(counter, "beat").ask("get", null)).n >= 4, {
+    what: "4 beats after the failed clean-up",
+  });
+  await eventually(async () => (await sys.ref(counter, "once").ask("get", null)).n === 1, {
+    what: "the one-shot reminder",
+  });
+  assert.equal(failed, 1);
+  await eventually(
+    async () =>
+      (await db.pool.query("select 1 from rt_reminders where actor_id = 'once'")).rowCount === 0,
+    {
+      what: "the one-shot row removed on the retry",
+    },
+  );
+  await sleep(600);
+  assert.equal((await sys.ref(counter, "once").ask("get", null)).n, 1, "fired once");
+});
