@@ -125,3 +125,35 @@ export async function guardNudge(ctx: Ctx, i: GuardInput): Promise<GuardVerdict>
   }
   return v;
 }
+
+export interface ProgramStepInput {
+  now: number;
+  /** The creator's settings as last fetched (defaults before any). */
+  settings: ProactiveSettings;
+  preferences: Preferences;
+  channels: ChannelState;
+}
+
+/**
+ * What a program's message obeys when it is about to go out. The person chose the program's
+ * pace by enrolling, so caps and the live-conversation rule (meant for nudges) do not apply; the
+ * opt-out does, and so do quiet hours in the person's zone, unless the person is writing right
+ * now (a step answering them at 23:00 is not an interruption). The channel's rules are the
+ * delivery worker's, as for every message.
+ */
+export function checkProgramStep(i: ProgramStepInput): GuardVerdict | { ok: true } {
+  const { now, settings, preferences, channels } = i;
+  if (!preferences.proactive || channels.optedOut) return { ok: false, reason: "opted_out" };
+  const last = channels.lastInboundAt;
+  const live = channels.pending !== null ||
+    (last !== null && now - last < settings.liveMinutes * 60_000);
+  const zone = zoneOf(i);
+  if (!live && isQuiet(now, zone, preferences.quietHours)) {
+    return {
+      ok: false,
+      reason: "quiet_hours",
+      retryAt: nextLocalTime(now, zone, preferences.quietHours.end),
+    };
+  }
+  return { ok: true };
+}

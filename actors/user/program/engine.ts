@@ -6,12 +6,15 @@
  * (`program.step`, `program.completed`, `program.status`) carrying the progress, which the
  * program_progress read model keeps.
  */
+import { checkProgramStep } from "../proactive/guards.ts";
+import { defaultProactiveSettings } from "../proactive/settings.ts";
+import type { ProactiveState } from "../proactive/state.ts";
 import type { TurnContext } from "../../../runtime/mod.ts";
 import { parseTenantActorId } from "../../ids.ts";
 import type { FlowStep } from "../../contracts/program.ts";
 import type { Profile } from "../../contracts/user.ts";
 import type { ChannelState } from "../inbound.ts";
-import type { StoredPreferences } from "../preferences.ts";
+import { preferencesOf, type StoredPreferences } from "../preferences.ts";
 import { type SendResult, sendToUser } from "../outbound.ts";
 import { requestBadgeCheck } from "../badges/awards.ts";
 import { type Gamification, metricsOf } from "../badges/progress.ts";
@@ -39,6 +42,8 @@ export interface ProgramHost {
   gamification: Gamification;
   channels: ChannelState;
   preferences?: StoredPreferences;
+  /** The proactive engine's state: the creator's settings as last fetched. */
+  proactive?: Pick<ProactiveState, "settings">;
 }
 export type Ctx = TurnContext<ProgramHost>;
 
@@ -195,6 +200,13 @@ function say(
   key: string,
   buttons?: { label: string; payload: string }[],
 ): SendResult {
+  const v = checkProgramStep({
+    now: ctx.now(),
+    settings: ctx.state.proactive?.settings?.value ?? defaultProactiveSettings(),
+    preferences: preferencesOf(ctx.state),
+    channels: ctx.state.channels,
+  });
+  if (!v.ok) return { sent: false, reason: v.reason, ...(v.retryAt ? { retryAt: v.retryAt } : {}) };
   return sendToUser(ctx, {
     purpose: "program",
     key: `program:${e.programId}:${e.seq}:${key}`,

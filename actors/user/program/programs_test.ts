@@ -318,3 +318,32 @@ Deno.test("UserActor programs - 'start <program>' and its button ask the catalog
   // Only the real question reached the conversation.
   assert.deepEqual(told.map((m: { text: string }) => m.text), ["What time should I go to bed?"]);
 });
+
+Deno.test("UserActor programs - a step due in the person's quiet hours waits for their end, unless the person is writing right now", async () => {
+  const night = Date.parse("2026-03-02T20:00:00Z");
+  await using t = await programEnv(night);
+  await t.send({ type: "text", text: "hello" });
+  // Asked after the message, so answered once the message was taken in at 20:00.
+  await t.client.ask(t.user, "getProfile");
+  // 22:00 in the person's zone (UTC by default), two hours after they last wrote: quiet hours.
+  t.clock.advance(2 * HOUR);
+  const programId = crypto.randomUUID();
+  const flow: FlowDefinition = {
+    start: "hi",
+    steps: [{ id: "hi", type: "message", text: "Tonight's tip: dim the lights." }],
+  };
+  assert.deepEqual(await t.enroll(programId, flow), { status: "enrolled" });
+  await sleep(300);
+  assert.deepEqual(t.sent().filter((d) => d.purpose === "program"), []);
+  // At 08:00 the held step goes out, once.
+  t.clock.advance(10 * HOUR);
+  assert.deepEqual(await t.programTexts(1), ["Tonight's tip: dim the lights."]);
+  await sleep(300);
+  assert.equal(t.sent().filter((d) => d.purpose === "program").length, 1);
+
+  // At 23:00 with the person writing, a new program's message answers at once.
+  t.clock.advance(15 * HOUR);
+  await t.send({ type: "text", text: "still up" });
+  assert.deepEqual(await t.enroll(crypto.randomUUID(), flow), { status: "enrolled" });
+  assert.equal((await t.programTexts(2)).length, 2);
+});
