@@ -26,7 +26,7 @@ Caffeine has a half-life of five to six hours. Stop drinking coffee by 2 pm so i
 you awake at night.
 `;
 
-Deno.test("channels failover - SIGKILL of one of two nodes while webhooks arrive: every acknowledged update answered exactly once", async () => {
+Deno.test("channels failover - SIGKILL of one of two nodes while webhooks arrive: every acknowledged update answered, a retried send the only duplicate", async () => {
   await using db = await testDb();
   await using nats = await testNats();
   await using _chroma = testChroma(nats.prefix);
@@ -110,7 +110,24 @@ Deno.test("channels failover - SIGKILL of one of two nodes while webhooks arrive
     });
     await sleep(3000);
     const counts = users.map((u) => tg.bot.sentMessages(u.id).length);
-    assert.deepEqual(counts, users.map(() => 1), "exactly one answer each");
+    // Telegram takes no idempotency key: a node killed after Telegram accepted a message and
+    // before it recorded that, sends it again on the retry. That window (a few milliseconds) is
+    // the only duplicate allowed: the same answer twice, from one delivery attempted again.
+    const twice = users.filter((u) => tg.bot.sentMessages(u.id).length > 1);
+    for (const u of twice) {
+      const texts = tg.bot.sentMessages(u.id).map((m) => m.text);
+      const { rows } = await db.pool.query(
+        "select attempts, status from deliveries where external_id = $1 and purpose = 'answer'",
+        [String(u.id)],
+      );
+      assert.ok(
+        texts.length === 2 && texts[0] === texts[1] && rows.length === 1 &&
+          rows[0].attempts >= 2,
+        `answered more than once, not by a retried send: ${JSON.stringify({ texts, rows })}`,
+      );
+    }
+    assert.ok(twice.length <= 1, `${twice.length} answers sent twice`);
+    assert.ok(counts.every((n) => n >= 1), "every acknowledged update answered");
     assert.ok(
       users.every((u) => /2 pm/.test(tg.bot.sentMessages(u.id)[0]!.text ?? "")),
       "each answer is the grounded one",
