@@ -4,6 +4,7 @@
  * limits and OpenAPI documentation.
  * @module
  */
+import { validationHook } from "./lib/validation_hook.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import type pg from "pg";
@@ -21,7 +22,7 @@ import type {
   Ingestion,
   RateLimitOptions,
 } from "./env.ts";
-import { ApiError, errorHandler, fieldErrors, ValidationError } from "./errors.ts";
+import { ApiError, errorHandler } from "./errors.ts";
 import { authenticate, requireRole } from "./middleware/auth.ts";
 import { idempotency } from "./middleware/idempotency.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
@@ -31,7 +32,6 @@ import { validateResponses } from "./middleware/validate_responses.ts";
 import { registerDocs } from "./docs.ts";
 import { SecretBox } from "../db/secrets.ts";
 import { limitBody } from "./lib/uploads.ts";
-import { unstorableText } from "./lib/text_safety.ts";
 import { registerAuth } from "./routes/auth.ts";
 import { registerMembers } from "./routes/members.ts";
 import { registerApiKeys } from "./routes/api_keys.ts";
@@ -167,25 +167,7 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   };
   const app = new OpenAPIHono<ApiEnv>({
     // Every validated part of every request (extensions' routes too) passes through here.
-    defaultHook: (result) => {
-      const where = result.target === "json" || result.target === "form"
-        ? "body"
-        : result.target === "param"
-        ? "path"
-        : result.target;
-      if (!result.success) {
-        throw new ValidationError(
-          `The request ${where} is invalid`,
-          fieldErrors(where, result.error),
-        );
-      }
-      const unstorable = unstorableText(result.data, where);
-      if (unstorable) {
-        throw new ValidationError(`The request ${where} has text that cannot be stored`, [
-          unstorable,
-        ]);
-      }
-    },
+    defaultHook: validationHook(),
   });
   app.onError(errorHandler(services.log));
   app.use("*", requestContext(services));

@@ -3,12 +3,12 @@
  * token (channels/mobile/tokens.ts), checked against Postgres on every request so a revoked
  * token is refused at once. Requests are limited per end user like API keys are per key.
  */
+import { validationHook } from "../lib/validation_hook.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import type { ApiEnv } from "../env.ts";
-import { fieldErrors, RateLimitedError, UnauthorizedError, ValidationError } from "../errors.ts";
+import { RateLimitedError, UnauthorizedError } from "../errors.ts";
 import { hit } from "../middleware/rate_limit.ts";
-import { unstorableText } from "../lib/text_safety.ts";
 import type { EndUserSession, EndUserTokens } from "../../channels/mobile/tokens.ts";
 
 /** The Hono environment of the app routes: the admin API's, plus the end user calling. */
@@ -39,24 +39,6 @@ export function authenticateEndUser(tokens: EndUserTokens) {
 /** A sub-app whose failed validations are the admin API's 422 problems, naming the field. */
 export function appRouter(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      const where = result.target === "json"
-        ? "body"
-        : result.target === "param"
-        ? "path"
-        : result.target;
-      if (!result.success) {
-        throw new ValidationError(
-          `The request ${where} is invalid`,
-          fieldErrors(where, result.error),
-        );
-      }
-      const unstorable = unstorableText(result.data, where);
-      if (unstorable) {
-        throw new ValidationError(`The request ${where} has text that cannot be stored`, [
-          unstorable,
-        ]);
-      }
-    },
+    defaultHook: validationHook(),
   });
 }
