@@ -107,11 +107,16 @@ Deno.test("widget in Chromium - open, ask, the answer streams in with its source
 
   // "Talk to a human" hands the conversation to the creator, and says so.
   await page.locator("coachd-widget header button", { hasText: "Talk to a human" }).click();
-  await page.locator("coachd-widget .m.assistant").filter({ hasText: "passing your message" })
+  // Waited for as a stored message, not while it streams in: arriving after the panel closes, it
+  // would count as unread too.
+  await page.locator('coachd-widget .m.assistant:not([aria-busy="true"])')
+    .filter({ hasText: "passing your message" })
     .waitFor({ timeout: 30_000 });
 
   // Unread: closed panel, the creator answers from the handoff inbox; the bubble counts it.
   await page.keyboard.press("Escape");
+  await page.locator("coachd-widget .panel").waitFor({ state: "detached" });
+  assert.equal(await page.locator("coachd-widget .badge").count(), 0, "nothing unread yet");
   const endUser = await cluster.db.pool.query<{ id: string }>(
     "select end_user_id id from channel_identities where connection_id = $1",
     [w.id],
