@@ -122,12 +122,7 @@ export async function startEventConsumer<T>(o: EventConsumerOptions<T>): Promise
       return await deadLetter(m, "malformed event: body is not JSON");
     }
     const parsed = o.schema.safeParse(body);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) =>
-        `${i.path.join(".") || "(event)"}: ${i.message}`
-      );
-      return await deadLetter(m, `malformed event: ${issues.join("; ")}`);
-    }
+    if (!parsed.success) return await deadLetter(m, malformedReason(parsed.error));
     const headers = m.headers;
     const meta: EventMeta = {
       id: headers?.get(H.msgId) || `${o.stream}:${m.seq}`,
@@ -174,4 +169,20 @@ export async function startEventConsumer<T>(o: EventConsumerOptions<T>): Promise
       await Promise.allSettled([...inHand]);
     })();
   return { stats, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** Why an event body failed its schema, as the consumer dead-letters it. */
+function malformedReason(error: z.ZodError): string {
+  const issues = error.issues.map((i) => `${i.path.join(".") || "(event)"}: ${i.message}`);
+  return `malformed event: ${issues.join("; ")}`;
+}
+
+/**
+ * An event body read with a schema chosen by its subject (a consumer taking several kinds of
+ * event): one that does not fit fails its delivery for good, as the consumer's own schema would.
+ */
+export function parseEvent<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  throw new TerminalError(malformedReason(r.error));
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { jetstream } from "@nats-io/jetstream";
 import { ActorSystem, jsonLogger, streamNames, TerminalError } from "./mod.ts";
-import { startEventConsumer } from "./event_consumer.ts";
+import { parseEvent, startEventConsumer } from "./event_consumer.ts";
 import { eventually, sleep, testDb, testNats } from "../tests/harness.ts";
 
 const Ping = z.object({ n: z.number().int() });
@@ -120,4 +120,29 @@ Deno.test("startEventConsumer() - handles several events at once up to its concu
   for (let n = 0; n < 12; n++) await env.publish("slow.x", { n }, `slow-${n}`);
   await eventually(() => worker.stats.handled === 12);
   assert.equal(peak, 4);
+});
+
+Deno.test("parseEvent() - a body read with a schema of its subject that does not fit is dead-lettered at once, as the consumer's own schema would", async () => {
+  await using env = await setup();
+  const seen: number[] = [];
+  await using worker = await startEventConsumer({
+    nc: env.nats.nc,
+    stream: streamNames(env.nats.prefix).events,
+    durable: "test-parse",
+    filter: `${env.nats.prefix}.evt.parsed.>`,
+    schema: z.unknown(),
+    handle: (body) => {
+      seen.push(parseEvent(Ping, body).n);
+      return Promise.resolve();
+    },
+    deadLetters: env.system.deadLetters,
+    log: jsonLogger("error"),
+  });
+  await env.publish("parsed.x", { n: 1 }, "parsed-1");
+  await env.publish("parsed.x", { n: "nope" }, "parsed-bad");
+  await eventually(() => seen.length === 1 && worker.stats.deadLettered === 1);
+  assert.deepEqual(seen, [1]);
+  const dead = await env.system.deadLetters.list();
+  assert.equal(dead.length, 1);
+  assert.match(dead[0]!.reason, /^malformed event: n: /);
 });

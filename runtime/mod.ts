@@ -93,6 +93,7 @@ export {
   type EventConsumer,
   type EventConsumerOptions,
   type EventMeta,
+  parseEvent,
   startEventConsumer,
 } from "./event_consumer.ts";
 export { jsonLogger, type Logger, type LogLevel } from "./logger.ts";

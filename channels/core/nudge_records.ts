@@ -10,9 +10,9 @@ import { z } from "zod";
 import {
   type DeadLetters,
   type Logger,
+  parseEvent,
   startEventConsumer,
   streamNames,
-  TerminalError,
 } from "../../runtime/mod.ts";
 import { withTenant } from "../../db/tenant.ts";
 import {
@@ -85,27 +85,12 @@ export async function startNudgeRecords(o: {
     retryDelayMs: 200,
     handle: async (body, meta) => {
       const subject = meta.subject.slice(`${o.prefix}.evt.`.length);
-      if (subject === NUDGE_EVENTS.sent) await applyNudgeSent(o.pool, parse(NudgeSent, body));
+      if (subject === NUDGE_EVENTS.sent) await applyNudgeSent(o.pool, parseEvent(NudgeSent, body));
       else if (subject === NUDGE_EVENTS.skipped) {
-        await applyNudgeSkipped(o.pool, parse(NudgeSkipped, body));
+        await applyNudgeSkipped(o.pool, parseEvent(NudgeSkipped, body));
       } else if (subject === NUDGE_EVENTS.outcome) {
-        await applyNudgeOutcome(o.pool, parse(NudgeOutcome, body));
+        await applyNudgeOutcome(o.pool, parseEvent(NudgeOutcome, body));
       }
     },
   });
-}
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body);
-  if (r.success) return r.data;
-  throw new MalformedNudgeEventError(
-    r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`),
-  );
-}
-
-class MalformedNudgeEventError extends TerminalError {
-  constructor(issues: string[]) {
-    super(`malformed nudge event: ${issues.join("; ")}`);
-    this.name = "MalformedNudgeEventError";
-  }
 }

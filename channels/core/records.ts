@@ -10,9 +10,9 @@ import { z } from "zod";
 import {
   type DeadLetters,
   type Logger,
+  parseEvent,
   startEventConsumer,
   streamNames,
-  TerminalError,
 } from "../../runtime/mod.ts";
 import { withTenant } from "../../db/tenant.ts";
 import { CONVERSATION_EVENTS, MessageRecorded, StatusChanged } from "../../actors/mod.ts";
@@ -96,24 +96,11 @@ export async function startConversationRecords(o: {
     handle: async (body, meta) => {
       const subject = meta.subject.slice(`${o.prefix}.evt.`.length);
       if (subject === CONVERSATION_EVENTS.message) {
-        await applyMessage(o.pool, parse(MessageRecorded, body), meta.id);
+        await applyMessage(o.pool, parseEvent(MessageRecorded, body), meta.id);
       } else if (subject === CONVERSATION_EVENTS.status) {
-        await applyStatusChange(o.pool, parse(StatusChanged, body));
+        await applyStatusChange(o.pool, parseEvent(StatusChanged, body));
       }
       // Other conversation events are for other consumers.
     },
   });
-}
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body);
-  if (r.success) return r.data;
-  throw new MalformedEventError(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
-}
-
-class MalformedEventError extends TerminalError {
-  constructor(issues: string[]) {
-    super(`malformed event: ${issues.join("; ")}`);
-    this.name = "MalformedEventError";
-  }
 }
